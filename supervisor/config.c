@@ -1,0 +1,1391 @@
+/* config.c: vigil.conf and its drop-ins, parsed with libconfuse into plain structs.
+ * libconfuse is used here and nowhere else; no cfg_t leaves this file. */
+#include "config.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <confuse.h>
+
+#include "cmdline.h"
+#include "depgraph.h"
+#include "env.h"
+#include "macro.h"
+#include "signame.h"
+#include "units.h"
+
+DEFINE_CLEANUP(cfg_t, cfg_free)
+DEFINE_CLEANUP(struct service_config, service_config_free)
+
+/* The largest configuration file read, a cap on what one file may cost. */
+#define CONFIG_FILE_MAX (4U << 20)
+#define CONFIG_FILES_MAX 4096
+
+/* Where each section opens, found by the comment-blanking pass: libconfuse does not
+ * tell where a section starts (notes §6, trap 6). */
+struct section_mark {
+	unsigned line;
+	unsigned depth; /* 0: top level */
+	char keyword[32];
+	char title[CONFIG_NAME_MAX + 1];
+};
+
+/* Lines that libconfuse reports only while parsing, keyed by section. */
+struct line_mark {
+	const cfg_t *section;
+	const char *option;
+	unsigned line;
+};
+
+/* libconfuse callbacks take no user data, and its lexer is global state anyway:
+ * one parse at a time, described by this context. */
+static struct parse_ctx {
+	struct config_errors *errors;
+	const char *file;
+	struct section_mark *sections;
+	size_t n_sections;
+	struct line_mark *lines;
+	size_t n_lines, cap_lines;
+	char **rejected; /* services found but not taken: not "unknown" to requires */
+	size_t n_rejected;
+	bool failed;	  /* the current file has reported an error */
+	bool file_failed;     /* the current file could not be parsed */
+	bool any_file_failed; /* then its services are unknown to `requires` */
+} ctx;
+
+void config_errors_clear(struct config_errors *e)
+{
+	e->lines = strv_free(e->lines);
+	e->n = 0;
+}
+
+static int errors_addv(struct config_errors *e, const char *fmt, va_list ap)
+{
+	char *msg, **nl;
+
+	if (vasprintf(&msg, fmt, ap) < 0)
+		return -ENOMEM;
+	nl = realloc(e->lines, (e->n + 2) * sizeof(*nl));
+	if (!nl) {
+		free(msg);
+		return -ENOMEM;
+	}
+	nl[e->n++] = msg;
+	nl[e->n] = NULL;
+	e->lines = nl;
+	return 0;
+}
+
+int config_errors_add(struct config_errors *e, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = errors_addv(e, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+static void on_cfg_error(cfg_t *cfg, const char *fmt, va_list ap)
+{
+	char msg[1024];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	ctx.failed = true;
+	/* Say which name is defined twice in our own words. */
+	if (strncmp(msg, "found duplicate title ", 22) == 0)
+		config_errors_add(ctx.errors, "%s:%d: service %s is defined twice in this file",
+				  ctx.file, cfg ? cfg->line : 0, msg + 22);
+	else
+		config_errors_add(ctx.errors, "%s:%d: %s", ctx.file, cfg ? cfg->line : 0, msg);
+}
+
+static void remember_line(const cfg_t *section, const char *option, unsigned line)
+{
+	if (ctx.n_lines == ctx.cap_lines) {
+		size_t cap = ctx.cap_lines ? ctx.cap_lines * 2 : 64;
+		struct line_mark *n = realloc(ctx.lines, cap * sizeof(*n));
+		if (!n)
+			return; /* a missing line only makes a message say line 0 */
+		ctx.lines = n;
+		ctx.cap_lines = cap;
+	}
+	ctx.lines[ctx.n_lines++] = (struct line_mark){section, option, line};
+}
+
+static unsigned recalled_line(const cfg_t *section, const char *option)
+{
+	for (size_t i = ctx.n_lines; i-- > 0;)
+		if (ctx.lines[i].section == section && STREQ(ctx.lines[i].option, option))
+			return ctx.lines[i].line;
+	return 0;
+}
+
+/* ---- value parsers: each reports its own error with the option's line ---- */
+
+static int parse_duration(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+	uint64_t usec;
+
+	if (units_parse_duration(value, &usec) < 0) {
+		cfg_error(cfg, "bad duration '%s' for option '%s' (write e.g. 500ms, 10s, 2m, 1h)",
+			  value, opt->name);
+		return -1;
+	}
+	*(long *)result = (long)usec;
+	return 0;
+}
+
+static int parse_size(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+	uint64_t bytes;
+
+	if (units_parse_size(value, &bytes) < 0) {
+		cfg_error(cfg, "bad size '%s' for option '%s' (write e.g. 512K, 10M, 1G)", value,
+			  opt->name);
+		return -1;
+	}
+	*(long *)result = (long)bytes;
+	return 0;
+}
+
+static int parse_percent(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+	if (units_parse_percent(value, (double *)result) < 0) {
+		cfg_error(cfg, "bad percentage '%s' for option '%s' (write e.g. 10%%)", value,
+			  opt->name);
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_signal(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+	int sig = signame_from_string(value);
+
+	if (sig < 0) {
+		cfg_error(cfg, "unknown signal '%s' for option '%s' (write e.g. TERM, INT, HUP)",
+			  value, opt->name);
+		return -1;
+	}
+	*(long *)result = sig;
+	return 0;
+}
+
+static int parse_umask(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+	char *end;
+	long v = strtol(value, &end, 8);
+
+	if (end == value || *end || v < 0 || v > 0777) {
+		cfg_error(cfg, "bad umask '%s' for option '%s' (write e.g. 022)", value, opt->name);
+		return -1;
+	}
+	*(long *)result = v;
+	return 0;
+}
+
+/* The options whose values are words, and the words. */
+static const struct {
+	const char *option;
+	const char *words[4];
+} word_options[] = {
+	{"type", {"simple", "oneshot"}},
+	{"restart", {"always", "on-failure", "never"}},
+	{"on-failed", {"ignore", "shutdown"}},
+	{"ready", {"started", "notify", "probe"}},
+	{"kill-mode", {"group", "process"}},
+	{"log-forward", {"auto", "yes", "no"}},
+};
+
+static int parse_word(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+	for (size_t i = 0; i < ELEMENTSOF(word_options); i++) {
+		const char *const *w = word_options[i].words;
+
+		if (!STREQ(word_options[i].option, opt->name))
+			continue;
+		for (long k = 0; k < 4 && w[k]; k++)
+			if (STREQ(w[k], value)) {
+				*(long *)result = k;
+				return 0;
+			}
+		cfg_error(cfg, "bad value '%s' for option '%s' (one of: %s%s%s%s%s)", value,
+			  opt->name, w[0], w[1] ? ", " : "", w[1] ? w[1] : "", w[2] ? ", " : "",
+			  w[2] ? w[2] : "");
+		return -1;
+	}
+	cfg_error(cfg, "option '%s' takes no words", opt->name);
+	return -1;
+}
+
+/* ---- validators: called by libconfuse when an option is set ---- */
+
+static long last_int(cfg_opt_t *opt)
+{
+	return cfg_opt_getnint(opt, cfg_opt_size(opt) - 1);
+}
+
+static int check_range(cfg_t *cfg, cfg_opt_t *opt, long lo, long hi)
+{
+	long v = last_int(opt);
+
+	if (v < lo || v > hi) {
+		cfg_error(cfg, "value %ld for option '%s' is out of range (%ld..%ld)", v, opt->name,
+			  lo, hi);
+		return -1;
+	}
+	return 0;
+}
+
+static int validate_count(cfg_t *cfg, cfg_opt_t *opt)
+{
+	return check_range(cfg, opt, 0, 1000000);
+}
+
+static int validate_threshold(cfg_t *cfg, cfg_opt_t *opt)
+{
+	return check_range(cfg, opt, 1, 1000000);
+}
+
+static int validate_positive_duration(cfg_t *cfg, cfg_opt_t *opt)
+{
+	if (last_int(opt) <= 0) {
+		cfg_error(cfg, "option '%s' must be longer than 0s", opt->name);
+		return -1;
+	}
+	return 0;
+}
+
+static int validate_log_keep(cfg_t *cfg, cfg_opt_t *opt)
+{
+	return check_range(cfg, opt, 0, 1000);
+}
+
+static int validate_factor(cfg_t *cfg, cfg_opt_t *opt)
+{
+	double f = cfg_opt_getnfloat(opt, 0);
+
+	if (f < 1.0 || f > 1000.0) {
+		cfg_error(cfg, "value %g for option '%s' is out of range (1..1000)", f, opt->name);
+		return -1;
+	}
+	return 0;
+}
+
+static int validate_command(cfg_t *cfg, cfg_opt_t *opt)
+{
+	char **argv = NULL;
+	const char *why = "out of memory";
+	const char *value = cfg_opt_getnstr(opt, 0);
+
+	if (cmdline_split(value ? value : "", &argv, &why) < 0) {
+		cfg_error(cfg, "bad command for option '%s': %s", opt->name, why);
+		return -1;
+	}
+	strv_free(argv);
+	return 0;
+}
+
+static bool name_is_valid(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len == 0 || len > CONFIG_NAME_MAX)
+		return false;
+	for (const char *p = name; *p; p++)
+		if (!isalnum((unsigned char)*p) && !strchr("_.-", *p))
+			return false;
+	return name[0] != '.' && name[0] != '-';
+}
+
+static int validate_requires(cfg_t *cfg, cfg_opt_t *opt)
+{
+	remember_line(cfg, "requires", (unsigned)cfg->line);
+	for (unsigned i = 0; i < cfg_opt_size(opt); i++) {
+		const char *n = cfg_opt_getnstr(opt, i);
+		if (!name_is_valid(n)) {
+			cfg_error(cfg, "bad service name '%s' in 'requires'", n);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int validate_environment(cfg_t *cfg, cfg_opt_t *opt)
+{
+	for (unsigned i = 0; i < cfg_opt_size(opt); i++) {
+		const char *a = cfg_opt_getnstr(opt, i);
+		if (!env_assignment_is_valid(a)) {
+			cfg_error(cfg, "bad entry '%s' in 'environment' (write KEY=VALUE)", a);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int validate_exit_codes(cfg_t *cfg, cfg_opt_t *opt)
+{
+	for (unsigned i = 0; i < cfg_opt_size(opt); i++) {
+		long c = cfg_opt_getnint(opt, i);
+		if (c < 0 || c > 255) {
+			cfg_error(cfg, "exit code %ld in '%s' is out of range (0..255)", c,
+				  opt->name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int validate_tcp(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char *v = cfg_opt_getnstr(opt, 0), *colon = strrchr(v, ':');
+	char *end;
+	long port;
+
+	if (!colon || colon == v) {
+		cfg_error(cfg, "bad address '%s' for 'tcp' (write host:port)", v);
+		return -1;
+	}
+	port = strtol(colon + 1, &end, 10);
+	if (end == colon + 1 || *end || port < 1 || port > 65535) {
+		cfg_error(cfg, "bad port in '%s' for 'tcp' (1..65535)", v);
+		return -1;
+	}
+	return 0;
+}
+
+static int validate_http(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char *v = cfg_opt_getnstr(opt, 0);
+
+	if (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0) {
+		cfg_error(cfg, "bad URL '%s' for 'http' (it must start with http:// or https://)",
+			  v);
+		return -1;
+	}
+	return 0;
+}
+
+static int validate_unix(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char *v = cfg_opt_getnstr(opt, 0);
+
+	if (v[0] != '/' || strlen(v) >= 108) {
+		cfg_error(cfg, "bad socket path '%s' for 'unix' (absolute, under 108 bytes)", v);
+		return -1;
+	}
+	return 0;
+}
+
+static int validate_include_dir(cfg_t *cfg, cfg_opt_t *opt)
+{
+	(void)opt;
+	remember_line(NULL, "include-dir", (unsigned)cfg->line);
+	return 0;
+}
+
+/* ---- the schema ---- */
+
+#define DURATION(name, def) CFG_INT_CB(name, (long)(def), CFGF_NONE, parse_duration)
+#define WORD(name, def)	    CFG_INT_CB(name, (long)(def), CFGF_NONE, parse_word)
+
+static cfg_opt_t probe_opts[] = {
+	CFG_STR("exec", NULL, CFGF_NODEFAULT),
+	CFG_STR("tcp", NULL, CFGF_NODEFAULT),
+	CFG_STR("http", NULL, CFGF_NODEFAULT),
+	CFG_STR("unix", NULL, CFGF_NODEFAULT),
+	DURATION("initial-delay", 0),
+	DURATION("period", 10 * SEC),
+	DURATION("timeout", 1 * SEC),
+	CFG_INT("success-threshold", 1, CFGF_NONE),
+	CFG_INT("failure-threshold", 3, CFGF_NONE),
+	CFG_END(),
+};
+
+static const char *const probe_kind_options[PROBE_TYPE_COUNT] = {
+	[PROBE_EXEC] = "exec",
+	[PROBE_TCP] = "tcp",
+	[PROBE_HTTP] = "http",
+	[PROBE_UNIX] = "unix",
+};
+
+static const char *const probe_roles[PROBE_ROLE_COUNT] = {
+	[PROBE_STARTUP] = "startup",
+	[PROBE_LIVENESS] = "liveness",
+	[PROBE_READINESS] = "readiness",
+};
+
+const char *probe_role_to_string(enum probe_role r)
+{
+	return r < PROBE_ROLE_COUNT ? probe_roles[r] : "invalid";
+}
+
+const char *probe_type_to_string(enum probe_type t)
+{
+	return t < PROBE_TYPE_COUNT && probe_kind_options[t] ? probe_kind_options[t] : "none";
+}
+
+static char default_exit_codes[] = "{0}"; /* libconfuse wants it writable */
+
+static cfg_opt_t service_opts[] = {
+	CFG_STR("command", NULL, CFGF_NODEFAULT),
+	CFG_STR("directory", NULL, CFGF_NONE),
+	CFG_STR("user", NULL, CFGF_NONE),
+	CFG_STR("group", NULL, CFGF_NONE),
+	CFG_INT_CB("umask", -1, CFGF_NONE, parse_umask),
+	CFG_STR_LIST("environment", NULL, CFGF_NONE),
+	CFG_STR("env-file", NULL, CFGF_NONE),
+	CFG_BOOL("autostart", cfg_true, CFGF_NONE),
+	WORD("type", SERVICE_TYPE_SIMPLE),
+	CFG_STR_LIST("requires", NULL, CFGF_NONE),
+	WORD("restart", RESTART_ALWAYS),
+	CFG_INT_LIST("success-exit-codes", default_exit_codes, CFGF_NONE),
+	DURATION("restart-delay", 100 * MSEC),
+	DURATION("restart-delay-max", 30 * SEC),
+	CFG_FLOAT("restart-factor", 2.0, CFGF_NONE),
+	CFG_FLOAT_CB("restart-jitter", 0.1, CFGF_NONE, parse_percent),
+	DURATION("stable-after", 30 * SEC),
+	CFG_INT("restart-limit", 0, CFGF_NONE),
+	DURATION("restart-window", 60 * SEC),
+	WORD("on-failed", ON_FAILED_IGNORE),
+	WORD("ready", READY_STARTED),
+	DURATION("start-timeout", 60 * SEC),
+	DURATION("watchdog", 0),
+	CFG_INT_CB("stop-signal", SIGTERM, CFGF_NONE, parse_signal),
+	DURATION("stop-timeout", 10 * SEC),
+	WORD("kill-mode", KILL_MODE_GROUP),
+	CFG_INT_CB("log-max-size", 10L << 20, CFGF_NONE, parse_size),
+	CFG_INT("log-keep", 5, CFGF_NONE),
+	CFG_INT_CB("log-buffer", 256L << 10, CFGF_NONE, parse_size),
+	CFG_SEC("startup", probe_opts, CFGF_NODEFAULT),
+	CFG_SEC("liveness", probe_opts, CFGF_NODEFAULT),
+	CFG_SEC("readiness", probe_opts, CFGF_NODEFAULT),
+	CFG_END(),
+};
+
+static cfg_opt_t top_opts[] = {
+	CFG_STR("control-socket", NULL, CFGF_NONE),
+	CFG_STR("control-group", "vigil", CFGF_NONE),
+	CFG_STR("include-dir", NULL, CFGF_NONE),
+	CFG_STR("log-dir", NULL, CFGF_NONE),
+	WORD("log-forward", LOG_FORWARD_AUTO),
+	CFG_STR("http-listen", NULL, CFGF_NONE),
+	DURATION("shutdown-timeout", 30 * SEC),
+	CFG_SEC("service", service_opts, CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
+	CFG_END(),
+};
+
+static cfg_t *schema_new(void)
+{
+	static const struct {
+		const char *path;
+		cfg_validate_callback_t fn;
+	} validators[] = {
+		{"include-dir", validate_include_dir},
+		{"service|command", validate_command},
+		{"service|requires", validate_requires},
+		{"service|environment", validate_environment},
+		{"service|success-exit-codes", validate_exit_codes},
+		{"service|restart-limit", validate_count},
+		{"service|restart-factor", validate_factor},
+		{"service|restart-window", validate_positive_duration},
+		{"service|log-keep", validate_log_keep},
+	};
+	static const struct {
+		const char *option;
+		cfg_validate_callback_t fn;
+	} probe_validators[] = {
+		{"exec", validate_command},
+		{"tcp", validate_tcp},
+		{"http", validate_http},
+		{"unix", validate_unix},
+		{"period", validate_positive_duration},
+		{"timeout", validate_positive_duration},
+		{"success-threshold", validate_threshold},
+		{"failure-threshold", validate_threshold},
+	};
+	cfg_t *cfg = cfg_init(top_opts, CFGF_NONE);
+	char path[64];
+
+	if (!cfg)
+		return NULL;
+	cfg_set_error_function(cfg, on_cfg_error);
+	for (size_t i = 0; i < ELEMENTSOF(validators); i++)
+		cfg_set_validate_func(cfg, validators[i].path, validators[i].fn);
+	for (size_t r = 0; r < PROBE_ROLE_COUNT; r++)
+		for (size_t i = 0; i < ELEMENTSOF(probe_validators); i++) {
+			snprintf(path, sizeof(path), "service|%s|%s", probe_roles[r],
+				 probe_validators[i].option);
+			cfg_set_validate_func(cfg, path, probe_validators[i].fn);
+		}
+	return cfg;
+}
+
+/* ---- reading a file ---- */
+
+/* Copies the word that ends just before @end (skipping blanks back from it) into
+ * @out; a quoted word loses its quotes. Returns where the word starts. */
+static const char *word_before(const char *start, const char *end, char *out, size_t size)
+{
+	const char *e = end, *b;
+
+	while (e > start && isspace((unsigned char)e[-1]))
+		e--;
+	b = e;
+	if (b > start && (b[-1] == '"' || b[-1] == '\'')) {
+		char q = b[-1];
+		b--;
+		e = b;
+		while (b > start && b[-1] != q)
+			b--;
+		snprintf(out, size, "%.*s", (int)(e - b), b);
+		return b > start ? b - 1 : b;
+	}
+	while (b > start && !isspace((unsigned char)b[-1]) && !strchr("{}=", b[-1]))
+		b--;
+	snprintf(out, size, "%.*s", (int)(e - b), b);
+	return b;
+}
+
+/* Blanks comments outside quotes (keeping newlines, so libconfuse counts lines
+ * right: notes §6, trap 1), notes where each section opens and checks that braces
+ * balance (trap 5). Returns 0 or -EINVAL after reporting. */
+static int blank_and_scan(const char *file, char *buf, size_t len)
+{
+	unsigned line = 1, depth = 0, open_lines[64];
+	char quote = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		char c = buf[i];
+
+		if (c == '\n')
+			line++;
+		if (quote) {
+			if (c == '\\' && i + 1 < len && buf[i + 1] != '\n')
+				i++;
+			else if (c == quote)
+				quote = 0;
+			continue;
+		}
+		if (c == '"' || c == '\'') {
+			quote = c;
+		} else if (c == '#' || (c == '/' && i + 1 < len && buf[i + 1] == '/')) {
+			for (; i < len && buf[i] != '\n'; i++)
+				buf[i] = ' ';
+			i--;
+		} else if (c == '/' && i + 1 < len && buf[i + 1] == '*') {
+			buf[i] = buf[i + 1] = ' ';
+			for (i += 2; i < len && !(buf[i] == '*' && i + 1 < len && buf[i + 1] == '/'); i++)
+				if (buf[i] == '\n')
+					line++;
+				else
+					buf[i] = ' ';
+			if (i < len)
+				buf[i] = buf[i + 1] = ' ', i++;
+		} else if (c == '{') {
+			char kw[32] = "", title[CONFIG_NAME_MAX + 1] = "";
+			const char *p = word_before(buf, buf + i, title, sizeof(title));
+			bool list = p > buf && (p[-1] == '=' || title[0] == '\0');
+
+			if (depth < ELEMENTSOF(open_lines))
+				open_lines[depth] = line;
+			depth++;
+			if (list)
+				continue;
+			if (depth == 1)
+				word_before(buf, p, kw, sizeof(kw));
+			else
+				snprintf(kw, sizeof(kw), "%s", title), title[0] = '\0';
+			struct section_mark *n =
+				realloc(ctx.sections, (ctx.n_sections + 1) * sizeof(*n));
+			if (!n)
+				return -ENOMEM;
+			ctx.sections = n;
+			n[ctx.n_sections] = (struct section_mark){.line = line, .depth = depth - 1};
+			snprintf(n[ctx.n_sections].keyword, sizeof(n->keyword), "%s", kw);
+			snprintf(n[ctx.n_sections].title, sizeof(n->title), "%s", title);
+			ctx.n_sections++;
+		} else if (c == '}') {
+			if (depth == 0) {
+				config_errors_add(ctx.errors, "%s:%u: '}' without a matching '{'", file,
+						  line);
+				return -EINVAL;
+			}
+			depth--;
+		}
+	}
+	if (quote) {
+		config_errors_add(ctx.errors, "%s:%u: unterminated string", file, line);
+		return -EINVAL;
+	}
+	if (depth > 0) {
+		config_errors_add(ctx.errors, "%s:%u: '{' is never closed", file,
+				  open_lines[MIN(depth, ELEMENTSOF(open_lines)) - 1]);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int read_file(const char *path, char **ret, size_t *ret_len)
+{
+	CLEANUP_CLOSE int fd = open(path, O_RDONLY | O_CLOEXEC);
+	CLEANUP_FREE char *buf = NULL;
+	struct stat st;
+	size_t len = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (S_ISDIR(st.st_mode))
+		return -EISDIR;
+	if (st.st_size > CONFIG_FILE_MAX)
+		return -EFBIG;
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf)
+		return -ENOMEM;
+	while (len < (size_t)st.st_size) {
+		ssize_t n = read(fd, buf + len, (size_t)st.st_size - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	*ret = TAKE_PTR(buf);
+	*ret_len = len;
+	return 0;
+}
+
+/* Parses one file into a fresh cfg_t. Returns 0, -EINVAL after reporting, or -ENOMEM. */
+static int parse_file(const char *path, cfg_t **ret)
+{
+	CLEANUP(cfg_freep) cfg_t *cfg = NULL;
+	CLEANUP_FREE char *buf = NULL;
+	size_t len = 0;
+	FILE *fp;
+	int r;
+
+	ctx.file = path;
+	ctx.failed = false;
+	free(ctx.sections);
+	ctx.sections = NULL;
+	ctx.n_sections = 0;
+	ctx.n_lines = 0; /* the previous file's sections are converted by now */
+	ctx.any_file_failed |= ctx.file_failed;
+	ctx.file_failed = true; /* until this parse succeeds */
+	r = read_file(path, &buf, &len);
+	if (r < 0) {
+		config_errors_add(ctx.errors, "%s: cannot read configuration: %s", path,
+				  strerror(-r));
+		return -EINVAL;
+	}
+	r = blank_and_scan(path, buf, len);
+	if (r < 0)
+		return r;
+	cfg = schema_new();
+	if (!cfg)
+		return -ENOMEM;
+	if (len == 0) {
+		ctx.file_failed = false;
+		*ret = TAKE_PTR(cfg);
+		return 0;
+	}
+	fp = fmemopen(buf, len, "r");
+	if (!fp)
+		return -errno;
+	free(cfg->filename);
+	cfg->filename = strdup(path);
+	r = cfg_parse_fp(cfg, fp);
+	fclose(fp);
+	if (r != CFG_SUCCESS || ctx.failed) {
+		if (!ctx.failed)
+			config_errors_add(ctx.errors, "%s: cannot parse configuration", path);
+		return -EINVAL;
+	}
+	ctx.file_failed = false;
+	*ret = TAKE_PTR(cfg);
+	return 0;
+}
+
+/* ---- converting sections into structs ---- */
+
+static char *dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+static char **strv_from_list(cfg_t *sec, const char *name, size_t *ret_n)
+{
+	unsigned n = cfg_size(sec, name);
+	char **v = calloc(n + 1, sizeof(*v));
+
+	if (!v)
+		return NULL;
+	for (unsigned i = 0; i < n; i++)
+		if (!(v[i] = strdup(cfg_getnstr(sec, name, i))))
+			return strv_free(v);
+	if (ret_n)
+		*ret_n = n;
+	return v;
+}
+
+/* The i-th section called @keyword at @depth below the top-level mark @parent
+ * (SIZE_MAX: at the top), and how many there are. */
+static const struct section_mark *find_mark(size_t parent, const char *keyword, unsigned nth,
+					    unsigned *ret_count)
+{
+	const struct section_mark *found = NULL;
+	unsigned count = 0;
+	size_t i = parent == SIZE_MAX ? 0 : parent + 1;
+
+	for (; i < ctx.n_sections; i++) {
+		const struct section_mark *m = &ctx.sections[i];
+		if (parent != SIZE_MAX && m->depth == 0)
+			break;
+		if (m->depth != (parent == SIZE_MAX ? 0u : 1u) || !STREQ(m->keyword, keyword))
+			continue;
+		if (count++ == nth)
+			found = m;
+	}
+	if (ret_count)
+		*ret_count = count;
+	return found;
+}
+
+static int convert_probe(cfg_t *svc, size_t mark, enum probe_role role, struct probe_config *pc)
+{
+	const char *name = probe_roles[role];
+	const struct section_mark *m;
+	unsigned count, kinds = 0;
+	cfg_t *sec;
+
+	if (cfg_size(svc, name) == 0)
+		return 0;
+	m = find_mark(mark, name, 0, &count);
+	pc->line = m ? m->line : 0;
+	if (count > 1) {
+		config_errors_add(ctx.errors, "%s:%u: service '%s' has more than one %s block",
+				  ctx.file, find_mark(mark, name, 1, NULL)->line, cfg_title(svc),
+				  name);
+		return -EINVAL;
+	}
+	sec = cfg_getsec(svc, name);
+	for (enum probe_type t = PROBE_EXEC; t < PROBE_TYPE_COUNT; t++)
+		if (cfg_size(sec, probe_kind_options[t]) > 0) {
+			kinds++;
+			pc->type = t;
+		}
+	if (kinds != 1) {
+		config_errors_add(ctx.errors,
+				  "%s:%u: %s probe of service '%s' needs exactly one of exec, tcp, "
+				  "http, unix (it has %u)",
+				  ctx.file, pc->line, name, cfg_title(svc), kinds);
+		pc->type = PROBE_NONE;
+		return -EINVAL;
+	}
+	pc->target = strdup(cfg_getstr(sec, probe_kind_options[pc->type]));
+	if (!pc->target)
+		return -ENOMEM;
+	if (pc->type == PROBE_EXEC) {
+		const char *why;
+		int r = cmdline_split(pc->target, &pc->argv, &why);
+		if (r < 0)
+			return r; /* validate_command has accepted it: only -ENOMEM is left */
+	}
+	pc->initial_delay = (uint64_t)cfg_getint(sec, "initial-delay");
+	pc->period = (uint64_t)cfg_getint(sec, "period");
+	pc->timeout = (uint64_t)cfg_getint(sec, "timeout");
+	pc->success_threshold = (unsigned)cfg_getint(sec, "success-threshold");
+	pc->failure_threshold = (unsigned)cfg_getint(sec, "failure-threshold");
+	return 0;
+}
+
+static bool was_set(cfg_t *sec, const char *name)
+{
+	return cfg_getopt(sec, name)->flags & CFGF_MODIFIED;
+}
+
+/* A problem found after parsing, reported at the service's line. */
+static int service_error(const struct service_config *sc, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static int service_error(const struct service_config *sc, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	config_errors_add(ctx.errors, "%s:%u: service '%s': %s", sc->file, sc->line, sc->name, msg);
+	return -EINVAL;
+}
+
+static int convert_service(cfg_t *svc, size_t nth, struct service_config **ret)
+{
+	CLEANUP(service_config_freep) struct service_config *sc = calloc(1, sizeof(*sc));
+	const struct section_mark *m;
+	const char *s;
+	size_t mark;
+	int r, bad = 0;
+
+	if (!sc)
+		return -ENOMEM;
+	m = find_mark(SIZE_MAX, "service", (unsigned)nth, NULL);
+	mark = m ? (size_t)(m - ctx.sections) : SIZE_MAX;
+	sc->name = strdup(cfg_title(svc));
+	sc->file = strdup(ctx.file);
+	sc->line = m ? m->line : 0;
+	if (!sc->name || !sc->file)
+		return -ENOMEM;
+	if (!name_is_valid(sc->name))
+		return service_error(sc, "bad name (use letters, digits, '_', '.', '-'; at most %d)",
+				     CONFIG_NAME_MAX);
+	if (cfg_size(svc, "command") == 0)
+		return service_error(sc, "'command' is missing");
+
+	sc->command = strdup(cfg_getstr(svc, "command"));
+	if (!sc->command)
+		return -ENOMEM;
+	{
+		const char *why;
+		r = cmdline_split(sc->command, &sc->argv, &why);
+		if (r < 0)
+			return r;
+	}
+	sc->directory = dup_or_null(cfg_getstr(svc, "directory"));
+	sc->user = dup_or_null(cfg_getstr(svc, "user"));
+	sc->group = dup_or_null(cfg_getstr(svc, "group"));
+	sc->umask = (int)cfg_getint(svc, "umask");
+	sc->environment = strv_from_list(svc, "environment", NULL);
+	sc->requires = strv_from_list(svc, "requires", &sc->n_requires);
+	sc->requires_line = recalled_line(svc, "requires");
+	if (!sc->environment || !sc->requires)
+		return -ENOMEM;
+	s = cfg_getstr(svc, "env-file");
+	if (s) {
+		sc->env_file_optional = s[0] == '-';
+		sc->env_file = strdup(s + sc->env_file_optional);
+		if (!sc->env_file)
+			return -ENOMEM;
+	}
+	sc->autostart = cfg_getbool(svc, "autostart");
+	sc->type = (enum service_type)cfg_getint(svc, "type");
+	sc->n_success_codes = cfg_size(svc, "success-exit-codes");
+	sc->success_codes = calloc(sc->n_success_codes + 1, sizeof(int));
+	if (!sc->success_codes)
+		return -ENOMEM;
+	for (size_t i = 0; i < sc->n_success_codes; i++)
+		sc->success_codes[i] = (int)cfg_getnint(svc, "success-exit-codes", (unsigned)i);
+
+	sc->policy = (struct lifecycle_policy){
+		.restart = (enum restart_policy)cfg_getint(svc, "restart"),
+		.oneshot = sc->type == SERVICE_TYPE_ONESHOT,
+		.backoff =
+			{
+				.delay = (uint64_t)cfg_getint(svc, "restart-delay"),
+				.delay_max = (uint64_t)cfg_getint(svc, "restart-delay-max"),
+				.factor = cfg_getfloat(svc, "restart-factor"),
+				.jitter = cfg_getfloat(svc, "restart-jitter"),
+			},
+		.stable_after = (uint64_t)cfg_getint(svc, "stable-after"),
+		.restart_limit = (unsigned)cfg_getint(svc, "restart-limit"),
+		.restart_window = (uint64_t)cfg_getint(svc, "restart-window"),
+		.start_timeout = (uint64_t)cfg_getint(svc, "start-timeout"),
+		.stop_timeout = (uint64_t)cfg_getint(svc, "stop-timeout"),
+	};
+	/* SPEC §3: a oneshot's restart defaults to never. */
+	if (sc->type == SERVICE_TYPE_ONESHOT && !was_set(svc, "restart"))
+		sc->policy.restart = RESTART_NEVER;
+	sc->on_failed = (enum on_failed)cfg_getint(svc, "on-failed");
+	sc->ready = (enum ready_mode)cfg_getint(svc, "ready");
+	sc->policy.ready_on_spawn = sc->ready == READY_STARTED;
+	sc->watchdog = (uint64_t)cfg_getint(svc, "watchdog");
+	sc->stop_signal = (int)cfg_getint(svc, "stop-signal");
+	sc->kill_mode = (enum kill_mode)cfg_getint(svc, "kill-mode");
+	sc->log_max_size = (uint64_t)cfg_getint(svc, "log-max-size");
+	sc->log_keep = (unsigned)cfg_getint(svc, "log-keep");
+	sc->log_buffer = (uint64_t)cfg_getint(svc, "log-buffer");
+
+	for (enum probe_role role = 0; role < PROBE_ROLE_COUNT; role++) {
+		r = convert_probe(svc, mark, role, &sc->probes[role]);
+		if (r == -ENOMEM)
+			return r;
+		if (r < 0)
+			bad = r;
+	}
+	if (bad < 0)
+		return bad;
+
+	if (sc->policy.backoff.delay_max < sc->policy.backoff.delay)
+		return service_error(sc, "restart-delay-max is shorter than restart-delay");
+	if (sc->ready == READY_PROBE && sc->probes[PROBE_READINESS].type == PROBE_NONE)
+		return service_error(sc, "ready = probe needs a readiness block");
+	if (sc->type == SERVICE_TYPE_ONESHOT && sc->ready != READY_STARTED)
+		return service_error(sc, "a oneshot is ready when it exits; drop 'ready'");
+
+	*ret = TAKE_PTR(sc);
+	return 0;
+}
+
+/* ---- the whole configuration ---- */
+
+static int add_service(struct vigil_config *c, struct service_config *sc)
+{
+	struct service_config **n;
+
+	if (c->n_services >= CONFIG_SERVICES_MAX)
+		return -E2BIG;
+	n = realloc(c->services, (c->n_services + 1) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	n[c->n_services++] = sc;
+	c->services = n;
+	return 0;
+}
+
+ssize_t config_find_service(const struct vigil_config *c, const char *name)
+{
+	for (size_t i = 0; i < c->n_services; i++)
+		if (STREQ(c->services[i]->name, name))
+			return (ssize_t)i;
+	return -ENOENT;
+}
+
+static int set_string(char **dst, cfg_t *cfg, const char *name, bool only_if_set)
+{
+	const char *v;
+
+	if (only_if_set && !was_set(cfg, name))
+		return 0;
+	v = cfg_getstr(cfg, name);
+	free(*dst);
+	*dst = dup_or_null(v);
+	return v && !*dst ? -ENOMEM : 0;
+}
+
+/* Takes the top-level options from @cfg; a drop-in overrides only what it sets. */
+static int take_globals(struct vigil_config *c, cfg_t *cfg, bool dropin)
+{
+	static const char *const names[] = {"control-socket", "control-group", "log-dir",
+					    "http-listen"};
+	char **fields[] = {&c->control_socket, &c->control_group, &c->log_dir, &c->http_listen};
+	int r;
+
+	for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+		r = set_string(fields[i], cfg, names[i], dropin);
+		if (r < 0)
+			return r;
+	}
+	if (!dropin || was_set(cfg, "log-forward"))
+		c->log_forward = (enum log_forward)cfg_getint(cfg, "log-forward");
+	if (!dropin || was_set(cfg, "shutdown-timeout"))
+		c->shutdown_timeout = (uint64_t)cfg_getint(cfg, "shutdown-timeout");
+	if (dropin && was_set(cfg, "include-dir"))
+		config_errors_add(ctx.errors, "%s:%u: include-dir may only be set in the main file",
+				  ctx.file, recalled_line(NULL, "include-dir"));
+	return 0;
+}
+
+static int reject(const char *name)
+{
+	char **n = realloc(ctx.rejected, (ctx.n_rejected + 2) * sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	ctx.rejected = n;
+	n[ctx.n_rejected] = strdup(name);
+	if (!n[ctx.n_rejected])
+		return -ENOMEM;
+	n[++ctx.n_rejected] = NULL;
+	return 0;
+}
+
+static bool was_rejected(const char *name)
+{
+	for (size_t i = 0; i < ctx.n_rejected; i++)
+		if (STREQ(ctx.rejected[i], name))
+			return true;
+	return false;
+}
+
+/* Converts every service of the file just parsed and adds it, reporting a name
+ * defined before (in this or an earlier file). */
+static int take_services(struct vigil_config *c, cfg_t *cfg)
+{
+	unsigned n = cfg_size(cfg, "service");
+	int r;
+
+	for (unsigned i = 0; i < n; i++) {
+		struct service_config *sc = NULL;
+		ssize_t k;
+
+		cfg_t *sec = cfg_getnsec(cfg, "service", i);
+
+		r = convert_service(sec, i, &sc);
+		if (r == -ENOMEM)
+			return r;
+		if (r < 0) {
+			r = reject(cfg_title(sec));
+			if (r < 0)
+				return r;
+			continue;
+		}
+		k = config_find_service(c, sc->name);
+		if (k >= 0) {
+			config_errors_add(ctx.errors,
+					  "%s:%u: service '%s' is already defined at %s:%u",
+					  sc->file, sc->line, sc->name, c->services[k]->file,
+					  c->services[k]->line);
+			service_config_free(sc);
+			continue;
+		}
+		r = add_service(c, sc);
+		if (r == -E2BIG) {
+			config_errors_add(ctx.errors, "%s:%u: more than %d services", sc->file,
+					  sc->line, CONFIG_SERVICES_MAX);
+			service_config_free(sc);
+			return -EINVAL;
+		}
+		if (r < 0) {
+			service_config_free(sc);
+			return r;
+		}
+	}
+	return 0;
+}
+
+static int is_dropin(const struct dirent *d)
+{
+	size_t len = strlen(d->d_name);
+
+	return d->d_name[0] != '.' && len > 5 && STREQ(d->d_name + len - 5, ".conf");
+}
+
+static int load_dropins(struct vigil_config *c, const char *dir, unsigned dir_line,
+			const char *main_file)
+{
+	struct dirent **list = NULL;
+	int n, r = 0;
+
+	n = scandir(dir, &list, is_dropin, alphasort);
+	if (n < 0) {
+		config_errors_add(ctx.errors, "%s:%u: cannot read include-dir '%s': %s", main_file,
+				  dir_line, dir, strerror(errno));
+		return 0;
+	}
+	if (n > CONFIG_FILES_MAX) {
+		config_errors_add(ctx.errors, "%s: more than %d drop-in files", dir,
+				  CONFIG_FILES_MAX);
+		n = CONFIG_FILES_MAX;
+	}
+	for (int i = 0; i < n; i++) {
+		CLEANUP(cfg_freep) cfg_t *cfg = NULL;
+		CLEANUP_FREE char *path = NULL;
+
+		if (r >= 0 && asprintf(&path, "%s/%s", dir, list[i]->d_name) < 0)
+			r = -ENOMEM;
+		if (r >= 0 && parse_file(path, &cfg) == 0) {
+			r = take_globals(c, cfg, true);
+			if (r >= 0)
+				r = take_services(c, cfg);
+		}
+		free(list[i]);
+	}
+	free(list);
+	return r == -ENOMEM ? r : 0;
+}
+
+static void report_cycle(const size_t *cycle, size_t len, void *userdata)
+{
+	const struct vigil_config *c = userdata;
+	const struct service_config *first = c->services[cycle[0]];
+	char path[1024];
+	size_t off = 0;
+
+	for (size_t i = 0; i <= len && off < sizeof(path); i++)
+		off += (size_t)snprintf(path + off, sizeof(path) - off, "%s%s", i ? " -> " : "",
+					c->services[cycle[i % len]]->name);
+	config_errors_add(ctx.errors, "%s:%u: dependency cycle: %s", first->file,
+			  first->requires_line ? first->requires_line : first->line, path);
+}
+
+/* Resolves `requires` and looks for cycles, reporting every problem. */
+static int check_dependencies(const struct vigil_config *c)
+{
+	CLEANUP(depgraph_freep) struct depgraph *g = NULL;
+	bool unknown = false;
+	int r;
+
+	r = depgraph_new(c->n_services, &g);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < c->n_services; i++) {
+		const struct service_config *sc = c->services[i];
+		for (size_t k = 0; k < sc->n_requires; k++) {
+			ssize_t j = config_find_service(c, sc->requires[k]);
+			if (j < 0 && was_rejected(sc->requires[k]))
+				continue;
+			if (j < 0) {
+				config_errors_add(ctx.errors,
+						  "%s:%u: service '%s' requires '%s', which is not "
+						  "defined",
+						  sc->file, sc->requires_line, sc->name,
+						  sc->requires[k]);
+				unknown = true;
+				continue;
+			}
+			r = depgraph_add_edge(g, i, (size_t)j);
+			if (r < 0)
+				return r;
+		}
+	}
+	r = depgraph_cycles(g, report_cycle, (void *)c);
+	if (r < 0)
+		return r;
+	return unknown || r > 0 ? -EINVAL : 0;
+}
+
+static int config_new(struct vigil_config **ret)
+{
+	struct vigil_config *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return -ENOMEM;
+	c->control_group = strdup("vigil");
+	if (!c->control_group) {
+		free(c);
+		return -ENOMEM;
+	}
+	c->log_forward = LOG_FORWARD_AUTO;
+	c->shutdown_timeout = 30 * SEC;
+	*ret = c;
+	return 0;
+}
+
+DEFINE_CLEANUP(struct vigil_config, config_free)
+
+static char *resolve_include_dir(const char *main_file, const char *dir)
+{
+	const char *slash = strrchr(main_file, '/');
+	char *r = NULL;
+
+	if (dir[0] == '/' || !slash)
+		return strdup(dir);
+	if (asprintf(&r, "%.*s/%s", (int)(slash - main_file), main_file, dir) < 0)
+		return NULL;
+	return r;
+}
+
+int config_load(const char *path, struct config_errors *errors, struct vigil_config **ret)
+{
+	CLEANUP(config_freep) struct vigil_config *c = NULL;
+	CLEANUP(cfg_freep) cfg_t *cfg = NULL;
+	size_t errors_before = errors->n;
+	int r;
+
+	r = config_new(&c);
+	if (r < 0)
+		return r;
+	ctx = (struct parse_ctx){.errors = errors};
+	if (path) {
+		r = parse_file(path, &cfg);
+		if (r == -ENOMEM)
+			goto out;
+		if (r == 0) {
+			const char *dir = cfg_getstr(cfg, "include-dir");
+			unsigned dir_line = recalled_line(NULL, "include-dir");
+
+			r = take_globals(c, cfg, false);
+			if (r >= 0)
+				r = take_services(c, cfg);
+			if (r >= 0 && dir) {
+				c->include_dir = resolve_include_dir(path, dir);
+				r = c->include_dir ? 0 : -ENOMEM;
+				if (r >= 0)
+					r = load_dropins(c, c->include_dir, dir_line, path);
+			}
+			if (r < 0)
+				goto out;
+		}
+		ctx.any_file_failed |= ctx.file_failed;
+	}
+	/* Dependencies can only be judged when every service is known. */
+	if (!ctx.any_file_failed) {
+		r = check_dependencies(c);
+		if (r == -ENOMEM)
+			goto out;
+	}
+	r = errors->n > errors_before ? -EINVAL : 0;
+	if (r == 0)
+		*ret = TAKE_PTR(c);
+out:
+	free(ctx.sections);
+	free(ctx.lines);
+	strv_free(ctx.rejected);
+	ctx = (struct parse_ctx){0};
+	return r;
+}
+
+int config_add_main(struct vigil_config *c, char *const *argv)
+{
+	CLEANUP(service_config_freep) struct service_config *sc = calloc(1, sizeof(*sc));
+	size_t n = 0, len = 0;
+	int r;
+
+	if (!sc)
+		return -ENOMEM;
+	if (config_find_service(c, "main") >= 0)
+		return -EEXIST;
+	while (argv[n])
+		len += strlen(argv[n++]) + 1;
+	sc->name = strdup("main");
+	sc->file = strdup("(command line)");
+	sc->command = calloc(1, len + 1);
+	sc->argv = calloc(n + 1, sizeof(char *));
+	sc->environment = calloc(1, sizeof(char *));
+	sc->requires = calloc(1, sizeof(char *));
+	sc->success_codes = calloc(1, sizeof(int));
+	if (!sc->name || !sc->file || !sc->command || !sc->argv || !sc->environment ||
+	    !sc->requires || !sc->success_codes)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		sc->argv[i] = strdup(argv[i]);
+		if (!sc->argv[i])
+			return -ENOMEM;
+		strcat(sc->command, argv[i]);
+		if (i + 1 < n)
+			strcat(sc->command, " ");
+	}
+	sc->n_success_codes = 1;
+	sc->umask = -1;
+	sc->autostart = true;
+	sc->main = true;
+	sc->ready = READY_STARTED;
+	sc->stop_signal = SIGTERM;
+	sc->kill_mode = KILL_MODE_GROUP;
+	sc->log_max_size = 10 << 20;
+	sc->log_keep = 5;
+	sc->log_buffer = 256 << 10;
+	sc->policy = (struct lifecycle_policy){
+		.restart = RESTART_NEVER,
+		.ready_on_spawn = true,
+		.backoff = {.delay = 100 * MSEC, .delay_max = 30 * SEC, .factor = 2.0},
+		.stable_after = 30 * SEC,
+		.restart_window = 60 * SEC,
+		.stop_timeout = 10 * SEC,
+	};
+	r = add_service(c, sc);
+	if (r < 0)
+		return r;
+	TAKE_PTR(sc);
+	return 0;
+}
+
+struct service_config *service_config_free(struct service_config *sc)
+{
+	if (!sc)
+		return NULL;
+	free(sc->name);
+	free(sc->file);
+	free(sc->command);
+	strv_free(sc->argv);
+	free(sc->directory);
+	free(sc->user);
+	free(sc->group);
+	strv_free(sc->environment);
+	free(sc->env_file);
+	strv_free(sc->requires);
+	free(sc->success_codes);
+	for (size_t i = 0; i < PROBE_ROLE_COUNT; i++) {
+		free(sc->probes[i].target);
+		strv_free(sc->probes[i].argv);
+	}
+	free(sc);
+	return NULL;
+}
+
+struct vigil_config *config_free(struct vigil_config *c)
+{
+	if (!c)
+		return NULL;
+	free(c->control_socket);
+	free(c->control_group);
+	free(c->include_dir);
+	free(c->log_dir);
+	free(c->http_listen);
+	for (size_t i = 0; i < c->n_services; i++)
+		service_config_free(c->services[i]);
+	free(c->services);
+	free(c);
+	return NULL;
+}
+
+static bool str_eq(const char *a, const char *b)
+{
+	return a == b || (a && b && STREQ(a, b));
+}
+
+static bool strv_eq(char *const *a, char *const *b)
+{
+	if (!a || !b)
+		return a == b;
+	for (; *a && *b; a++, b++)
+		if (!STREQ(*a, *b))
+			return false;
+	return !*a && !*b;
+}
+
+static bool probe_config_equal(const struct probe_config *a, const struct probe_config *b)
+{
+	return a->type == b->type && str_eq(a->target, b->target) &&
+	       a->initial_delay == b->initial_delay && a->period == b->period &&
+	       a->timeout == b->timeout && a->success_threshold == b->success_threshold &&
+	       a->failure_threshold == b->failure_threshold;
+}
+
+bool service_config_equal(const struct service_config *a, const struct service_config *b)
+{
+	const struct lifecycle_policy *p = &a->policy, *q = &b->policy;
+
+	if (!str_eq(a->name, b->name) || !strv_eq(a->argv, b->argv) ||
+	    !str_eq(a->directory, b->directory) || !str_eq(a->user, b->user) ||
+	    !str_eq(a->group, b->group) || a->umask != b->umask ||
+	    !strv_eq(a->environment, b->environment) || !str_eq(a->env_file, b->env_file) ||
+	    a->env_file_optional != b->env_file_optional || a->autostart != b->autostart ||
+	    a->main != b->main ||
+	    a->type != b->type || !strv_eq(a->requires, b->requires) ||
+	    a->n_success_codes != b->n_success_codes ||
+	    memcmp(a->success_codes, b->success_codes, a->n_success_codes * sizeof(int)) != 0)
+		return false;
+	if (p->restart != q->restart || p->oneshot != q->oneshot ||
+	    p->ready_on_spawn != q->ready_on_spawn || p->backoff.delay != q->backoff.delay ||
+	    p->backoff.delay_max != q->backoff.delay_max || p->backoff.factor != q->backoff.factor ||
+	    p->backoff.jitter != q->backoff.jitter || p->stable_after != q->stable_after ||
+	    p->restart_limit != q->restart_limit || p->restart_window != q->restart_window ||
+	    p->start_timeout != q->start_timeout || p->stop_timeout != q->stop_timeout)
+		return false;
+	if (a->on_failed != b->on_failed || a->ready != b->ready || a->watchdog != b->watchdog ||
+	    a->stop_signal != b->stop_signal || a->kill_mode != b->kill_mode ||
+	    a->log_max_size != b->log_max_size || a->log_buffer != b->log_buffer ||
+	    a->log_keep != b->log_keep)
+		return false;
+	for (size_t i = 0; i < PROBE_ROLE_COUNT; i++)
+		if (!probe_config_equal(&a->probes[i], &b->probes[i]))
+			return false;
+	return true;
+}

@@ -1,0 +1,149 @@
+/* env.c: environment blocks: env-file parsing and KEY=VALUE overrides. */
+#include "env.h"
+
+#include <ctype.h>
+#include <sys/types.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "macro.h"
+
+static size_t key_length(const char *s)
+{
+	size_t i = 0;
+
+	if (!isalpha((unsigned char)s[0]) && s[0] != '_')
+		return 0;
+	while (isalnum((unsigned char)s[i]) || s[i] == '_')
+		i++;
+	return i;
+}
+
+bool env_assignment_is_valid(const char *assignment)
+{
+	size_t k = key_length(assignment);
+	return k > 0 && assignment[k] == '=';
+}
+
+static ssize_t env_find(char **env, size_t n, const char *name, size_t name_len)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(env[i], name, name_len) == 0 && env[i][name_len] == '=')
+			return (ssize_t)i;
+	return -1;
+}
+
+int env_put(char ***env, size_t *n, const char *assignment)
+{
+	size_t k = strcspn(assignment, "=");
+	ssize_t i = env_find(*env, *n, assignment, k);
+	char *copy = strdup(assignment);
+
+	if (!copy)
+		return -ENOMEM;
+	if (i >= 0) {
+		free((*env)[i]);
+		(*env)[i] = copy;
+		return 0;
+	}
+	if (*n >= ENV_VARS_MAX) {
+		free(copy);
+		return -E2BIG;
+	}
+	char **nv = realloc(*env, (*n + 2) * sizeof(*nv));
+	if (!nv) {
+		free(copy);
+		return -ENOMEM;
+	}
+	nv[(*n)++] = copy;
+	nv[*n] = NULL;
+	*env = nv;
+	return 0;
+}
+
+void env_unset(char **env, size_t *n, const char *name)
+{
+	ssize_t i = env_find(env, *n, name, strlen(name));
+
+	if (i < 0)
+		return;
+	free(env[i]);
+	memmove(env + i, env + i + 1, (*n - (size_t)i) * sizeof(*env)); /* moves the NULL too */
+	(*n)--;
+}
+
+/* Unquotes a value in place: "..." (with \" \\ \$ \` \n escapes) or '...'. Returns
+ * false for an unterminated quote or text after the closing quote. */
+static bool unquote(char *v)
+{
+	char q = v[0], *w = v;
+	const char *r = v + 1;
+
+	if (q != '"' && q != '\'')
+		return true;
+	while (*r && *r != q) {
+		if (q == '"' && *r == '\\' && r[1]) {
+			r++;
+			*w++ = *r == 'n' ? '\n' : *r;
+			r++;
+		} else
+			*w++ = *r++;
+	}
+	if (*r != q)
+		return false;
+	r++;
+	while (*r == ' ' || *r == '\t')
+		r++;
+	if (*r && *r != '#')
+		return false;
+	*w = '\0';
+	return true;
+}
+
+int env_file_parse(const char *text, size_t len, char ***ret, unsigned *ret_line)
+{
+	CLEANUP_FREE char *buf = strndup(text, len);
+	CLEANUP(strv_freep) char **env = NULL;
+	size_t n = 0;
+	unsigned line = 0;
+	char *save = NULL;
+	int r;
+
+	if (!buf)
+		return -ENOMEM;
+	env = calloc(1, sizeof(*env));
+	if (!env)
+		return -ENOMEM;
+	/* strtok_r would skip empty lines and lose the count: walk the lines by hand. */
+	for (char *l = buf; l; l = save) {
+		char *end, *eq;
+		size_t k;
+
+		line++;
+		save = strchr(l, '\n');
+		if (save)
+			*save++ = '\0';
+		while (*l == ' ' || *l == '\t')
+			l++;
+		end = l + strlen(l);
+		while (end > l && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+			*--end = '\0';
+		if (!*l || *l == '#')
+			continue;
+		if (strncmp(l, "export ", 7) == 0)
+			for (l += 7; *l == ' '; l++)
+				;
+		k = key_length(l);
+		eq = l + k;
+		if (k == 0 || *eq != '=' || !unquote(eq + 1)) {
+			*ret_line = line;
+			return -EINVAL;
+		}
+		r = env_put(&env, &n, l);
+		if (r < 0)
+			return r;
+	}
+	*ret = TAKE_PTR(env);
+	return 0;
+}

@@ -1,0 +1,24 @@
+/* env.h: environment blocks: env-file parsing and KEY=VALUE overrides. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* The most variables one environment may hold. */
+#define ENV_VARS_MAX 4096
+
+/* Returns true when @assignment is KEY=VALUE with a valid KEY ([A-Za-z_][A-Za-z0-9_]*). */
+bool env_assignment_is_valid(const char *assignment);
+
+/* Parses env-file text: KEY=VALUE lines, blank lines, '#' comments, an optional
+ * "export " prefix and optional single or double quotes around the value. On success
+ * *ret is a new NULL-terminated array. Returns 0, or -EINVAL with *ret_line set to the
+ * 1-based line that is wrong, or -E2BIG past ENV_VARS_MAX. */
+int env_file_parse(const char *text, size_t len, char ***ret, unsigned *ret_line);
+
+/* Sets or replaces, in the NULL-terminated array *@env (size *@n), the variable named
+ * by @assignment (copied). Returns 0, -ENOMEM or -E2BIG. */
+int env_put(char ***env, size_t *n, const char *assignment);
+
+/* Removes the variable @name from *@env. */
+void env_unset(char **env, size_t *n, const char *name);

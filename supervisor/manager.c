@@ -1,0 +1,792 @@
+/* manager.c: owns the sd_event loop, the services, signals, reaping, the
+ * dependency rules between services, reload and shutdown. */
+#include "manager.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "macro.h"
+#include "reaper.h"
+#include "service.h"
+#include "signame.h"
+
+extern char **environ;
+
+/* While killing at shutdown-timeout, how often to look for new orphans. */
+#define MANAGER_KILL_RESCAN (100 * MSEC)
+
+struct manager {
+	sd_event *event;
+	struct reaper *reaper;
+	struct vigil_config *config; /* globals; its services were moved into @services */
+	char *config_path;
+	char **main_argv;
+	bool forward_signals; /* `--` without -c: tini's job */
+	struct service_host host;
+	char **base_env;
+
+	struct service **services; /* start order */
+	size_t n_services;
+	struct service **removed; /* dropped by a reload, stopping; freed once down */
+	size_t n_removed;
+	struct service *main;
+
+	sd_event_source *settle; /* deferred: reacts to transitions */
+	sd_event_source *shutdown_timer;
+	sd_event_source *kill_timer;
+	bool shutting_down, killing, exiting;
+	bool main_ended, failed_shutdown;
+	int exit_code;
+
+	manager_event_fn *on_event;
+	void *event_userdata;
+};
+
+/* Variables an outer systemd gave vigild that must not reach its children (notes §3). */
+static const char *const private_vars[] = {
+	"NOTIFY_SOCKET",  "WATCHDOG_USEC", "WATCHDOG_PID",   "LISTEN_FDS",
+	"LISTEN_PID",	  "LISTEN_FDNAMES", "JOURNAL_STREAM",
+};
+
+static int build_base_env(char ***ret)
+{
+	size_t n = 0, k = 0;
+	char **env;
+
+	while (environ[n])
+		n++;
+	env = calloc(n + 1, sizeof(*env));
+	if (!env)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		bool keep = true;
+
+		for (size_t j = 0; j < ELEMENTSOF(private_vars); j++) {
+			size_t len = strlen(private_vars[j]);
+			if (strncmp(environ[i], private_vars[j], len) == 0 && environ[i][len] == '=')
+				keep = false;
+		}
+		if (keep && !(env[k++] = strdup(environ[i]))) {
+			strv_free(env);
+			return -ENOMEM;
+		}
+	}
+	*ret = env;
+	return 0;
+}
+
+static void mark_dirty(struct manager *m)
+{
+	(void)sd_event_source_set_enabled(m->settle, SD_EVENT_ONESHOT);
+}
+
+static void on_transition(struct service *s, enum service_state from, const char *reason,
+			  void *userdata)
+{
+	struct manager *m = userdata;
+	enum service_state to = service_get_state(s);
+
+	if (s == m->main && (to == SERVICE_EXITED || to == SERVICE_FAILED))
+		m->main_ended = true;
+	if (to == SERVICE_FAILED && service_get_config(s)->on_failed == ON_FAILED_SHUTDOWN &&
+	    !m->shutting_down) {
+		log_error("%s: failed and has on-failed = shutdown: shutting down", service_get_name(s));
+		m->failed_shutdown = true;
+	}
+	if (m->on_event)
+		m->on_event(s, from, reason, m->event_userdata);
+	mark_dirty(m);
+}
+
+static void on_reaper_idle(void *userdata)
+{
+	struct manager *m = userdata;
+
+	if (m->shutting_down)
+		mark_dirty(m);
+}
+
+/* ---- dependencies ---- */
+
+static bool requires(const struct service *d, const struct service *s)
+{
+	const struct service_config *c = service_get_config(d);
+
+	for (size_t i = 0; i < c->n_requires; i++)
+		if (STREQ(c->requires[i], service_get_name(s)))
+			return true;
+	return false;
+}
+
+/* True while a service that must go down before @s still has a process: its
+ * dependents, and in `--` mode main, which goes first. */
+static bool dependents_up(const struct manager *m, const struct service *s)
+{
+	struct service *const *lists[] = {m->services, m->removed};
+	size_t sizes[] = {m->n_services, m->n_removed};
+
+	if (m->main && s != m->main && m->shutting_down && service_get_pid(m->main) > 0)
+		return true;
+	for (size_t l = 0; l < ELEMENTSOF(lists); l++)
+		for (size_t i = 0; i < sizes[l]; i++) {
+			struct service *d = lists[l][i];
+			if (d != s && service_get_pid(d) > 0 && requires(d, s))
+				return true;
+		}
+	return false;
+}
+
+/* Marks @s to be stopped with @ev once its dependents are down, and its dependents,
+ * recursively, to lose it (or, with @ev = STOP, to stop as well). */
+static void mark_pending_stop(struct manager *m, struct service *s, enum lc_event ev,
+			      enum lc_event dependents_ev)
+{
+	struct service *const *lists[] = {m->services, m->removed};
+	size_t sizes[] = {m->n_services, m->n_removed};
+
+	if (service_get_pending_stop(s) == LC_EV_STOP)
+		return;
+	service_set_pending_stop(s, ev);
+	for (size_t l = 0; l < ELEMENTSOF(lists); l++)
+		for (size_t i = 0; i < sizes[l]; i++) {
+			struct service *d = lists[l][i];
+			if (d != s && requires(d, s) && service_get_pending_stop(d) == LC_EV_COUNT)
+				mark_pending_stop(m, d, dependents_ev, dependents_ev);
+		}
+}
+
+static int link_requires(struct manager *m)
+{
+	for (size_t i = 0; i < m->n_services; i++) {
+		const struct service_config *c = service_get_config(m->services[i]);
+		CLEANUP_FREE struct service **req = calloc(c->n_requires + 1, sizeof(*req));
+		size_t n = 0;
+		int r;
+
+		if (!req)
+			return -ENOMEM;
+		for (size_t k = 0; k < c->n_requires; k++) {
+			struct service *t = manager_find(m, c->requires[k]);
+			if (t)
+				req[n++] = t;
+		}
+		r = service_set_requires(m->services[i], req, n);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* ---- shutdown ---- */
+
+/* Sends SIGKILL to every child of vigild that is not a service's (orphans that were
+ * reparented here); as PID 1, to every process of the namespace. */
+static void kill_orphans(struct manager *m)
+{
+	pid_t self = getpid();
+	DIR *d;
+	struct dirent *de;
+
+	(void)m;
+	if (self == 1) {
+		(void)kill(-1, SIGKILL);
+		return;
+	}
+	d = opendir("/proc");
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char path[300], buf[512], *p;
+		FILE *f;
+		int ppid = 0;
+
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		p = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
+		fclose(f);
+		/* After the command name: " S PPID ..." */
+		if (p && sscanf(p + 1, " %*c %d", &ppid) == 1 && ppid == self)
+			(void)kill(atoi(de->d_name), SIGKILL); /* our unreaped child: pid is safe */
+	}
+	closedir(d);
+}
+
+static int on_kill_timer(sd_event_source *src, uint64_t usec, void *userdata)
+{
+	struct manager *m = userdata;
+
+	kill_orphans(m);
+	(void)sd_event_source_set_time(src, usec + MANAGER_KILL_RESCAN);
+	(void)sd_event_source_set_enabled(src, SD_EVENT_ONESHOT);
+	return 0;
+}
+
+static int on_shutdown_timeout(sd_event_source *src, uint64_t usec, void *userdata)
+{
+	struct manager *m = userdata;
+
+	(void)src;
+	log_warning("Shutdown timeout reached: killing what is left");
+	m->killing = true;
+	for (size_t i = 0; i < m->n_services; i++)
+		(void)service_signal(m->services[i], SIGKILL);
+	on_kill_timer(m->kill_timer, usec, m);
+	return 0;
+}
+
+void manager_shutdown(struct manager *m, int exit_code)
+{
+	uint64_t now = 0;
+
+	if (m->shutting_down)
+		return;
+	log_info("Shutting down");
+	m->shutting_down = true;
+	m->exit_code = exit_code;
+	(void)sd_event_now(m->event, CLOCK_MONOTONIC, &now);
+	(void)sd_event_source_set_time(m->shutdown_timer, now + m->config->shutdown_timeout);
+	(void)sd_event_source_set_enabled(m->shutdown_timer, SD_EVENT_ONESHOT);
+	for (size_t i = 0; i < m->n_services; i++)
+		mark_pending_stop(m, m->services[i], LC_EV_STOP, LC_EV_STOP);
+	mark_dirty(m);
+}
+
+bool manager_is_shutting_down(const struct manager *m)
+{
+	return m->shutting_down;
+}
+
+static int main_status(const struct manager *m)
+{
+	struct service_exit e = service_get_exit(m->main);
+
+	if (!e.known)
+		return MANAGER_EXIT_STARTUP;
+	return e.signal ? 128 + e.signal : e.code;
+}
+
+/* ---- settling: the manager's reaction to transitions, once per loop iteration ---- */
+
+/* Feeds the pending stops whose dependents are down. Returns true when a service of
+ * @list still has a process. */
+static bool feed_pending_stops(struct manager *m, struct service *const *list, size_t n)
+{
+	bool any_up = false;
+
+	for (size_t i = 0; i < n; i++) {
+		struct service *s = list[i];
+		enum lc_event ev = service_get_pending_stop(s);
+
+		if (ev != LC_EV_COUNT && !dependents_up(m, s)) {
+			/* A service that lost a requirement waits for it again; one stopped
+			 * for good keeps its mark, so it does not count as ready. */
+			if (ev == LC_EV_DEPS_LOST)
+				service_set_pending_stop(s, LC_EV_COUNT);
+			service_feed(s, ev,
+				     m->shutting_down   ? "shutdown"
+				     : ev == LC_EV_STOP ? "stop requested"
+							: "a required service is stopping");
+			if (ev == LC_EV_STOP && service_get_pid(s) == 0)
+				service_set_pending_stop(s, LC_EV_COUNT);
+		}
+		any_up |= service_get_pid(s) > 0;
+	}
+	return any_up;
+}
+
+static int on_settle(sd_event_source *src, void *userdata)
+{
+	struct manager *m = userdata;
+	bool any_up;
+
+	(void)src;
+	if (m->main_ended && !m->shutting_down)
+		manager_shutdown(m, MANAGER_EXIT_OK);
+	if (m->failed_shutdown && !m->shutting_down)
+		manager_shutdown(m, MANAGER_EXIT_SERVICE_FAILED);
+
+	any_up = feed_pending_stops(m, m->services, m->n_services);
+	any_up |= feed_pending_stops(m, m->removed, m->n_removed);
+	for (size_t i = m->n_removed; i-- > 0;)
+		if (service_get_pid(m->removed[i]) == 0) {
+			log_info("%s: removed", service_get_name(m->removed[i]));
+			service_free(m->removed[i]);
+			m->removed[i] = m->removed[--m->n_removed];
+		}
+	if (!m->shutting_down)
+		for (size_t i = 0; i < m->n_services; i++)
+			if (service_get_state(m->services[i]) == SERVICE_WAITING)
+				service_feed(m->services[i], LC_EV_DEPS_READY, "requirements ready");
+
+	if (m->shutting_down && !any_up && !m->exiting && !reaper_reap(m->reaper)) {
+		/* Every service is down and no descendant is left (SPEC §2). */
+		int code = m->main && !m->failed_shutdown ? main_status(m) : m->exit_code;
+
+		m->exiting = true;
+		log_info("Shutdown complete");
+		(void)sd_event_exit(m->event, code);
+	}
+	return 0;
+}
+
+/* ---- requests ---- */
+
+static void start_with_requirements(struct manager *m, struct service *s, const char *reason)
+{
+	const struct service_config *c = service_get_config(s);
+
+	service_set_pending_stop(s, LC_EV_COUNT);
+	for (size_t k = 0; k < c->n_requires; k++) {
+		struct service *r = manager_find(m, c->requires[k]);
+		if (r && (!service_is_wanted(r) || service_get_pending_stop(r) != LC_EV_COUNT))
+			start_with_requirements(m, r, "required by a started service");
+	}
+	if (!service_is_wanted(s) || service_get_state(s) == SERVICE_BACKOFF)
+		service_feed(s, LC_EV_START, reason);
+}
+
+int manager_start_service(struct manager *m, struct service *s)
+{
+	enum service_state st = service_get_state(s);
+
+	if (m->shutting_down)
+		return -ESHUTDOWN;
+	if (service_is_wanted(s) && service_get_pending_stop(s) == LC_EV_COUNT &&
+	    (st == SERVICE_STARTING || st == SERVICE_RUNNING || st == SERVICE_WAITING))
+		return -EALREADY;
+	start_with_requirements(m, s, "start requested");
+	mark_dirty(m);
+	return 0;
+}
+
+int manager_stop_service(struct manager *m, struct service *s)
+{
+	enum service_state st = service_get_state(s);
+
+	if (m->shutting_down)
+		return -ESHUTDOWN;
+	if (st == SERVICE_STOPPED || (!service_is_wanted(s) && st == SERVICE_STOPPING))
+		return -EALREADY;
+	mark_pending_stop(m, s, LC_EV_STOP, LC_EV_DEPS_LOST);
+	mark_dirty(m);
+	return 0;
+}
+
+int manager_restart_service(struct manager *m, struct service *s)
+{
+	if (m->shutting_down)
+		return -ESHUTDOWN;
+	start_with_requirements(m, s, "restart requested");
+	service_feed(s, LC_EV_RESTART, "restart requested");
+	mark_dirty(m);
+	return 0;
+}
+
+/* ---- signals ---- */
+
+static int on_signal(sd_event_source *src, const struct signalfd_siginfo *si, void *userdata)
+{
+	struct manager *m = userdata;
+	int sig = (int)si->ssi_signo;
+
+	(void)src;
+	if (m->forward_signals) {
+		/* tini's job: pass everything to main's process group; TERM and INT also
+		 * start the shutdown, which stops main with that very signal. */
+		if (sig == SIGTERM || sig == SIGINT) {
+			if (m->main)
+				service_set_stop_signal(m->main, sig);
+			manager_shutdown(m, MANAGER_EXIT_OK);
+		} else if (m->main)
+			(void)service_signal(m->main, sig);
+		return 0;
+	}
+	switch (sig) {
+	case SIGTERM:
+	case SIGINT:
+		manager_shutdown(m, MANAGER_EXIT_OK);
+		break;
+	case SIGHUP: {
+		struct config_errors errors = {0};
+		struct reload_result res = {0};
+
+		log_info("Reloading the configuration (SIGHUP)");
+		if (manager_reload(m, &errors, &res) < 0) {
+			for (size_t i = 0; i < errors.n; i++)
+				log_error("%s", errors.lines[i]);
+			log_error("Reload failed: nothing changed");
+		}
+		config_errors_clear(&errors);
+		reload_result_clear(&res);
+		break;
+	}
+	case SIGUSR1:
+		log_info("Reopening log files");
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+/* The signals vigild takes through its loop; they must be blocked (vigild.c). */
+static int add_signal_sources(struct manager *m)
+{
+	static const int handled[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1};
+	int r;
+
+	if (m->forward_signals) {
+		for (int sig = 1; sig <= SIGRTMAX; sig++) {
+			/* 32 and 33 are the C library's own, below SIGRTMIN. */
+			if ((sig >= 32 && sig < SIGRTMIN) || sig == SIGCHLD || sig == SIGKILL || sig == SIGSTOP || sig == SIGTTIN ||
+			    sig == SIGTTOU || sig == SIGSEGV || sig == SIGBUS || sig == SIGILL ||
+			    sig == SIGFPE || sig == SIGABRT || sig == SIGTRAP || sig == SIGSYS)
+				continue;
+			r = sd_event_add_signal(m->event, NULL, sig, on_signal, m);
+			if (r < 0)
+				return log_error_errno(r, "Failed to watch SIG%s",
+						       signame_to_string(sig) ?: "?");
+		}
+		return 0;
+	}
+	for (size_t i = 0; i < ELEMENTSOF(handled); i++) {
+		r = sd_event_add_signal(m->event, NULL, handled[i], on_signal, m);
+		if (r < 0)
+			return log_error_errno(r, "Failed to watch SIG%s",
+					       signame_to_string(handled[i]));
+	}
+	return 0;
+}
+
+/* ---- services ---- */
+
+static int add_service(struct manager *m, struct service_config *cfg)
+{
+	struct service **n = realloc(m->services, (m->n_services + 1) * sizeof(*n));
+	struct service *s;
+	int r;
+
+	if (!n) {
+		service_config_free(cfg);
+		return -ENOMEM;
+	}
+	m->services = n;
+	r = service_new(&m->host, cfg, &s);
+	if (r < 0)
+		return r;
+	m->services[m->n_services++] = s;
+	if (service_get_config(s)->main)
+		m->main = s;
+	return 0;
+}
+
+int manager_new(const struct manager_options *o, struct vigil_config *config,
+		struct manager **ret)
+{
+	struct manager *m = calloc(1, sizeof(*m));
+	int r;
+
+	if (!m) {
+		config_free(config);
+		return -ENOMEM;
+	}
+	m->config = config;
+	m->forward_signals = o->main_argv && !o->config_path;
+	if (o->config_path && !(m->config_path = strdup(o->config_path))) {
+		manager_free(m);
+		return -ENOMEM;
+	}
+	if (o->main_argv) {
+		size_t n = 0;
+		while (o->main_argv[n])
+			n++;
+		m->main_argv = calloc(n + 1, sizeof(char *));
+		if (!m->main_argv) {
+			manager_free(m);
+			return -ENOMEM;
+		}
+		for (size_t i = 0; i < n; i++)
+			if (!(m->main_argv[i] = strdup(o->main_argv[i]))) {
+				manager_free(m);
+				return -ENOMEM;
+			}
+	}
+	r = sd_event_new(&m->event);
+	if (r < 0)
+		goto fail;
+	r = build_base_env(&m->base_env);
+	if (r < 0)
+		goto fail;
+	/* Not PID 1: orphans of services are reparented here and reaped (SPEC §2). */
+	if (getpid() != 1 && prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+		log_warning_errno(-errno, "Failed to become a subreaper, ignoring");
+	r = reaper_new(m->event, on_reaper_idle, m, &m->reaper);
+	if (r < 0)
+		goto fail;
+	r = add_signal_sources(m);
+	if (r < 0)
+		goto fail;
+	r = sd_event_add_defer(m->event, &m->settle, on_settle, m);
+	if (r < 0)
+		goto fail;
+	(void)sd_event_source_set_enabled(m->settle, SD_EVENT_OFF);
+	(void)sd_event_source_set_description(m->settle, "settle");
+	r = sd_event_add_time(m->event, &m->shutdown_timer, CLOCK_MONOTONIC, USEC_INFINITY, 1,
+			      on_shutdown_timeout, m);
+	if (r < 0)
+		goto fail;
+	(void)sd_event_source_set_enabled(m->shutdown_timer, SD_EVENT_OFF);
+	r = sd_event_add_time(m->event, &m->kill_timer, CLOCK_MONOTONIC, USEC_INFINITY, 1000,
+			      on_kill_timer, m);
+	if (r < 0)
+		goto fail;
+	(void)sd_event_source_set_enabled(m->kill_timer, SD_EVENT_OFF);
+
+	m->host = (struct service_host){
+		.event = m->event,
+		.reaper = m->reaper,
+		.base_env = m->base_env,
+		.stdout_fd = STDOUT_FILENO,
+		.stderr_fd = STDERR_FILENO,
+		.on_transition = on_transition,
+		.userdata = m,
+	};
+	for (size_t i = 0; i < config->n_services; i++) {
+		r = add_service(m, TAKE_PTR(config->services[i]));
+		if (r < 0)
+			goto fail;
+	}
+	config->n_services = 0;
+	r = link_requires(m);
+	if (r < 0)
+		goto fail;
+	*ret = m;
+	return 0;
+fail:
+	log_error_errno(r, "Failed to set up the supervisor");
+	manager_free(m);
+	return r;
+}
+
+struct manager *manager_free(struct manager *m)
+{
+	if (!m)
+		return NULL;
+	for (size_t i = 0; i < m->n_services; i++)
+		service_free(m->services[i]);
+	free(m->services);
+	for (size_t i = 0; i < m->n_removed; i++)
+		service_free(m->removed[i]);
+	free(m->removed);
+	sd_event_source_disable_unref(m->settle);
+	sd_event_source_disable_unref(m->shutdown_timer);
+	sd_event_source_disable_unref(m->kill_timer);
+	reaper_free(m->reaper);
+	sd_event_unref(m->event);
+	config_free(m->config);
+	free(m->config_path);
+	strv_free(m->main_argv);
+	strv_free(m->base_env);
+	free(m);
+	return NULL;
+}
+
+int manager_run(struct manager *m)
+{
+	int r;
+
+	for (size_t i = 0; i < m->n_services; i++)
+		if (service_get_config(m->services[i])->autostart)
+			service_feed(m->services[i], LC_EV_START, "autostart");
+	/* A child that exited before SIGCHLD was blocked raised nothing to see. */
+	(void)reaper_reap(m->reaper);
+	r = sd_event_loop(m->event);
+	if (r < 0) {
+		log_error_errno(r, "Event loop failed");
+		return MANAGER_EXIT_STARTUP;
+	}
+	return r;
+}
+
+sd_event *manager_get_event(struct manager *m)
+{
+	return m->event;
+}
+
+const struct vigil_config *manager_get_config(const struct manager *m)
+{
+	return m->config;
+}
+
+size_t manager_get_services(const struct manager *m, struct service *const **ret)
+{
+	*ret = m->services;
+	return m->n_services;
+}
+
+struct service *manager_find(const struct manager *m, const char *name)
+{
+	for (size_t i = 0; i < m->n_services; i++)
+		if (STREQ(service_get_name(m->services[i]), name))
+			return m->services[i];
+	return NULL;
+}
+
+void manager_set_event_listener(struct manager *m, manager_event_fn *fn, void *userdata)
+{
+	m->on_event = fn;
+	m->event_userdata = userdata;
+}
+
+/* ---- reload ---- */
+
+void reload_result_clear(struct reload_result *r)
+{
+	strv_free(r->added);
+	strv_free(r->removed);
+	strv_free(r->changed);
+	*r = (struct reload_result){0};
+}
+
+static bool str_eq_null(const char *a, const char *b)
+{
+	return a == b || (a && b && STREQ(a, b));
+}
+
+/* Sorts the new configuration's services into @ret without changing anything. */
+static int diff_services(const struct manager *m, const struct vigil_config *nc,
+			 struct reload_result *ret)
+{
+	int r = 0;
+
+	*ret = (struct reload_result){
+		.added = calloc(1, sizeof(char *)),
+		.removed = calloc(1, sizeof(char *)),
+		.changed = calloc(1, sizeof(char *)),
+	};
+	if (!ret->added || !ret->removed || !ret->changed)
+		return -ENOMEM;
+	for (size_t i = 0; i < nc->n_services && r >= 0; i++) {
+		struct service *s = manager_find(m, nc->services[i]->name);
+
+		if (!s)
+			r = strv_push(&ret->added, nc->services[i]->name);
+		else if (!service_config_equal(service_get_config(s), nc->services[i]))
+			r = strv_push(&ret->changed, nc->services[i]->name);
+		else
+			ret->unchanged++;
+	}
+	for (size_t i = 0; i < m->n_services && r >= 0; i++)
+		if (config_find_service(nc, service_get_name(m->services[i])) < 0)
+			r = strv_push(&ret->removed, service_get_name(m->services[i]));
+	return r;
+}
+
+int manager_reload(struct manager *m, struct config_errors *errors, struct reload_result *ret)
+{
+	struct vigil_config *nc = NULL;
+	struct service **list = NULL, **removed;
+	size_t n_removed = 0;
+	int r;
+
+	r = config_load(m->config_path, errors, &nc);
+	if (r == -ENOMEM)
+		config_errors_add(errors, "out of memory");
+	if (r < 0)
+		return -EINVAL;
+	if (m->main_argv) {
+		r = config_add_main(nc, m->main_argv);
+		if (r == -EEXIST)
+			config_errors_add(errors, "%s: the name 'main' is taken by the -- COMMAND",
+					  m->config_path);
+		if (r < 0) {
+			config_free(nc);
+			return -EINVAL;
+		}
+	}
+	r = diff_services(m, nc, ret);
+	list = calloc(nc->n_services + 1, sizeof(*list));
+	removed = realloc(m->removed, (m->n_removed + m->n_services + 1) * sizeof(*removed));
+	if (r < 0 || !list || !removed) {
+		free(list);
+		if (removed)
+			m->removed = removed;
+		config_free(nc);
+		reload_result_clear(ret);
+		config_errors_add(errors, "out of memory");
+		return -EINVAL;
+	}
+	m->removed = removed;
+
+	/* From here on nothing fails but an allocation for a new service. */
+	for (size_t i = 0; i < m->n_services; i++)
+		if (config_find_service(nc, service_get_name(m->services[i])) < 0) {
+			m->removed[m->n_removed++] = m->services[i];
+			n_removed++;
+		}
+	for (size_t i = 0; i < nc->n_services; i++) {
+		struct service_config *sc = TAKE_PTR(nc->services[i]);
+		struct service *s = manager_find(m, sc->name);
+
+		if (s && service_config_equal(service_get_config(s), sc)) {
+			service_config_free(sc);
+		} else if (s) {
+			bool wanted = service_is_wanted(s);
+
+			r = service_reconfigure(s, sc);
+			if (r >= 0 && service_get_pid(s) == 0 &&
+			    (wanted || service_get_config(s)->autostart))
+				service_feed(s, LC_EV_START, "definition changed");
+		} else {
+			r = service_new(&m->host, sc, &s);
+			if (r < 0) {
+				log_error_errno(r, "Failed to add a service");
+				continue;
+			}
+		}
+		list[i] = s;
+	}
+	/* Drop the holes left by services that could not be created. */
+	{
+		size_t k = 0;
+		for (size_t i = 0; i < nc->n_services; i++)
+			if (list[i])
+				list[k++] = list[i];
+		free(m->services);
+		m->services = list;
+		m->n_services = k;
+	}
+	nc->n_services = 0;
+	if (!str_eq_null(m->config->control_socket, nc->control_socket) ||
+	    !str_eq_null(m->config->http_listen, nc->http_listen))
+		log_warning("control-socket and http-listen take effect when vigild restarts");
+	config_free(m->config);
+	m->config = nc;
+	(void)link_requires(m);
+
+	for (size_t i = m->n_removed - n_removed; i < m->n_removed; i++)
+		mark_pending_stop(m, m->removed[i], LC_EV_STOP, LC_EV_STOP);
+	for (size_t i = 0; ret->added[i]; i++) {
+		struct service *s = manager_find(m, ret->added[i]);
+		if (s && service_get_config(s)->autostart)
+			service_feed(s, LC_EV_START, "added");
+	}
+	mark_dirty(m);
+	log_info("Reloaded: %zu added, %zu removed, %zu changed, %zu unchanged",
+		 strv_length(ret->added), strv_length(ret->removed), strv_length(ret->changed),
+		 ret->unchanged);
+	return 0;
+}

@@ -1,0 +1,254 @@
+/* spawn.c: starting one program with the process set-up of SPEC §11. */
+#include "spawn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "macro.h"
+
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+int spawn_find_program(const char *name, const char *path_env, char **ret)
+{
+	const char *p = path_env ? path_env : DEFAULT_PATH;
+	int err = -ENOENT;
+
+	if (strchr(name, '/')) {
+		char *copy = strdup(name);
+		if (!copy)
+			return -ENOMEM;
+		*ret = copy;
+		return 0;
+	}
+	while (*p) {
+		size_t len = strcspn(p, ":");
+		char *candidate = NULL;
+		struct stat st;
+
+		if (asprintf(&candidate, "%.*s/%s", (int)len, len ? p : ".", name) < 0)
+			return -ENOMEM;
+		if (stat(candidate, &st) == 0 && S_ISREG(st.st_mode)) {
+			if (access(candidate, X_OK) == 0) {
+				*ret = candidate;
+				return 0;
+			}
+			err = -EACCES;
+		}
+		free(candidate);
+		p += len;
+		if (*p == ':')
+			p++;
+	}
+	return err;
+}
+
+int spawn_resolve_creds(const char *user, const char *group, struct spawn_creds *ret,
+			const char **ret_unknown)
+{
+	struct spawn_creds c = {.set = true, .uid = getuid(), .gid = getgid()};
+	struct passwd *pw = NULL;
+
+	if (!user && !group) {
+		*ret = (struct spawn_creds){0};
+		return 0;
+	}
+	if (user) {
+		errno = 0;
+		pw = getpwnam(user);
+		if (!pw && (errno == 0 || errno == ENOENT || errno == ESRCH)) {
+			*ret_unknown = user;
+			return -ESRCH;
+		}
+		if (!pw)
+			return -errno;
+		c.uid = pw->pw_uid;
+		c.gid = pw->pw_gid;
+	}
+	if (group) {
+		struct group *gr;
+
+		errno = 0;
+		gr = getgrnam(group);
+		if (!gr && (errno == 0 || errno == ENOENT || errno == ESRCH)) {
+			*ret_unknown = group;
+			return -ESRCH;
+		}
+		if (!gr)
+			return -errno;
+		c.gid = gr->gr_gid;
+	}
+	if (pw) {
+		int n = 32;
+
+		for (;;) {
+			gid_t *g = malloc((size_t)n * sizeof(gid_t));
+			int want = n;
+
+			if (!g)
+				return -ENOMEM;
+			if (getgrouplist(pw->pw_name, c.gid, g, &want) >= 0) {
+				c.groups = g;
+				c.n_groups = want;
+				break;
+			}
+			free(g);
+			if (want <= n || want > 65536)
+				return -E2BIG;
+			n = want;
+		}
+	} else {
+		c.groups = malloc(sizeof(gid_t));
+		if (!c.groups)
+			return -ENOMEM;
+		c.groups[0] = c.gid;
+		c.n_groups = 1;
+	}
+	*ret = c;
+	return 0;
+}
+
+void spawn_creds_clear(struct spawn_creds *c)
+{
+	free(c->groups);
+	*c = (struct spawn_creds){0};
+}
+
+/* What the child reports through the status pipe when a step fails. */
+struct child_failure {
+	int err;
+	int step;
+};
+
+static const char *const step_names[] = {
+	"set signals", "setsid", "chdir",  "setgroups", "setgid",
+	"setuid",      "stdin",  "stdout", "stderr",    "execve",
+};
+
+struct child_args {
+	const struct spawn_params *p;
+	int status_fd;
+};
+
+static _Noreturn void child_fail(const struct child_args *a, int step)
+{
+	struct child_failure f = {.err = errno, .step = step};
+
+	(void)!write(a->status_fd, &f, sizeof(f));
+	_exit(127);
+}
+
+/* Runs in the child, which shares vigild's memory until execve (CLONE_VM|CLONE_VFORK,
+ * as posix_spawn does): only system calls, no allocation, no locks, no CLEANUP. */
+static int child_main(void *arg)
+{
+	const struct child_args *a = arg;
+	const struct spawn_params *p = a->p;
+	struct sigaction dfl = {.sa_handler = SIG_DFL};
+	sigset_t none;
+	int fd;
+
+	/* vigild handles signals through signalfd and ignores only SIGPIPE (vigild.c
+	 * resets every other inherited SIG_IGN at start), so resetting that one and
+	 * unblocking everything gives the child default signal handling. */
+	if (sigaction(SIGPIPE, &dfl, NULL) < 0)
+		child_fail(a, 0);
+	if (p->new_session) {
+		if (setsid() < 0)
+			child_fail(a, 1);
+	} else {
+		if (setpgid(0, 0) < 0)
+			child_fail(a, 1);
+		/* SIGTTOU is still blocked here (vigild blocks it), so a background
+		 * group may take the foreground; no terminal: ENOTTY, ignored. */
+		if (p->stdin_fd >= 0 && isatty(p->stdin_fd))
+			(void)tcsetpgrp(p->stdin_fd, getpid());
+	}
+	sigemptyset(&none);
+	if (sigprocmask(SIG_SETMASK, &none, NULL) < 0)
+		child_fail(a, 0);
+	if (p->directory && chdir(p->directory) < 0)
+		child_fail(a, 2);
+	if (p->creds && p->creds->set) {
+		if (setgroups((size_t)p->creds->n_groups, p->creds->groups) < 0)
+			child_fail(a, 3);
+		if (setgid(p->creds->gid) < 0)
+			child_fail(a, 4);
+		if (setuid(p->creds->uid) < 0)
+			child_fail(a, 5);
+	}
+	if (p->umask >= 0)
+		umask((mode_t)p->umask);
+	/* fds 0-2 are always open in vigild, so the pipe ends passed here are >= 3, or
+	 * are vigild's own 1 and 2 (then dup2 to the same number keeps them open). */
+	if (p->stdin_fd < 0) {
+		fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || dup2(fd, STDIN_FILENO) < 0)
+			child_fail(a, 6);
+	} else if (p->stdin_fd != STDIN_FILENO && dup2(p->stdin_fd, STDIN_FILENO) < 0)
+		child_fail(a, 6);
+	if (p->stdout_fd != STDOUT_FILENO && dup2(p->stdout_fd, STDOUT_FILENO) < 0)
+		child_fail(a, 7);
+	if (p->stderr_fd != STDERR_FILENO && dup2(p->stderr_fd, STDERR_FILENO) < 0)
+		child_fail(a, 8);
+	/* Exactly 0-2 reach the program: the status pipe is O_CLOEXEC and closes at exec. */
+	for (int i = 0; i <= 2; i++)
+		fcntl(i, F_SETFD, 0);
+	close_range(3, a->status_fd - 1, 0);
+	close_range((unsigned)a->status_fd + 1, ~0U, 0);
+	execve(p->path, p->argv, p->envp);
+	child_fail(a, 9);
+}
+
+int spawn_process(const struct spawn_params *p, pid_t *ret_pid, const char **ret_step)
+{
+	/* The child runs on this stack while vigild waits (CLONE_VFORK), so one is enough. */
+	static char stack[64 * 1024] __attribute__((aligned(64)));
+	int pipefd[2];
+	struct child_args a = {.p = p};
+	struct child_failure f;
+	ssize_t n;
+	pid_t pid;
+	int st;
+
+	if (pipe2(pipefd, O_CLOEXEC) < 0) {
+		*ret_step = "pipe";
+		return -errno;
+	}
+	a.status_fd = pipefd[1];
+	pid = clone(child_main, stack + sizeof(stack), CLONE_VM | CLONE_VFORK | SIGCHLD, &a);
+	if (pid < 0) {
+		int err = -errno;
+		close(pipefd[0]);
+		close(pipefd[1]);
+		*ret_step = "fork";
+		return err;
+	}
+	close(pipefd[1]);
+	/* With CLONE_VFORK the child has executed or exited by now; should the clone
+	 * have become a plain fork (as under valgrind), read() waits for that. */
+	do
+		n = read(pipefd[0], &f, sizeof(f));
+	while (n < 0 && errno == EINTR);
+	close(pipefd[0]);
+	if (n != (ssize_t)sizeof(f)) {
+		*ret_pid = pid;
+		return 0;
+	}
+	/* The child has written and exits at once: reap it here, so nobody else sees it. */
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	*ret_step = f.step >= 0 && (size_t)f.step < ELEMENTSOF(step_names) ? step_names[f.step]
+									   : "spawn";
+	return f.err > 0 ? -f.err : -EIO;
+}
