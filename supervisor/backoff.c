@@ -5,13 +5,13 @@
 
 uint64_t backoff_delay(const struct backoff_policy *p, unsigned n, double rand01)
 {
-	double d = (double)p->delay, cap = (double)p->delay_max;
+	double cap = (double)p->delay_max, d = 0;
 
-	/* Multiply step by step and stop at the cap: factor^(n-1) overflows a double
-	 * long before n does. */
-	for (unsigned i = 1; i < n && d < cap; i++)
-		d *= p->factor;
-	if (d > cap)
+	/* factor^(n-1) overflows to infinity for large n: the comparison caps it (and
+	 * a zero first delay stays zero instead of becoming 0 × inf). */
+	if (p->delay > 0)
+		d = (double)p->delay * pow(p->factor, n > 1 ? (double)(n - 1) : 0.0);
+	if (!(d < cap))
 		d = cap;
 	d *= 1.0 + p->jitter * (2.0 * rand01 - 1.0);
 	if (d < 0)

@@ -603,10 +603,14 @@ static int blank_and_scan(const char *file, char *buf, size_t len)
 			depth++;
 			if (list)
 				continue;
-			if (depth == 1)
+			if (depth == 1) {
 				word_before(buf, p, kw, sizeof(kw));
-			else
-				snprintf(kw, sizeof(kw), "%s", title), title[0] = '\0';
+			} else {
+				/* A nested section has a keyword and no title. */
+				memcpy(kw, title, sizeof(kw) - 1);
+				kw[sizeof(kw) - 1] = '\0';
+				title[0] = '\0';
+			}
 			struct section_mark *n =
 				realloc(ctx.sections, (ctx.n_sections + 1) * sizeof(*n));
 			if (!n)

@@ -97,7 +97,9 @@ static unsigned set_deadline(struct lifecycle *lc, uint64_t deadline)
 static unsigned enter(struct lifecycle *lc, enum service_state state, uint64_t deadline)
 {
 	lc->state = state;
-	if (state != SERVICE_RUNNING && !(state == SERVICE_EXITED && lc->ready))
+	/* Only a running service, or a oneshot that exited with success (after_run()
+	 * decides), is ready. */
+	if (state != SERVICE_RUNNING && state != SERVICE_EXITED)
 		lc->ready = false;
 	return set_deadline(lc, deadline);
 }
@@ -163,6 +165,7 @@ static unsigned after_run(struct lifecycle *lc, bool success, bool spawned, uint
 		lc->ready = true;
 		return enter(lc, SERVICE_EXITED, USEC_INFINITY);
 	}
+	lc->ready = false;
 	if (now - lc->started_at >= p->stable_after)
 		lc->failures = 0;
 	restart = lc->want_up &&

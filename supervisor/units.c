@@ -32,16 +32,20 @@ static const struct unit size_units[] = {
 /* Reads one unsigned decimal number (with an optional fraction) at *p. */
 static int read_number(const char **p, double *ret)
 {
-	char *end;
+	char buf[64], *end;
+	size_t len = strspn(*p, "0123456789.");
 	double v;
 
-	if (!isdigit((unsigned char)**p) && **p != '.')
+	/* Plain decimals only: strtod alone would also take "0x10" and "1e3". */
+	if (len == 0 || len >= sizeof(buf))
 		return -EINVAL;
+	memcpy(buf, *p, len);
+	buf[len] = '\0';
 	errno = 0;
-	v = strtod(*p, &end);
-	if (end == *p || errno != 0 || !isfinite(v))
+	v = strtod(buf, &end);
+	if (end != buf + len || errno != 0 || !isfinite(v))
 		return -EINVAL;
-	*p = end;
+	*p += len;
 	*ret = v;
 	return 0;
 }

@@ -1,0 +1,50 @@
+#!/bin/sh
+# build.sh demo|check: installs the Debian packages the build needs when they are
+# missing, builds vigil out of tree in ./build, then runs the demo or every test.
+set -eu
+cd "$(dirname "$0")"
+what=${1:-check}
+
+need="build-essential autoconf automake pkg-config libconfuse-dev libsystemd-dev
+      libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev libcurl4 libcriterion-dev"
+case $what in
+demo) need="$need python3 curl" ;;
+check) need="$need util-linux procps" ;;
+*) echo "usage: $0 demo|check" >&2; exit 2 ;;
+esac
+
+missing=
+for p in $need; do
+	dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	echo "build.sh: installing$missing"
+	[ "$(id -u)" = 0 ] || { echo "build.sh: run as root to install:$missing" >&2; exit 1; }
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+[ -x configure ] || autoreconf -fi
+mkdir -p build
+cd build
+[ -f Makefile ] || ../configure --enable-werror
+make -j"$(nproc)"
+
+case $what in
+demo)
+	echo "build.sh: starting the demo; in another terminal try:"
+	echo "  curl -s http://127.0.0.1:8080/demo.conf | head -3"
+	echo "Ctrl-C stops it."
+	exec ./vigild -c ../etc/demo.conf
+	;;
+check)
+	rc=0
+	make -j"$(nproc)" check || rc=$?
+	make check-sanitize || rc=$?
+	# Criterion's per-program summaries land in the .log files: add them up.
+	find . -name 'test-*.log' -path '*/t/*' -exec cat {} + |
+		awk -F'[:|]' '/\[====\] Synthesis:/ {p += $5; f += $7} END {printf "%d passed, %d failed\n", p, f}'
+	exit $rc
+	;;
+esac

@@ -1,0 +1,245 @@
+/* vigil-helper: one child that misbehaves on request, for the integration tests.
+ *
+ * Its arguments are actions, done in order:
+ *   record FILE        append "PID MONOTONIC_MS" to FILE
+ *   pidfile FILE       write the pid to FILE (atomically, via a rename)
+ *   ignore SIG         ignore a signal (TERM, INT, HUP, ...)
+ *   trap SIG FILE      on SIG append "SIG" to FILE and go on
+ *   sleep MS           sleep that long
+ *   pause              sleep until killed
+ *   exit CODE          exit with CODE
+ *   kill SIG           send SIG to itself
+ *   fork-pause FILE    fork a child (same group) that writes its pid to FILE and pauses
+ *   orphans N FILE     leave N orphans (double fork) that append their pids to FILE and
+ *                      pause
+ *   describe FILE      write open fds, cwd, umask, uid, gid, groups, pgid, sid and the
+ *                      environment to FILE
+ *   out TEXT, err TEXT write a line to stdout or stderr
+ *   flood N            write N numbered lines, alternating stdout and stderr
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static const char *trap_file;
+
+static int signal_from_name(const char *s)
+{
+	static const struct {
+		const char *name;
+		int sig;
+	} t[] = {{"TERM", SIGTERM}, {"INT", SIGINT}, {"HUP", SIGHUP}, {"USR1", SIGUSR1},
+		 {"USR2", SIGUSR2}, {"QUIT", SIGQUIT}, {"KILL", SIGKILL}, {"WINCH", SIGWINCH},
+		 {"SEGV", SIGSEGV}, {"ABRT", SIGABRT}, {"ALRM", SIGALRM}, {"CONT", SIGCONT}};
+
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		if (strcmp(t[i].name, s) == 0)
+			return t[i].sig;
+	fprintf(stderr, "vigil-helper: unknown signal %s\n", s);
+	exit(99);
+}
+
+static long long monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void append(const char *file, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void append(const char *file, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	int fd, n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	fd = open(file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (fd < 0)
+		exit(98);
+	/* One write with O_APPEND: lines from several processes never interleave. */
+	if (write(fd, buf, (size_t)n) != n)
+		exit(98);
+	close(fd);
+}
+
+static void write_atomically(const char *file, const char *text)
+{
+	char tmp[4096];
+	FILE *f;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", file, (int)getpid());
+	f = fopen(tmp, "w");
+	if (!f)
+		exit(98);
+	fputs(text, f);
+	fclose(f);
+	if (rename(tmp, file) < 0)
+		exit(98);
+}
+
+static void on_trap(int sig)
+{
+	char line[32];
+	int fd, n;
+
+	n = snprintf(line, sizeof(line), "%d\n", sig);
+	fd = open(trap_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (fd >= 0) {
+		(void)!write(fd, line, (size_t)n);
+		close(fd);
+	}
+}
+
+static void describe(const char *file)
+{
+	FILE *f;
+	DIR *d;
+	struct dirent *de;
+	char cwd[4096];
+	gid_t groups[256];
+	int ngroups;
+	mode_t um = umask(0);
+
+	umask(um);
+	f = fopen(file, "w");
+	if (!f)
+		exit(98);
+	fprintf(f, "fds:");
+	d = opendir("/proc/self/fd");
+	while (d && (de = readdir(d)))
+		if (de->d_name[0] != '.' && atoi(de->d_name) != dirfd(d) &&
+		    atoi(de->d_name) != fileno(f))
+			fprintf(f, " %s", de->d_name);
+	if (d)
+		closedir(d);
+	fprintf(f, "\ncwd: %s\n", getcwd(cwd, sizeof(cwd)) ? cwd : "?");
+	fprintf(f, "umask: %03o\n", (unsigned)um);
+	fprintf(f, "uid: %d\ngid: %d\n", (int)getuid(), (int)getgid());
+	ngroups = getgroups(256, groups);
+	fprintf(f, "groups:");
+	for (int i = 0; i < ngroups; i++)
+		fprintf(f, " %d", (int)groups[i]);
+	fprintf(f, "\npid: %d\npgid: %d\nsid: %d\n", (int)getpid(), (int)getpgrp(),
+		(int)getsid(0));
+	{
+		sigset_t blocked;
+		int nblocked = 0;
+		sigprocmask(SIG_SETMASK, NULL, &blocked);
+		for (int s = 1; s < 32; s++)
+			nblocked += sigismember(&blocked, s) == 1;
+		fprintf(f, "blocked: %d\n", nblocked);
+	}
+	{
+		char b[16];
+		ssize_t n = read(0, b, sizeof(b));
+		fprintf(f, "stdin: %s\n", n == 0 ? "eof" : n > 0 ? "data" : "error");
+	}
+	for (char **e = environ; *e; e++)
+		fprintf(f, "env: %s\n", *e);
+	fclose(f);
+}
+
+static void leave_orphans(int n, const char *file)
+{
+	for (int i = 0; i < n; i++) {
+		pid_t p = fork();
+		if (p < 0)
+			exit(97);
+		if (p == 0) {
+			if (fork() == 0) {
+				append(file, "%d\n", (int)getpid());
+				for (;;)
+					pause();
+			}
+			_exit(0);
+		}
+		while (waitpid(p, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *arg = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (strcmp(a, "pause") == 0) {
+			for (;;)
+				pause();
+		}
+		if (!arg) {
+			fprintf(stderr, "vigil-helper: %s needs an argument\n", a);
+			return 99;
+		}
+		i++;
+		if (strcmp(a, "record") == 0) {
+			append(arg, "%d %lld\n", (int)getpid(), monotonic_ms());
+		} else if (strcmp(a, "pidfile") == 0) {
+			char buf[32];
+			snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+			write_atomically(arg, buf);
+		} else if (strcmp(a, "ignore") == 0) {
+			signal(signal_from_name(arg), SIG_IGN);
+		} else if (strcmp(a, "trap") == 0) {
+			struct sigaction sa = {.sa_handler = on_trap};
+			if (i + 1 >= argc)
+				return 99;
+			trap_file = argv[++i];
+			sigaction(signal_from_name(arg), &sa, NULL);
+		} else if (strcmp(a, "sleep") == 0) {
+			struct timespec ts = {atol(arg) / 1000, (atol(arg) % 1000) * 1000000};
+			while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+				;
+		} else if (strcmp(a, "exit") == 0) {
+			return atoi(arg);
+		} else if (strcmp(a, "kill") == 0) {
+			kill(getpid(), signal_from_name(arg));
+		} else if (strcmp(a, "fork-pause") == 0) {
+			pid_t p = fork();
+			if (p == 0) {
+				char buf[32];
+				snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+				write_atomically(arg, buf);
+				for (;;)
+					pause();
+			}
+		} else if (strcmp(a, "orphans") == 0) {
+			if (i + 1 >= argc)
+				return 99;
+			leave_orphans(atoi(arg), argv[++i]);
+		} else if (strcmp(a, "describe") == 0) {
+			describe(arg);
+		} else if (strcmp(a, "out") == 0) {
+			printf("%s\n", arg);
+		} else if (strcmp(a, "err") == 0) {
+			fprintf(stderr, "%s\n", arg);
+		} else if (strcmp(a, "flood") == 0) {
+			long n = atol(arg);
+			for (long k = 0; k < n; k++)
+				fprintf(k % 2 ? stderr : stdout, "line %ld\n", k);
+			fflush(stdout);
+		} else {
+			fprintf(stderr, "vigil-helper: unknown action %s\n", a);
+			return 99;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,62 @@
+/* harness.h: a real vigild per test, in its own temp dir, and everything a test
+ * needs to watch it: its log, files its children write, its exit. */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct vh {
+	pid_t pid;	  /* vigild, or 0 */
+	char dir[128];	  /* the test's temp dir */
+	char conf[192];	  /* DIR/vigil.conf */
+	char log[192];	  /* vigild's stdout and stderr */
+	char sock[192];	  /* DIR/control.sock */
+	int status;	  /* waitpid() status once it exited */
+	bool exited;
+};
+
+/* Creates the temp dir. Call first; pair with vh_cleanup() in the test's .fini. */
+void vh_init(struct vh *v);
+/* Stops vigild (TERM, then KILL after 10 s), kills whatever still carries this test's
+ * tag, removes the temp dir. Safe to call twice. */
+void vh_cleanup(struct vh *v);
+
+/* A path inside the temp dir; the result lives until the next 16 calls. */
+const char *vh_path(struct vh *v, const char *name);
+/* Writes DIR/NAME with printf-style content. */
+void vh_write(struct vh *v, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* The helper program (t/helper/vigil-helper) and the built binaries. */
+const char *vh_helper(void);
+const char *vh_vigild(void);
+const char *vh_vigilctl(void);
+
+/* Starts @argv (argv[0] looked up in PATH) as v->pid; stdout and stderr go to
+ * v->log. Every process it starts carries VIGIL_TEST_TAG=DIR. */
+void vh_start_program(struct vh *v, const char *const *argv);
+/* Starts vigild with @args (NULL-terminated, after argv[0]). */
+void vh_start_args(struct vh *v, const char *const *args);
+/* Starts `vigild -c DIR/vigil.conf -s DIR/control.sock --log-level debug`. */
+void vh_start(struct vh *v);
+
+/* Waits until v->log holds @needle at least @count times. */
+bool vh_wait_log(struct vh *v, const char *needle, int count, int timeout_ms);
+int vh_count_log(struct vh *v, const char *needle);
+/* Waits until the file holds at least @lines lines. */
+bool vh_wait_lines(const char *path, int lines, int timeout_ms);
+int vh_count_lines(const char *path);
+/* Reads a whole file into a new string (NULL if absent). */
+char *vh_read(const char *path);
+/* Reads the first number in a file, or -1. */
+long vh_read_long(const char *path);
+/* Waits for vigild to exit; returns its exit code (128+N for signal N) or -1 on timeout. */
+int vh_wait_exit(struct vh *v, int timeout_ms);
+/* True while @pid exists (and is not a zombie). */
+bool vh_alive(pid_t pid);
+/* The parent of @pid, or -1. */
+pid_t vh_ppid(pid_t pid);
+/* Sleeps @ms milliseconds: for pacing a sequence, never to wait for a condition. */
+void vh_msleep(int ms);
+/* Runs a command (argv), capturing stdout into *out (may be NULL); returns its exit
+ * code, or -1. */
+int vh_run(const char *const *argv, char **out, int timeout_ms);

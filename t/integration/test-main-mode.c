@@ -1,0 +1,121 @@
+/* test-main-mode.c: `vigild -- COMMAND` as a container's init (SPEC §2). */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "harness.h"
+
+static struct vh v;
+
+static void setup(void)
+{
+	vh_init(&v);
+}
+
+static void teardown(void)
+{
+	vh_cleanup(&v);
+}
+
+TestSuite(main_mode, .init = setup, .fini = teardown, .timeout = 30);
+
+static int run_main(const char *const *cmd)
+{
+	const char *args[32] = {"--"};
+	size_t n = 1;
+
+	for (; *cmd; cmd++)
+		args[n++] = *cmd;
+	args[n] = NULL;
+	vh_start_args(&v, args);
+	return vh_wait_exit(&v, 10000);
+}
+
+Test(main_mode, exits_with_mains_exit_code)
+{
+	const char *cmd[] = {vh_helper(), "exit", "7", NULL};
+	cr_assert_eq(run_main(cmd), 7);
+}
+
+Test(main_mode, exits_with_128_plus_the_signal_that_killed_main)
+{
+	/* USR2, not SEGV: under check-sanitize the helper's SEGV is caught by ASan. */
+	const char *cmd[] = {vh_helper(), "kill", "USR2", NULL};
+	cr_assert_eq(run_main(cmd), 128 + SIGUSR2);
+}
+
+Test(main_mode, a_missing_command_exits_127_with_a_clear_error)
+{
+	const char *cmd[] = {"/no/such/program", NULL};
+	cr_assert_eq(run_main(cmd), 127);
+	cr_assert(vh_count_log(&v, "cannot execute '/no/such/program': No such file or directory") >= 1);
+}
+
+Test(main_mode, forwards_signals_to_main_and_term_stops_it)
+{
+	const char *args[] = {"--", vh_helper(), "trap", "USR1", vh_path(&v, "sigs"), "trap", "HUP",
+			      vh_path(&v, "sigs"), "pidfile", vh_path(&v, "pid"), "pause", NULL};
+
+	vh_start_args(&v, args);
+	cr_assert(vh_wait_lines(vh_path(&v, "pid"), 1, 5000));
+	kill(v.pid, SIGUSR1);
+	cr_assert(vh_wait_lines(vh_path(&v, "sigs"), 1, 5000));
+	kill(v.pid, SIGHUP);
+	cr_assert(vh_wait_lines(vh_path(&v, "sigs"), 2, 5000));
+	{
+		char *s = vh_read(vh_path(&v, "sigs"));
+		char want[32];
+		snprintf(want, sizeof(want), "%d\n%d\n", SIGUSR1, SIGHUP);
+		cr_assert_str_eq(s, want);
+		free(s);
+	}
+	kill(v.pid, SIGTERM);
+	cr_assert_eq(vh_wait_exit(&v, 10000), 128 + SIGTERM);
+}
+
+Test(main_mode, int_reaches_main_as_int)
+{
+	const char *args[] = {"--", vh_helper(), "trap", "INT", vh_path(&v, "sigs"), "pidfile",
+			      vh_path(&v, "pid"), "sleep", "500", "exit", "9", NULL};
+
+	vh_start_args(&v, args);
+	cr_assert(vh_wait_lines(vh_path(&v, "pid"), 1, 5000));
+	kill(v.pid, SIGINT);
+	cr_assert_eq(vh_wait_exit(&v, 10000), 9);
+	cr_assert(vh_wait_lines(vh_path(&v, "sigs"), 1, 1000));
+}
+
+Test(main_mode, with_a_config_sidecars_are_stopped_when_main_exits)
+{
+	const char *args[] = {"-c", v.conf, "--log-level", "debug", "--", vh_helper(), "sleep", "300",
+			      "exit", "5", NULL};
+
+	vh_write(&v, "vigil.conf",
+		 "service sidecar {\n  command = \"%s pidfile %s pause\"\n}\n", vh_helper(),
+		 vh_path(&v, "side"));
+	vh_start_args(&v, args);
+	cr_assert_eq(vh_wait_exit(&v, 10000), 5);
+	cr_assert(vh_count_log(&v, "sidecar: running -> stopping (shutdown)") == 1);
+	cr_assert(!vh_alive((pid_t)vh_read_long(vh_path(&v, "side"))));
+}
+
+Test(main_mode, with_a_config_term_stops_main_before_the_sidecars)
+{
+	const char *args[] = {"-c", v.conf, "--log-level", "debug", "--", vh_helper(), "trap", "TERM",
+			      vh_path(&v, "t"), "pidfile", vh_path(&v, "pid"), "pause", NULL};
+	char *log;
+
+	vh_write(&v, "vigil.conf", "service sidecar {\n  command = \"%s pause\"\n}\n", vh_helper());
+	vh_start_args(&v, args);
+	cr_assert(vh_wait_lines(vh_path(&v, "pid"), 1, 5000));
+	kill(v.pid, SIGTERM);
+	/* main traps TERM and goes on, so it is killed at its stop-timeout (10 s) at the
+	 * latest; a SIGKILL'd main gives 137. */
+	cr_assert_eq(vh_wait_exit(&v, 20000), 128 + SIGKILL);
+	log = vh_read(v.log);
+	cr_assert_lt(strstr(log, "main: stopping -> stopped"), strstr(log, "sidecar: running -> stopping"));
+	free(log);
+}

@@ -1,0 +1,123 @@
+/* test-reload.c: SIGHUP reloads: the diff, and a broken configuration that changes
+ * nothing. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "harness.h"
+
+static struct vh v;
+
+static void setup(void)
+{
+	vh_init(&v);
+}
+
+static void teardown(void)
+{
+	vh_cleanup(&v);
+}
+
+TestSuite(reload, .init = setup, .fini = teardown, .timeout = 30);
+
+static void write_service(FILE *f, const char *name, const char *extra)
+{
+	fprintf(f, "service %s {\n  command = \"%s pidfile %s pause\"\n%s}\n", name, vh_helper(),
+		vh_path(&v, name), extra);
+}
+
+static void write_config(const char *const *names, const char *changed)
+{
+	FILE *f = fopen(v.conf, "w");
+
+	for (; *names; names++)
+		write_service(f, *names,
+			      changed && strcmp(*names, changed) == 0 ? "  stop-timeout = 3s\n" : "");
+	fclose(f);
+}
+
+static long pid_of(const char *name)
+{
+	cr_assert(vh_wait_lines(vh_path(&v, name), 1, 5000), "%s never started", name);
+	return vh_read_long(vh_path(&v, name));
+}
+
+Test(reload, adds_removes_and_changes_services_and_keeps_unchanged_ones_running)
+{
+	const char *before[] = {"keep", "change", "drop", NULL};
+	const char *after[] = {"keep", "change", "add", NULL};
+	long keep, change, drop;
+
+	write_config(before, NULL);
+	vh_start(&v);
+	keep = pid_of("keep");
+	change = pid_of("change");
+	drop = pid_of("drop");
+	remove(vh_path(&v, "change"));
+
+	write_config(after, "change");
+	kill(v.pid, SIGHUP);
+	cr_assert(vh_wait_log(&v, "Reloaded: 1 added, 1 removed, 1 changed, 1 unchanged", 1, 5000));
+	cr_assert(vh_wait_log(&v, "drop: removed", 1, 5000));
+	cr_assert(!vh_alive((pid_t)drop));
+	cr_assert_gt(pid_of("add"), 0);
+	cr_assert_neq(pid_of("change"), change, "a changed service restarts");
+	cr_assert(!vh_alive((pid_t)change));
+	cr_assert_eq(vh_read_long(vh_path(&v, "keep")), keep, "an unchanged service keeps its pid");
+	cr_assert(vh_alive((pid_t)keep));
+}
+
+Test(reload, a_broken_configuration_changes_nothing_and_names_file_and_line)
+{
+	const char *names[] = {"a", "b", NULL};
+	long a, b;
+
+	write_config(names, NULL);
+	vh_start(&v);
+	a = pid_of("a");
+	b = pid_of("b");
+	vh_write(&v, "vigil.conf",
+		 "service a {\n  command = \"x\"\n}\n"
+		 "service c {\n  command = \"y\"\n  restart = sometimes\n}\n");
+	kill(v.pid, SIGHUP);
+	cr_assert(vh_wait_log(&v, "Reload failed: nothing changed", 1, 5000));
+	{
+		char want[512];
+		snprintf(want, sizeof(want), "%s:6: bad value 'sometimes' for option 'restart'", v.conf);
+		cr_assert(vh_count_log(&v, want) == 1, "no FILE:LINE error in the log");
+	}
+	vh_msleep(200);
+	cr_assert_eq(vh_read_long(vh_path(&v, "a")), a);
+	cr_assert_eq(vh_read_long(vh_path(&v, "b")), b);
+	cr_assert(vh_alive((pid_t)a) && vh_alive((pid_t)b));
+	cr_assert_eq(vh_count_log(&v, "-> stopping"), 0);
+}
+
+Test(reload, a_dropin_directory_that_disappeared_is_an_error_that_changes_nothing)
+{
+	long a;
+
+	cr_assert_eq(system("true"), 0);
+	vh_write(&v, "vigil.conf", "include-dir = \"d\"\n");
+	{
+		char cmd[512];
+		snprintf(cmd, sizeof(cmd), "mkdir -p %s", vh_path(&v, "d"));
+		cr_assert_eq(system(cmd), 0);
+	}
+	vh_write(&v, "d/a.conf", "service a {\n  command = \"%s pidfile %s pause\"\n}\n", vh_helper(),
+		 vh_path(&v, "a"));
+	vh_start(&v);
+	a = pid_of("a");
+	{
+		char cmd[512];
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", vh_path(&v, "d"));
+		cr_assert_eq(system(cmd), 0);
+	}
+	kill(v.pid, SIGHUP);
+	cr_assert(vh_wait_log(&v, "Reload failed: nothing changed", 1, 5000));
+	cr_assert(vh_count_log(&v, "cannot read include-dir") == 1);
+	cr_assert(vh_alive((pid_t)a));
+}

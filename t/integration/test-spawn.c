@@ -1,0 +1,167 @@
+/* test-spawn.c: what a child gets from vigild (SPEC §11): fds, environment,
+ * directory, umask, user, session, signals. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "harness.h"
+
+static struct vh v;
+
+static void setup(void)
+{
+	vh_init(&v);
+}
+
+static void teardown(void)
+{
+	vh_cleanup(&v);
+}
+
+TestSuite(spawn, .init = setup, .fini = teardown, .timeout = 30);
+
+static char *describe_service(const char *extra)
+{
+	vh_write(&v, "vigil.conf",
+		 "service d {\n"
+		 "  command = \"%s describe %s pause\"\n"
+		 "%s"
+		 "}\n",
+		 vh_helper(), vh_path(&v, "desc.tmp"), extra);
+	vh_start(&v);
+	cr_assert(vh_wait_log(&v, "d: starting -> running", 1, 5000));
+	for (int i = 0; i < 500; i++) {
+		char *s = vh_read(vh_path(&v, "desc.tmp"));
+		if (s && strstr(s, "\nenv: "))
+			return s;
+		free(s);
+		vh_msleep(10);
+	}
+	cr_assert_fail("the child never described itself");
+	return NULL;
+}
+
+Test(spawn, a_child_gets_exactly_fds_0_1_2_and_stdin_from_dev_null)
+{
+	char *d = describe_service("");
+
+	cr_assert(strstr(d, "fds: 0 1 2\n"), "open fds: %s", d);
+	cr_assert(strstr(d, "stdin: eof\n"), "%s", d);
+	free(d);
+}
+
+Test(spawn, a_child_leads_its_own_session_with_no_signal_blocked)
+{
+	char *d = describe_service("");
+	int pid = 0, pgid = 0, sid = 0;
+
+	sscanf(strstr(d, "pid: "), "pid: %d\npgid: %d\nsid: %d", &pid, &pgid, &sid);
+	cr_assert(pid > 0 && pid == pgid && pid == sid, "pid %d pgid %d sid %d", pid, pgid, sid);
+	cr_assert(strstr(d, "blocked: 0\n"), "%s", d);
+	free(d);
+}
+
+Test(spawn, environment_overrides_env_file_which_overrides_the_inherited)
+{
+	char extra[1024];
+	char *d;
+
+	/* As if an outer systemd had started vigild: its variables must not leak. */
+	setenv("NOTIFY_SOCKET", "/outer/notify", 1);
+	setenv("LISTEN_FDS", "1", 1);
+	vh_write(&v, "env", "# comment\nFROM_FILE=file\nexport QUOTED=\"a b\"\nBOTH=file\n");
+	snprintf(extra, sizeof(extra),
+		 "  environment = {\"BOTH=conf\", \"HOME=/override\"}\n"
+		 "  env-file = \"%s\"\n",
+		 vh_path(&v, "env"));
+	d = describe_service(extra);
+	cr_assert(strstr(d, "env: FROM_FILE=file\n"), "%s", d);
+	cr_assert(strstr(d, "env: QUOTED=a b\n"), "%s", d);
+	cr_assert(strstr(d, "env: BOTH=conf\n"), "%s", d);
+	cr_assert(strstr(d, "env: HOME=/override\n"), "%s", d);
+	cr_assert(strstr(d, "env: VIGIL_TEST_TAG="), "inherited variables are kept: %s", d);
+	cr_assert_null(strstr(d, "env: NOTIFY_SOCKET=/outer"), "%s", d);
+	cr_assert_null(strstr(d, "env: LISTEN_FDS="), "%s", d);
+	free(d);
+}
+
+Test(spawn, a_missing_optional_env_file_is_fine)
+{
+	char extra[512];
+	char *d;
+
+	snprintf(extra, sizeof(extra), "  env-file = \"-%s\"\n", vh_path(&v, "absent"));
+	d = describe_service(extra);
+	cr_assert(strstr(d, "fds: 0 1 2\n"));
+	free(d);
+}
+
+Test(spawn, a_missing_required_env_file_fails_the_run)
+{
+	vh_write(&v, "vigil.conf",
+		 "service e {\n"
+		 "  command = \"%s pause\"\n"
+		 "  env-file = \"%s\"\n"
+		 "  restart = never\n"
+		 "}\n",
+		 vh_helper(), vh_path(&v, "absent"));
+	vh_start(&v);
+	cr_assert(vh_wait_log(&v, "e: starting -> failed (cannot read env-file", 1, 5000));
+}
+
+Test(spawn, directory_umask_and_user_apply)
+{
+	char extra[512];
+	char *d;
+
+	mkdir(vh_path(&v, "work"), 0777);
+	chmod(v.dir, 0755);
+	chmod(vh_path(&v, "work"), 0777);
+	snprintf(extra, sizeof(extra),
+		 "  directory = \"%s\"\n"
+		 "  umask = \"027\"\n"
+		 "  user = \"nobody\"\n",
+		 vh_path(&v, "work"));
+	/* nobody must be able to write its description. */
+	vh_write(&v, "vigil.conf", "\n");
+	{
+		char cmd[1024];
+		snprintf(cmd, sizeof(cmd), "%s/desc.tmp", vh_path(&v, "work"));
+		vh_write(&v, "vigil.conf",
+			 "service d {\n"
+			 "  command = \"%s describe %s pause\"\n"
+			 "%s"
+			 "}\n",
+			 vh_helper(), cmd, extra);
+		vh_start(&v);
+		cr_assert(vh_wait_log(&v, "d: starting -> running", 1, 5000));
+		for (int i = 0; i < 500 && !(d = vh_read(cmd)); i++)
+			vh_msleep(10);
+		for (int i = 0; i < 500 && d && !strstr(d, "\nenv: "); i++) {
+			free(d);
+			vh_msleep(10);
+			d = vh_read(cmd);
+		}
+	}
+	cr_assert(d);
+	cr_assert(strstr(d, "umask: 027\n"), "%s", d);
+	cr_assert(strstr(d, "uid: 65534\n"), "%s", d);
+	cr_assert(strstr(d, "/work\n"), "%s", d);
+	free(d);
+}
+
+Test(spawn, a_command_is_split_like_a_shell_without_expansion)
+{
+	vh_write(&v, "vigil.conf",
+		 "service q {\n"
+		 "  command = \"%s out '$HOME and spaces' out \\\"two  words\\\" pause\"\n"
+		 "}\n",
+		 vh_helper());
+	vh_start(&v);
+	cr_assert(vh_wait_log(&v, "$HOME and spaces\n", 1, 5000));
+	cr_assert(vh_wait_log(&v, "two  words\n", 1, 5000));
+}

@@ -1,0 +1,258 @@
+/* test-supervision.c: restarts, backoff, restart limits and policies, with a real
+ * vigild and real children. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "harness.h"
+
+static struct vh v;
+
+static void setup(void)
+{
+	vh_init(&v);
+}
+
+static void teardown(void)
+{
+	vh_cleanup(&v);
+}
+
+TestSuite(supervision, .init = setup, .fini = teardown, .timeout = 30);
+
+/* Reads the "PID MS" lines a `record` action wrote; returns how many. */
+static int read_records(const char *path, long *pids, long long *ms, int max)
+{
+	FILE *f = fopen(path, "r");
+	int n = 0;
+
+	if (!f)
+		return 0;
+	while (n < max && fscanf(f, "%ld %lld", &pids[n], &ms[n]) == 2)
+		n++;
+	fclose(f);
+	return n;
+}
+
+Test(supervision, restarts_a_service_killed_with_sigkill)
+{
+	long first, second;
+
+	vh_write(&v, "vigil.conf",
+		 "service s {\n"
+		 "  command = \"%s pidfile %s pause\"\n"
+		 "  restart-delay = 0s\n"
+		 "}\n",
+		 vh_helper(), vh_path(&v, "pid"));
+	vh_start(&v);
+	cr_assert(vh_wait_lines(vh_path(&v, "pid"), 1, 5000));
+	first = vh_read_long(vh_path(&v, "pid"));
+	cr_assert_gt(first, 0);
+	kill((pid_t)first, SIGKILL);
+	cr_assert(vh_wait_log(&v, "s: running -> backoff (killed by SIGKILL)", 1, 5000));
+	cr_assert(vh_wait_log(&v, "s: starting -> running", 2, 5000));
+	for (int i = 0; i < 500 && vh_read_long(vh_path(&v, "pid")) == first; i++)
+		vh_msleep(10);
+	second = vh_read_long(vh_path(&v, "pid"));
+	cr_assert_neq(second, first);
+	cr_assert(vh_alive((pid_t)second));
+	cr_assert(!vh_alive((pid_t)first));
+}
+
+Test(supervision, backoff_gaps_grow_by_the_factor_and_stop_at_the_cap)
+{
+	long pids[8];
+	long long ms[8];
+	/* 100, 200, 400, then capped at 400 */
+	const long long want[] = {100, 200, 400, 400, 400};
+
+	vh_write(&v, "vigil.conf",
+		 "service crash {\n"
+		 "  command = \"%s record %s exit 1\"\n"
+		 "  restart-delay = 100ms\n"
+		 "  restart-factor = 2\n"
+		 "  restart-delay-max = 400ms\n"
+		 "  restart-jitter = 0%%\n"
+		 "}\n",
+		 vh_helper(), vh_path(&v, "runs"));
+	vh_start(&v);
+	cr_assert(vh_wait_lines(vh_path(&v, "runs"), 6, 10000));
+	cr_assert_eq(read_records(vh_path(&v, "runs"), pids, ms, 6), 6);
+	for (int i = 0; i < 5; i++) {
+		long long gap = ms[i + 1] - ms[i];
+		/* The gap holds the delay plus a spawn: generous above, strict below. */
+		cr_expect_geq(gap, want[i] - 5, "gap %d was %lld ms, want %lld", i, gap, want[i]);
+		cr_expect_leq(gap, want[i] + 250, "gap %d was %lld ms, want %lld", i, gap, want[i]);
+	}
+}
+
+Test(supervision, a_run_longer_than_stable_after_resets_the_backoff)
+{
+	long pids[8];
+	long long ms[8];
+
+	/* Each run lasts 300 ms, longer than stable-after: every restart waits the
+	 * first delay, never the grown one. */
+	vh_write(&v, "vigil.conf",
+		 "service s {\n"
+		 "  command = \"%s record %s sleep 300 exit 1\"\n"
+		 "  restart-delay = 200ms\n"
+		 "  restart-factor = 4\n"
+		 "  restart-jitter = 0%%\n"
+		 "  stable-after = 250ms\n"
+		 "}\n",
+		 vh_helper(), vh_path(&v, "runs"));
+	vh_start(&v);
+	cr_assert(vh_wait_lines(vh_path(&v, "runs"), 4, 10000));
+	cr_assert_eq(read_records(vh_path(&v, "runs"), pids, ms, 4), 4);
+	for (int i = 0; i < 3; i++) {
+		long long gap = ms[i + 1] - ms[i];
+		cr_expect_geq(gap, 300 + 200 - 5, "gap %d: %lld", i, gap);
+		cr_expect_lt(gap, 300 + 800, "gap %d: %lld (the backoff grew)", i, gap);
+	}
+}
+
+Test(supervision, restart_limit_within_the_window_ends_in_failed)
+{
+	vh_write(&v, "vigil.conf",
+		 "service crash {\n"
+		 "  command = \"%s record %s exit 2\"\n"
+		 "  restart-delay = 10ms\n"
+		 "  restart-limit = 3\n"
+		 "  restart-window = 60s\n"
+		 "}\n"
+		 "service other {\n"
+		 "  command = \"%s pause\"\n"
+		 "}\n",
+		 vh_helper(), vh_path(&v, "runs"), vh_helper());
+	vh_start(&v);
+	cr_assert(vh_wait_log(&v, "crash: running -> failed (restart limit reached)", 1, 10000));
+	/* The first run and three restarts. */
+	cr_assert_eq(vh_count_lines(vh_path(&v, "runs")), 4);
+	vh_msleep(200);
+	cr_assert_eq(vh_count_lines(vh_path(&v, "runs")), 4, "failed must stay failed");
+	cr_assert_eq(vh_count_log(&v, "other: running ->"), 0, "the others keep running");
+}
+
+Test(supervision, on_failure_restarts_failures_but_not_clean_exits)
+{
+	vh_write(&v, "vigil.conf",
+		 "service clean {\n"
+		 "  command = \"%s record %s exit 0\"\n"
+		 "  restart = on-failure\n"
+		 "}\n"
+		 "service dirty {\n"
+		 "  command = \"%s record %s exit 1\"\n"
+		 "  restart = on-failure\n"
+		 "  restart-delay = 10ms\n"
+		 "}\n"
+		 "service custom {\n"
+		 "  command = \"%s record %s exit 5\"\n"
+		 "  restart = on-failure\n"
+		 "  success-exit-codes = {0, 5}\n"
+		 "}\n",
+		 vh_helper(), vh_path(&v, "clean"), vh_helper(), vh_path(&v, "dirty"), vh_helper(),
+		 vh_path(&v, "custom"));
+	vh_start(&v);
+	cr_assert(vh_wait_lines(vh_path(&v, "dirty"), 3, 5000));
+	cr_assert(vh_wait_log(&v, "clean: running -> exited (exited with code 0)", 1, 5000));
+	cr_assert(vh_wait_log(&v, "custom: running -> exited (exited with code 5)", 1, 5000));
+	vh_msleep(300);
+	cr_assert_eq(vh_count_lines(vh_path(&v, "clean")), 1);
+	cr_assert_eq(vh_count_lines(vh_path(&v, "custom")), 1);
+}
+
+Test(supervision, never_leaves_a_failed_service_exited)
+{
+	vh_write(&v, "vigil.conf",
+		 "service once {\n"
+		 "  command = \"%s record %s exit 1\"\n"
+		 "  restart = never\n"
+		 "}\n",
+		 vh_helper(), vh_path(&v, "runs"));
+	vh_start(&v);
+	cr_assert(vh_wait_log(&v, "once: running -> exited (exited with code 1)", 1, 5000));
+	vh_msleep(300);
+	cr_assert_eq(vh_count_lines(vh_path(&v, "runs")), 1);
+}
+
+Test(supervision, a_missing_binary_backs_off_with_its_reason_and_others_carry_on)
+{
+	vh_write(&v, "vigil.conf",
+		 "service ghost {\n"
+		 "  command = \"/nonexistent/program --flag\"\n"
+		 "  restart-delay = 20ms\n"
+		 "}\n"
+		 "service alive {\n"
+		 "  command = \"%s pidfile %s pause\"\n"
+		 "}\n",
+		 vh_helper(), vh_path(&v, "pid"));
+	vh_start(&v);
+	cr_assert(vh_wait_log(&v,
+			      "ghost: starting -> backoff (cannot execute '/nonexistent/program': No "
+			      "such file or directory)",
+			      3, 5000));
+	cr_assert(vh_wait_lines(vh_path(&v, "pid"), 1, 5000));
+	cr_assert(vh_alive((pid_t)vh_read_long(vh_path(&v, "pid"))));
+}
+
+Test(supervision, an_unknown_user_is_a_failed_run_with_its_reason)
+{
+	vh_write(&v, "vigil.conf",
+		 "service u {\n"
+		 "  command = \"%s pause\"\n"
+		 "  user = \"no-such-user-here\"\n"
+		 "  restart = never\n"
+		 "}\n",
+		 vh_helper());
+	vh_start(&v);
+	cr_assert(vh_wait_log(&v, "u: starting -> failed (unknown user 'no-such-user-here')", 1,
+			      5000));
+}
+
+Test(supervision, oneshot_is_ready_when_it_exits_and_releases_its_dependents)
+{
+	vh_write(&v, "vigil.conf",
+		 "service migrate {\n"
+		 "  command = \"%s sleep 300 record %s exit 0\"\n"
+		 "  type = oneshot\n"
+		 "}\n"
+		 "service app {\n"
+		 "  command = \"%s record %s pause\"\n"
+		 "  requires = {\"migrate\"}\n"
+		 "}\n",
+		 vh_helper(), vh_path(&v, "order"), vh_helper(), vh_path(&v, "order"));
+	vh_start(&v);
+	cr_assert(vh_wait_lines(vh_path(&v, "order"), 2, 5000));
+	cr_assert(vh_wait_log(&v, "migrate: starting -> exited (exited with code 0)", 1, 5000));
+	cr_assert(vh_wait_log(&v, "app: waiting -> starting", 1, 5000));
+	{
+		char *log = vh_read(v.log);
+		char *a = strstr(log, "migrate: starting -> exited");
+		char *b = strstr(log, "app: waiting -> starting");
+		cr_assert(a && b && a < b, "app started before migrate finished");
+		free(log);
+	}
+}
+
+Test(supervision, a_failed_service_with_on_failed_shutdown_exits_3)
+{
+	vh_write(&v, "vigil.conf",
+		 "shutdown-timeout = 5s\n"
+		 "service critical {\n"
+		 "  command = \"%s exit 1\"\n"
+		 "  restart-delay = 10ms\n"
+		 "  restart-limit = 1\n"
+		 "  on-failed = shutdown\n"
+		 "}\n"
+		 "service bystander {\n"
+		 "  command = \"%s pause\"\n"
+		 "}\n",
+		 vh_helper(), vh_helper());
+	vh_start(&v);
+	cr_assert_eq(vh_wait_exit(&v, 10000), 3);
+	cr_assert(vh_count_log(&v, "bystander: running -> stopping (shutdown)") == 1);
+}

@@ -1,0 +1,532 @@
+/* test-config.c: config.c: every option, the defaults, and each error kind with its
+ * exact FILE:LINE. */
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "config.h"
+#include "macro.h"
+
+static char dir[64];
+static struct config_errors errors;
+static struct vigil_config *cfg;
+
+static void setup(void)
+{
+	snprintf(dir, sizeof(dir), "/tmp/vigil-config.XXXXXX");
+	cr_assert(mkdtemp(dir));
+	errors = (struct config_errors){0};
+	cfg = NULL;
+}
+
+static void teardown(void)
+{
+	char cmd[128];
+
+	config_errors_clear(&errors);
+	cfg = config_free(cfg);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+TestSuite(config, .init = setup, .fini = teardown);
+
+static const char *path(const char *name)
+{
+	static char p[4][128];
+	static unsigned n;
+	char *r = p[n++ % 4];
+
+	snprintf(r, 128, "%s/%s", dir, name);
+	return r;
+}
+
+static void write_file(const char *name, const char *text)
+{
+	FILE *f = fopen(path(name), "w");
+
+	cr_assert(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static int load(const char *text)
+{
+	write_file("vigil.conf", text);
+	return config_load(path("vigil.conf"), &errors, &cfg);
+}
+
+/* Asserts that an error "DIR/FILE:LINE: MESSAGE..." was reported. */
+static void expect_error(const char *file, unsigned line, const char *message)
+{
+	char want[512];
+
+	snprintf(want, sizeof(want), "%s:%u: %s", path(file), line, message);
+	for (size_t i = 0; i < errors.n; i++)
+		if (strncmp(errors.lines[i], want, strlen(want)) == 0)
+			return;
+	cr_assert_fail("no error '%s'; got %zu: %s", want, errors.n,
+		       errors.n ? errors.lines[0] : "(none)");
+}
+
+static const struct service_config *service(const char *name)
+{
+	ssize_t i = config_find_service(cfg, name);
+
+	cr_assert_geq(i, 0, "no service %s", name);
+	return cfg->services[i];
+}
+
+Test(config, a_minimal_service_gets_the_documented_defaults)
+{
+	const struct service_config *s;
+
+	cr_assert_eq(load("service web {\n  command = \"/bin/web --port 80\"\n}\n"), 0);
+	cr_assert_eq(cfg->n_services, 1);
+	s = service("web");
+	cr_assert_str_eq(s->argv[0], "/bin/web");
+	cr_assert_str_eq(s->argv[2], "80");
+	cr_assert_eq(s->line, 1);
+	cr_assert(s->autostart);
+	cr_assert_eq(s->type, SERVICE_TYPE_SIMPLE);
+	cr_assert_eq(s->policy.restart, RESTART_ALWAYS);
+	cr_assert_eq(s->n_success_codes, 1);
+	cr_assert_eq(s->success_codes[0], 0);
+	cr_assert_eq(s->policy.backoff.delay, 100 * MSEC);
+	cr_assert_eq(s->policy.backoff.delay_max, 30 * SEC);
+	cr_assert_float_eq(s->policy.backoff.factor, 2.0, 1e-9);
+	cr_assert_float_eq(s->policy.backoff.jitter, 0.1, 1e-9);
+	cr_assert_eq(s->policy.stable_after, 30 * SEC);
+	cr_assert_eq(s->policy.restart_limit, 0);
+	cr_assert_eq(s->policy.restart_window, 60 * SEC);
+	cr_assert_eq(s->on_failed, ON_FAILED_IGNORE);
+	cr_assert_eq(s->ready, READY_STARTED);
+	cr_assert(s->policy.ready_on_spawn);
+	cr_assert_eq(s->policy.start_timeout, 60 * SEC);
+	cr_assert_eq(s->watchdog, 0);
+	cr_assert_eq(s->stop_signal, SIGTERM);
+	cr_assert_eq(s->policy.stop_timeout, 10 * SEC);
+	cr_assert_eq(s->kill_mode, KILL_MODE_GROUP);
+	cr_assert_eq(s->log_max_size, 10 << 20);
+	cr_assert_eq(s->log_keep, 5);
+	cr_assert_eq(s->log_buffer, 256 << 10);
+	cr_assert_eq(s->umask, -1);
+	for (int r = 0; r < PROBE_ROLE_COUNT; r++)
+		cr_assert_eq(s->probes[r].type, PROBE_NONE);
+	cr_assert_eq(cfg->shutdown_timeout, 30 * SEC);
+	cr_assert_eq(cfg->log_forward, LOG_FORWARD_AUTO);
+	cr_assert_str_eq(cfg->control_group, "vigil");
+	cr_assert_null(cfg->control_socket);
+}
+
+Test(config, every_option_of_the_spec_example_is_read)
+{
+	const struct service_config *s;
+
+	cr_assert_eq(
+		load("control-socket = \"/run/x.sock\"\n"
+		     "control-group = \"ops\"\n"
+		     "log-dir = \"/var/log/v\"\n"
+		     "log-forward = no\n"
+		     "http-listen = \"127.0.0.1:9100\"\n"
+		     "shutdown-timeout = 2m\n"
+		     "service db { command = \"db\" }\n"
+		     "service web {\n"
+		     "  command      = \"/usr/bin/python3 -m http.server 8080\"\n"
+		     "  directory    = \"/srv/www\"\n"
+		     "  user         = \"www-data\"\n"
+		     "  group        = \"www-data\"\n"
+		     "  umask        = \"022\"\n"
+		     "  environment  = {\"PYTHONUNBUFFERED=1\"}\n"
+		     "  env-file     = \"-/etc/default/web\"\n"
+		     "  autostart    = false\n"
+		     "  type         = simple\n"
+		     "  requires     = {\"db\"}\n"
+		     "  restart            = on-failure\n"
+		     "  success-exit-codes = {0, 3}\n"
+		     "  restart-delay      = 250ms\n"
+		     "  restart-delay-max  = 1m\n"
+		     "  restart-factor     = 1.5\n"
+		     "  restart-jitter     = 20%\n"
+		     "  stable-after       = 1h\n"
+		     "  restart-limit      = 4\n"
+		     "  restart-window     = 90s\n"
+		     "  on-failed          = shutdown\n"
+		     "  ready        = probe\n"
+		     "  start-timeout = 5s\n"
+		     "  watchdog     = 3s\n"
+		     "  stop-signal  = INT\n"
+		     "  stop-timeout = 1500ms\n"
+		     "  kill-mode    = process\n"
+		     "  log-max-size = 1M\n"
+		     "  log-keep     = 2\n"
+		     "  log-buffer   = 64K\n"
+		     "  liveness  { http = \"http://127.0.0.1:8080/\" period = 5s timeout = 1s "
+		     "failure-threshold = 3 }\n"
+		     "  readiness { tcp = \"127.0.0.1:8080\" period = 1s }\n"
+		     "  startup   { exec = \"/usr/local/bin/warm-check --x\" period = 1s "
+		     "failure-threshold = 30 initial-delay = 2s success-threshold = 2 }\n"
+		     "}\n"),
+		0, "%s", errors.n ? errors.lines[0] : "");
+	cr_assert_str_eq(cfg->control_socket, "/run/x.sock");
+	cr_assert_str_eq(cfg->control_group, "ops");
+	cr_assert_str_eq(cfg->log_dir, "/var/log/v");
+	cr_assert_eq(cfg->log_forward, LOG_FORWARD_NO);
+	cr_assert_str_eq(cfg->http_listen, "127.0.0.1:9100");
+	cr_assert_eq(cfg->shutdown_timeout, 120 * SEC);
+	s = service("web");
+	cr_assert_str_eq(s->directory, "/srv/www");
+	cr_assert_str_eq(s->user, "www-data");
+	cr_assert_str_eq(s->group, "www-data");
+	cr_assert_eq(s->umask, 022);
+	cr_assert_str_eq(s->environment[0], "PYTHONUNBUFFERED=1");
+	cr_assert_str_eq(s->env_file, "/etc/default/web");
+	cr_assert(s->env_file_optional);
+	cr_assert_not(s->autostart);
+	cr_assert_eq(s->n_requires, 1);
+	cr_assert_str_eq(s->requires[0], "db");
+	cr_assert_eq(s->requires_line, 18);
+	cr_assert_eq(s->policy.restart, RESTART_ON_FAILURE);
+	cr_assert_eq(s->n_success_codes, 2);
+	cr_assert_eq(s->success_codes[1], 3);
+	cr_assert_eq(s->policy.backoff.delay, 250 * MSEC);
+	cr_assert_eq(s->policy.backoff.delay_max, 60 * SEC);
+	cr_assert_float_eq(s->policy.backoff.factor, 1.5, 1e-9);
+	cr_assert_float_eq(s->policy.backoff.jitter, 0.2, 1e-9);
+	cr_assert_eq(s->policy.stable_after, 3600 * SEC);
+	cr_assert_eq(s->policy.restart_limit, 4);
+	cr_assert_eq(s->policy.restart_window, 90 * SEC);
+	cr_assert_eq(s->on_failed, ON_FAILED_SHUTDOWN);
+	cr_assert_eq(s->ready, READY_PROBE);
+	cr_assert_not(s->policy.ready_on_spawn);
+	cr_assert_eq(s->policy.start_timeout, 5 * SEC);
+	cr_assert_eq(s->watchdog, 3 * SEC);
+	cr_assert_eq(s->stop_signal, SIGINT);
+	cr_assert_eq(s->policy.stop_timeout, 1500 * MSEC);
+	cr_assert_eq(s->kill_mode, KILL_MODE_PROCESS);
+	cr_assert_eq(s->log_max_size, 1 << 20);
+	cr_assert_eq(s->log_keep, 2);
+	cr_assert_eq(s->log_buffer, 64 << 10);
+	cr_assert_eq(s->probes[PROBE_LIVENESS].type, PROBE_HTTP);
+	cr_assert_str_eq(s->probes[PROBE_LIVENESS].target, "http://127.0.0.1:8080/");
+	cr_assert_eq(s->probes[PROBE_LIVENESS].period, 5 * SEC);
+	cr_assert_eq(s->probes[PROBE_LIVENESS].failure_threshold, 3);
+	cr_assert_eq(s->probes[PROBE_LIVENESS].line, 38);
+	cr_assert_eq(s->probes[PROBE_READINESS].type, PROBE_TCP);
+	cr_assert_eq(s->probes[PROBE_READINESS].period, 1 * SEC);
+	cr_assert_eq(s->probes[PROBE_READINESS].timeout, 1 * SEC);
+	cr_assert_eq(s->probes[PROBE_READINESS].success_threshold, 1);
+	cr_assert_eq(s->probes[PROBE_STARTUP].type, PROBE_EXEC);
+	cr_assert_str_eq(s->probes[PROBE_STARTUP].argv[1], "--x");
+	cr_assert_eq(s->probes[PROBE_STARTUP].initial_delay, 2 * SEC);
+	cr_assert_eq(s->probes[PROBE_STARTUP].success_threshold, 2);
+	cr_assert_eq(s->probes[PROBE_STARTUP].failure_threshold, 30);
+}
+
+Test(config, a_oneshot_restarts_never_unless_told_otherwise)
+{
+	cr_assert_eq(load("service a { command = \"a\" type = oneshot }\n"
+			  "service b { command = \"b\" type = oneshot restart = on-failure }\n"),
+		     0);
+	cr_assert_eq(service("a")->policy.restart, RESTART_NEVER);
+	cr_assert(service("a")->policy.oneshot);
+	cr_assert_eq(service("b")->policy.restart, RESTART_ON_FAILURE);
+}
+
+Test(config, an_unknown_option_names_its_line_after_every_kind_of_comment)
+{
+	cr_assert_eq(load("# a comment\n"
+			  "// another\n"
+			  "/* a block\n"
+			  "   over two lines */\n"
+			  "service web { # trailing\n"
+			  "  command = \"a # not a comment\" // trailing\n"
+			  "  restrat = always\n"
+			  "}\n"),
+		     -EINVAL);
+	expect_error("vigil.conf", 7, "no such option 'restrat'");
+}
+
+Test(config, a_hash_inside_a_string_is_kept)
+{
+	cr_assert_eq(load("service web {\n  command = \"echo '#1' //x\"\n}\n"), 0);
+	cr_assert_str_eq(service("web")->argv[1], "#1");
+	cr_assert_str_eq(service("web")->argv[2], "//x");
+}
+
+Test(config, a_bad_word_value_lists_the_choices)
+{
+	cr_assert_eq(load("service web {\n\n  command = \"a\"\n  restart = sometimes\n}\n"), -EINVAL);
+	expect_error("vigil.conf", 4,
+		     "bad value 'sometimes' for option 'restart' (one of: always, on-failure, never)");
+}
+
+Test(config, a_bad_duration_names_its_line)
+{
+	cr_assert_eq(load("service web {\n  command = \"a\"\n  stop-timeout = 10lightyears\n}\n"),
+		     -EINVAL);
+	expect_error("vigil.conf", 3, "bad duration '10lightyears' for option 'stop-timeout'");
+}
+
+Test(config, a_bad_size_names_its_line)
+{
+	cr_assert_eq(load("service web {\n  command = \"a\"\n  log-max-size = 10Q\n}\n"), -EINVAL);
+	expect_error("vigil.conf", 3, "bad size '10Q' for option 'log-max-size'");
+}
+
+Test(config, a_bad_signal_umask_percentage_and_exit_code_are_errors)
+{
+	cr_assert_eq(load("service a {\n  command = \"a\"\n  stop-signal = NOPE\n}\n"), -EINVAL);
+	expect_error("vigil.conf", 3, "unknown signal 'NOPE'");
+	config_errors_clear(&errors);
+	cr_assert_eq(load("service a {\n  command = \"a\"\n  umask = \"999\"\n}\n"), -EINVAL);
+	expect_error("vigil.conf", 3, "bad umask '999'");
+	config_errors_clear(&errors);
+	cr_assert_eq(load("service a {\n  command = \"a\"\n  restart-jitter = 150%\n}\n"), -EINVAL);
+	expect_error("vigil.conf", 3, "bad percentage '150%'");
+	config_errors_clear(&errors);
+	cr_assert_eq(load("service a {\n  command = \"a\"\n  success-exit-codes = {0, 300}\n}\n"),
+		     -EINVAL);
+	expect_error("vigil.conf", 3, "exit code 300 in 'success-exit-codes' is out of range");
+}
+
+Test(config, a_command_with_an_unterminated_quote_is_an_error)
+{
+	cr_assert_eq(load("service a {\n  command = \"sh -c 'oops\"\n}\n"), -EINVAL);
+	expect_error("vigil.conf", 2, "bad command for option 'command': unterminated single quote");
+}
+
+Test(config, a_service_without_command_is_an_error_at_its_line)
+{
+	cr_assert_eq(load("\n\nservice idle {\n  autostart = false\n}\n"), -EINVAL);
+	expect_error("vigil.conf", 3, "service 'idle': 'command' is missing");
+}
+
+Test(config, a_section_that_is_never_closed_is_an_error)
+{
+	cr_assert_eq(load("service a {\n  command = \"a\"\n"), -EINVAL);
+	expect_error("vigil.conf", 1, "'{' is never closed");
+}
+
+Test(config, a_service_defined_twice_in_one_file_is_an_error)
+{
+	cr_assert_eq(load("service a { command = \"a\" }\n\nservice a { command = \"b\" }\n"),
+		     -EINVAL);
+	expect_error("vigil.conf", 3, "service 'a' is defined twice in this file");
+}
+
+Test(config, a_service_defined_in_two_files_names_both)
+{
+	char text[256];
+
+	mkdir(path("d"), 0755);
+	write_file("d/10-a.conf", "\n\nservice web { command = \"b\" }\n");
+	snprintf(text, sizeof(text), "include-dir = \"d\"\nservice web { command = \"a\" }\n");
+	cr_assert_eq(load(text), -EINVAL);
+	{
+		char want[256];
+		snprintf(want, sizeof(want), "service 'web' is already defined at %s:2",
+			 path("vigil.conf"));
+		expect_error("d/10-a.conf", 3, want);
+	}
+}
+
+Test(config, dropins_are_read_in_lexical_order_and_may_override_globals)
+{
+	mkdir(path("d"), 0755);
+	write_file("d/20-b.conf", "shutdown-timeout = 7s\nservice b { command = \"b\" }\n");
+	write_file("d/10-a.conf", "shutdown-timeout = 5s\nservice a { command = \"a\" }\n");
+	write_file("d/.hidden.conf", "service hidden { command = \"h\" }\n");
+	write_file("d/notes.txt", "this is not configuration\n");
+	cr_assert_eq(load("include-dir = \"d\"\nservice main-file { command = \"m\" }\n"), 0,
+		     "%s", errors.n ? errors.lines[0] : "");
+	cr_assert_eq(cfg->n_services, 3);
+	cr_assert_str_eq(cfg->services[0]->name, "main-file");
+	cr_assert_str_eq(cfg->services[1]->name, "a");
+	cr_assert_str_eq(cfg->services[2]->name, "b");
+	cr_assert_eq(cfg->shutdown_timeout, 7 * SEC);
+	cr_assert_str_eq(cfg->include_dir, path("d"));
+}
+
+Test(config, include_dir_in_a_dropin_is_an_error)
+{
+	mkdir(path("d"), 0755);
+	write_file("d/a.conf", "\ninclude-dir = \"/etc\"\n");
+	cr_assert_eq(load("include-dir = \"d\"\n"), -EINVAL);
+	expect_error("d/a.conf", 2, "include-dir may only be set in the main file");
+}
+
+Test(config, a_missing_include_dir_is_an_error_at_its_line)
+{
+	cr_assert_eq(load("\ninclude-dir = \"nowhere\"\n"), -EINVAL);
+	expect_error("vigil.conf", 2, "cannot read include-dir");
+}
+
+Test(config, an_unknown_requirement_names_the_requires_line)
+{
+	cr_assert_eq(load("service a {\n  command = \"a\"\n\n  requires = {\"ghost\"}\n}\n"),
+		     -EINVAL);
+	expect_error("vigil.conf", 4, "service 'a' requires 'ghost', which is not defined");
+}
+
+Test(config, a_dependency_cycle_is_reported_with_its_path)
+{
+	cr_assert_eq(load("service a {\n  command = \"a\"\n  requires = {\"b\"}\n}\n"
+			  "service b {\n  command = \"b\"\n  requires = {\"c\"}\n}\n"
+			  "service c {\n  command = \"c\"\n  requires = {\"a\"}\n}\n"
+			  "service d {\n  command = \"d\"\n  requires = {\"d\"}\n}\n"),
+		     -EINVAL);
+	expect_error("vigil.conf", 3, "dependency cycle: a -> b -> c -> a");
+	expect_error("vigil.conf", 15, "dependency cycle: d -> d");
+	cr_assert_eq(errors.n, 2);
+}
+
+Test(config, three_semantic_errors_are_all_reported_in_one_run)
+{
+	cr_assert_eq(load("service a {\n  command = \"a\"\n  requires = {\"x\"}\n}\n"
+			  "service b {\n  command = \"b\"\n  requires = {\"y\"}\n}\n"
+			  "service c {\n  command = \"c\"\n  ready = probe\n}\n"),
+		     -EINVAL);
+	expect_error("vigil.conf", 3, "service 'a' requires 'x'");
+	expect_error("vigil.conf", 7, "service 'b' requires 'y'");
+	expect_error("vigil.conf", 9, "service 'c': ready = probe needs a readiness block");
+	cr_assert_eq(errors.n, 3);
+}
+
+Test(config, a_requirement_on_a_rejected_service_is_not_also_unknown)
+{
+	cr_assert_eq(load("service a {\n  command = \"a\"\n  requires = {\"b\"}\n}\n"
+			  "service b {\n  ready = probe\n  command = \"b\"\n}\n"),
+		     -EINVAL);
+	cr_assert_eq(errors.n, 1, "%s", errors.lines[0]);
+}
+
+Test(config, a_probe_needs_exactly_one_kind)
+{
+	cr_assert_eq(load("service a {\n  command = \"a\"\n  liveness {\n    period = 1s\n  }\n}\n"),
+		     -EINVAL);
+	expect_error("vigil.conf", 3,
+		     "liveness probe of service 'a' needs exactly one of exec, tcp, http, unix (it "
+		     "has 0)");
+	config_errors_clear(&errors);
+	cr_assert_eq(load("service a {\n  command = \"a\"\n\n  readiness { tcp = \"h:1\" http = "
+			  "\"http://x/\" }\n}\n"),
+		     -EINVAL);
+	expect_error("vigil.conf", 4, "readiness probe of service 'a' needs exactly one");
+}
+
+Test(config, a_probe_block_given_twice_is_an_error)
+{
+	cr_assert_eq(load("service a {\n  command = \"a\"\n  liveness { tcp = \"h:1\" }\n"
+			  "  liveness { tcp = \"h:2\" }\n}\n"),
+		     -EINVAL);
+	expect_error("vigil.conf", 4, "service 'a' has more than one liveness block");
+}
+
+Test(config, probe_targets_are_checked)
+{
+	cr_assert_eq(load("service a {\n  command = \"a\"\n  liveness { tcp = \"nohost\" }\n}\n"),
+		     -EINVAL);
+	expect_error("vigil.conf", 3, "bad address 'nohost' for 'tcp'");
+	config_errors_clear(&errors);
+	cr_assert_eq(load("service a {\n  command = \"a\"\n  liveness { http = \"ftp://x\" }\n}\n"),
+		     -EINVAL);
+	expect_error("vigil.conf", 3, "bad URL 'ftp://x'");
+	config_errors_clear(&errors);
+	cr_assert_eq(load("service a {\n  command = \"a\"\n  liveness { unix = \"rel/sock\" }\n}\n"),
+		     -EINVAL);
+	expect_error("vigil.conf", 3, "bad socket path 'rel/sock'");
+	config_errors_clear(&errors);
+	cr_assert_eq(load("service a {\n  command = \"a\"\n  liveness { tcp = \"h:1\" period = 0s "
+			  "}\n}\n"),
+		     -EINVAL);
+	expect_error("vigil.conf", 3, "option 'period' must be longer than 0s");
+}
+
+Test(config, a_bad_service_name_is_an_error)
+{
+	cr_assert_eq(load("service \"we b\" {\n  command = \"a\"\n}\n"), -EINVAL);
+	expect_error("vigil.conf", 1, "service 'we b': bad name");
+}
+
+Test(config, a_bad_environment_entry_is_an_error)
+{
+	cr_assert_eq(load("service a {\n  command = \"a\"\n  environment = {\"NOEQUALS\"}\n}\n"),
+		     -EINVAL);
+	expect_error("vigil.conf", 3, "bad entry 'NOEQUALS' in 'environment'");
+}
+
+Test(config, an_unreadable_file_names_the_file_and_the_reason)
+{
+	cr_assert_eq(config_load(path("absent.conf"), &errors, &cfg), -EINVAL);
+	cr_assert_eq(errors.n, 1);
+	{
+		char want[256];
+		snprintf(want, sizeof(want), "%s: cannot read configuration: No such file or directory",
+			 path("absent.conf"));
+		cr_assert_str_eq(errors.lines[0], want);
+	}
+}
+
+Test(config, no_file_gives_the_defaults_and_main_can_be_added)
+{
+	char *const argv[] = {(char *)"/bin/app", (char *)"--flag", NULL};
+
+	cr_assert_eq(config_load(NULL, &errors, &cfg), 0);
+	cr_assert_eq(cfg->n_services, 0);
+	cr_assert_eq(config_add_main(cfg, argv), 0);
+	cr_assert_str_eq(service("main")->command, "/bin/app --flag");
+	cr_assert(service("main")->main);
+	cr_assert_eq(service("main")->policy.restart, RESTART_NEVER);
+	cr_assert_eq(config_add_main(cfg, argv), -EEXIST);
+}
+
+Test(config, equal_definitions_compare_equal_and_any_change_differs)
+{
+	struct vigil_config *other = NULL;
+	const char *text = "service a {\n  command = \"a b\"\n  liveness { tcp = \"h:1\" }\n}\n";
+
+	cr_assert_eq(load(text), 0);
+	write_file("other.conf", "\n\nservice a {\n command = \"a b\"\n liveness { tcp = \"h:1\" }\n}\n");
+	cr_assert_eq(config_load(path("other.conf"), &errors, &other), 0);
+	cr_assert(service_config_equal(cfg->services[0], other->services[0]),
+		  "file and line must not matter");
+	config_free(other);
+	write_file("other.conf", "service a {\n command = \"a b\"\n liveness { tcp = \"h:2\" }\n}\n");
+	cr_assert_eq(config_load(path("other.conf"), &errors, &other), 0);
+	cr_assert_not(service_config_equal(cfg->services[0], other->services[0]));
+	config_free(other);
+}
+
+static void load_example(const char *name)
+{
+	char p[512];
+	const char *src = getenv("VIGIL_SRCDIR");
+
+	snprintf(p, sizeof(p), "%s/etc/%s", src ? src : "..", name);
+	cr_assert_eq(config_load(p, &errors, &cfg), 0, "%s: %s", name,
+		     errors.n ? errors.lines[0] : "");
+}
+
+Test(config, the_example_host_configuration_and_its_dropins_parse)
+{
+	load_example("vigil.conf");
+	cr_assert_eq(cfg->n_services, 4);
+	cr_assert_str_eq(cfg->services[1]->name, "db");
+	cr_assert_str_eq(service("web")->requires[0], "db");
+	cr_assert_eq(service("worker")->policy.restart, RESTART_ON_FAILURE);
+}
+
+Test(config, the_demo_configuration_parses)
+{
+	load_example("demo.conf");
+	cr_assert_eq(cfg->n_services, 2);
+	cr_assert_eq(service("web")->probes[PROBE_LIVENESS].type, PROBE_HTTP);
+	cr_assert_eq(service("worker")->policy.backoff.delay, 200 * MSEC);
+}
