@@ -34,32 +34,50 @@ static ssize_t env_find(char **env, size_t n, const char *name, size_t name_len)
 	return -1;
 }
 
-int env_put(char ***env, size_t *n, const char *assignment)
+/* Puts @assignment at its key's place, or appends it; *@replaced gets what it
+ * replaced (or NULL). */
+static int put(char ***env, size_t *n, char *assignment, char **replaced)
 {
 	size_t k = strcspn(assignment, "=");
 	ssize_t i = env_find(*env, *n, assignment, k);
-	char *copy = strdup(assignment);
+	char **nv;
 
-	if (!copy)
-		return -ENOMEM;
+	*replaced = NULL;
 	if (i >= 0) {
-		free((*env)[i]);
-		(*env)[i] = copy;
+		*replaced = (*env)[i];
+		(*env)[i] = assignment;
 		return 0;
 	}
-	if (*n >= ENV_VARS_MAX) {
-		free(copy);
+	if (*n >= ENV_VARS_MAX)
 		return -E2BIG;
-	}
-	char **nv = realloc(*env, (*n + 2) * sizeof(*nv));
-	if (!nv) {
-		free(copy);
+	nv = realloc(*env, (*n + 2) * sizeof(*nv));
+	if (!nv)
 		return -ENOMEM;
-	}
-	nv[(*n)++] = copy;
+	nv[(*n)++] = assignment;
 	nv[*n] = NULL;
 	*env = nv;
 	return 0;
+}
+
+int env_put(char ***env, size_t *n, const char *assignment)
+{
+	char *copy = strdup(assignment), *old;
+	int r;
+
+	if (!copy)
+		return -ENOMEM;
+	r = put(env, n, copy, &old);
+	if (r < 0)
+		free(copy);
+	free(old);
+	return r;
+}
+
+int env_put_ref(char ***env, size_t *n, char *assignment)
+{
+	char *old;
+
+	return put(env, n, assignment, &old);
 }
 
 void env_unset(char **env, size_t *n, const char *name)

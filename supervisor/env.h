@@ -20,5 +20,10 @@ int env_file_parse(const char *text, size_t len, char ***ret, unsigned *ret_line
  * by @assignment (copied). Returns 0, -ENOMEM or -E2BIG. */
 int env_put(char ***env, size_t *n, const char *assignment);
 
+/* Like env_put(), but stores @assignment itself rather than a copy: the caller keeps
+ * it alive for as long as the array, and frees only the array. Returns 0, -ENOMEM or
+ * -E2BIG. */
+int env_put_ref(char ***env, size_t *n, char *assignment);
+
 /* Removes the variable @name from *@env. */
 void env_unset(char **env, size_t *n, const char *name);

@@ -30,7 +30,8 @@
  *  - a oneshot that exits with success from starting: exited, ready;
  *  - a restart is due when the service is wanted and the policy is "always", or
  *    "on-failure" and the run failed; then restart-limit restarts within
- *    restart-window lead to failed, else backoff with the timer at the next delay;
+ *    restart-window lead to failed, else backoff with the timer at the next delay
+ *    (a delay of 0: waiting, or starting with SPAWN, at once);
  *  - no restart due: exited after an exit of a simple service, failed after a
  *    failed spawn, a failed oneshot or an unhealthy kill.
  * A run of at least stable-after resets the backoff count; every shorter run,
@@ -134,6 +135,7 @@ static unsigned enter_stopping(struct lifecycle *lc, uint64_t now, bool failure)
 static unsigned schedule_restart(struct lifecycle *lc, uint64_t now)
 {
 	const struct lifecycle_policy *p = lc->policy;
+	uint64_t delay;
 	double r;
 
 	if (p->restart_limit > 0) {
@@ -150,7 +152,11 @@ static unsigned schedule_restart(struct lifecycle *lc, uint64_t now)
 	lc->failures++;
 	lc->restarts++;
 	r = p->backoff.jitter > 0 ? next_random(lc) : 0.5;
-	return enter(lc, SERVICE_BACKOFF, now + backoff_delay(&p->backoff, lc->failures, r));
+	delay = backoff_delay(&p->backoff, lc->failures, r);
+	/* No delay: start again in this very step rather than a loop iteration later. */
+	if (delay == 0)
+		return enter_start(lc, now);
+	return enter(lc, SERVICE_BACKOFF, now + delay);
 }
 
 /* After a run ended: @success is the exit's verdict, @spawned whether the program

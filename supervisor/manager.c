@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -613,6 +614,9 @@ int manager_run(struct manager *m)
 			service_feed(m->services[i], LC_EV_START, "autostart");
 	/* A child that exited before SIGCHLD was blocked raised nothing to see. */
 	(void)reaper_reap(m->reaper);
+	/* Parsing left freed memory in the heap (libconfuse allocates a copy of the
+	 * option table per section): give it back before settling in for the long run. */
+	malloc_trim(0);
 	r = sd_event_loop(m->event);
 	if (r < 0) {
 		log_error_errno(r, "Event loop failed");

@@ -32,7 +32,7 @@ struct service {
 	sd_event_source *timer;
 	struct reaper_watch watch;
 	pid_t pid;
-	char **envp; /* base environment plus `environment`, built when configured */
+	char **envp; /* pointers into the base environment and `environment` */
 	struct service **requires;
 	size_t n_requires;
 	enum lc_event pending_stop; /* LC_EV_COUNT: none */
@@ -58,42 +58,25 @@ static uint64_t now_realtime(void)
 	return (uint64_t)ts.tv_sec * SEC + (uint64_t)ts.tv_nsec / NSEC_PER_USEC;
 }
 
-/* Builds the base environment plus the service's `environment` into a new array. */
+/* Builds the service's environment as an array of pointers (free only the array):
+ * the base environment, then the env-file variables in @file_env, then `environment`.
+ * Nothing is copied, so a thousand services share one set of strings. */
 static int build_env(const struct service *s, const struct service_config *cfg,
-		     const char *env_file_text, size_t env_file_len, char ***ret, char *why,
-		     size_t why_size)
+		     char *const *file_env, char ***ret)
 {
-	CLEANUP(strv_freep) char **env = calloc(1, sizeof(char *));
+	CLEANUP_FREE char **env = calloc(1, sizeof(char *));
+	char *const *layers[] = {s->host->base_env, file_env, cfg->environment};
 	size_t n = 0;
 	int r;
 
 	if (!env)
 		return -ENOMEM;
-	for (char *const *e = s->host->base_env; e && *e; e++) {
-		r = env_put(&env, &n, *e);
-		if (r < 0)
-			return r;
-	}
-	if (env_file_text) {
-		CLEANUP(strv_freep) char **fenv = NULL;
-		unsigned line = 0;
-
-		r = env_file_parse(env_file_text, env_file_len, &fenv, &line);
-		if (r == -EINVAL)
-			snprintf(why, why_size, "bad line %u in env-file '%s'", line, cfg->env_file);
-		if (r < 0)
-			return r;
-		for (char **e = fenv; *e; e++) {
-			r = env_put(&env, &n, *e);
+	for (size_t l = 0; l < ELEMENTSOF(layers); l++)
+		for (char *const *e = layers[l]; e && *e; e++) {
+			r = env_put_ref(&env, &n, *e);
 			if (r < 0)
 				return r;
 		}
-	}
-	for (char **e = cfg->environment; e && *e; e++) {
-		r = env_put(&env, &n, *e);
-		if (r < 0)
-			return r;
-	}
 	*ret = TAKE_PTR(env);
 	return 0;
 }
@@ -147,7 +130,8 @@ static void on_main_exit(struct reaper_watch *w, int status);
 static int spawn(struct service *s, char *why, size_t why_size)
 {
 	const struct service_config *cfg = s->cfg;
-	CLEANUP(strv_freep) char **fenv = NULL;
+	CLEANUP(strv_freep) char **file_env = NULL;
+	CLEANUP_FREE char **fenv = NULL;
 	CLEANUP_FREE char *path = NULL;
 	struct spawn_creds creds = {0};
 	struct spawn_params p;
@@ -159,6 +143,7 @@ static int spawn(struct service *s, char *why, size_t why_size)
 	if (cfg->env_file) {
 		CLEANUP_FREE char *text = NULL;
 		size_t len = 0;
+		unsigned line = 0;
 
 		r = read_env_file(cfg->env_file, &text, &len);
 		if (r == -ENOENT && cfg->env_file_optional)
@@ -168,10 +153,17 @@ static int spawn(struct service *s, char *why, size_t why_size)
 				 strerror(-r));
 			return r;
 		}
-		snprintf(why, why_size, "cannot build the environment: %s", strerror(ENOMEM));
-		r = build_env(s, cfg, text, len, &fenv, why, why_size);
-		if (r < 0)
+		r = text ? env_file_parse(text, len, &file_env, &line) : 0;
+		if (r == -EINVAL) {
+			snprintf(why, why_size, "bad line %u in env-file '%s'", line, cfg->env_file);
 			return r;
+		}
+		if (r >= 0)
+			r = build_env(s, cfg, file_env, &fenv);
+		if (r < 0) {
+			snprintf(why, why_size, "cannot build the environment: %s", strerror(-r));
+			return r;
+		}
 		envp = fenv;
 	}
 	r = spawn_find_program(cfg->argv[0], env_get(envp, "PATH"), &path);
@@ -267,16 +259,15 @@ static void apply_next_config(struct service *s)
 {
 	struct service_config *next = TAKE_PTR(s->next_cfg);
 	char **env = NULL;
-	char why[8];
 
 	if (!next)
 		return;
-	if (build_env(s, next, NULL, 0, &env, why, sizeof(why)) < 0) {
+	if (build_env(s, next, NULL, &env) < 0) {
 		log_error("%s: Failed to apply the new definition: out of memory", s->cfg->name);
 		service_config_free(next);
 		return;
 	}
-	strv_free(s->envp);
+	free(s->envp);
 	s->envp = env;
 	service_config_free(s->cfg);
 	s->cfg = next;
@@ -383,7 +374,6 @@ static int on_timer(sd_event_source *src, uint64_t usec, void *userdata)
 int service_new(const struct service_host *host, struct service_config *cfg, struct service **ret)
 {
 	struct service *s = calloc(1, sizeof(*s));
-	char why[8];
 	int r;
 
 	if (!s) {
@@ -394,7 +384,7 @@ int service_new(const struct service_host *host, struct service_config *cfg, str
 	s->cfg = cfg;
 	s->pending_stop = LC_EV_COUNT;
 	lifecycle_init(&s->lc, &cfg->policy, ((uint64_t)getpid() << 32) ^ now_realtime() ^ (uintptr_t)s);
-	r = build_env(s, cfg, NULL, 0, &s->envp, why, sizeof(why));
+	r = build_env(s, cfg, NULL, &s->envp);
 	if (r >= 0)
 		r = sd_event_add_time(host->event, &s->timer, CLOCK_MONOTONIC, USEC_INFINITY, 1,
 				      on_timer, s);
@@ -417,7 +407,7 @@ struct service *service_free(struct service *s)
 	if (s->pid > 0)
 		reaper_remove(s->host->reaper, &s->watch);
 	sd_event_source_disable_unref(s->timer);
-	strv_free(s->envp);
+	free(s->envp); /* the strings belong to the host and the config */
 	free(s->requires);
 	service_config_free(s->cfg);
 	service_config_free(s->next_cfg);

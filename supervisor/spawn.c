@@ -56,13 +56,15 @@ int spawn_find_program(const char *name, const char *path_env, char **ret)
 int spawn_resolve_creds(const char *user, const char *group, struct spawn_creds *ret,
 			const char **ret_unknown)
 {
-	struct spawn_creds c = {.set = true, .uid = getuid(), .gid = getgid()};
+	struct spawn_creds c = {.set = true};
 	struct passwd *pw = NULL;
 
 	if (!user && !group) {
 		*ret = (struct spawn_creds){0};
 		return 0;
 	}
+	c.uid = getuid();
+	c.gid = getgid();
 	if (user) {
 		errno = 0;
 		pw = getpwnam(user);

@@ -1900,3 +1900,47 @@ Test(lifecycle, every_event_has_a_name)
 	cr_assert_str_eq(lifecycle_event_to_string(LC_EV_TIMEOUT), "timeout");
 	cr_assert_str_eq(lifecycle_event_to_string(LC_EV_COUNT), "invalid");
 }
+
+Test(lifecycle, a_zero_restart_delay_spawns_again_in_the_same_step)
+{
+	struct lifecycle_policy policy = {
+		.restart = RESTART_ALWAYS,
+		.ready_on_spawn = true,
+		.backoff = {.delay = 0, .delay_max = 30 * SEC, .factor = 2.0},
+		.stable_after = 30 * SEC,
+		.stop_timeout = 10 * SEC,
+	};
+	struct lifecycle lc;
+	unsigned mask;
+
+	lifecycle_init(&lc, &policy, 1);
+	bring_up(&lc, 0);
+	mask = lifecycle_step(&lc, LC_EV_EXIT_FAILURE, 5 * MSEC);
+	cr_assert_eq(mask & LC_SPAWN, LC_SPAWN, "no timer round trip for a zero delay");
+	assert_state(&lc, SERVICE_STARTING);
+	cr_assert_eq(lc.restarts, 1);
+	cr_assert_eq(lc.deadline, USEC_INFINITY);
+}
+
+Test(lifecycle, a_zero_restart_delay_still_honours_the_restart_limit)
+{
+	struct lifecycle_policy policy = {
+		.restart = RESTART_ALWAYS,
+		.ready_on_spawn = true,
+		.backoff = {.delay = 0, .delay_max = 30 * SEC, .factor = 2.0},
+		.stable_after = 30 * SEC,
+		.restart_limit = 2,
+		.restart_window = 60 * SEC,
+		.stop_timeout = 10 * SEC,
+	};
+	struct lifecycle lc;
+
+	lifecycle_init(&lc, &policy, 1);
+	bring_up(&lc, 0);
+	for (int i = 0; i < 2; i++) {
+		cr_assert_eq(lifecycle_step(&lc, LC_EV_EXIT_FAILURE, MSEC) & LC_SPAWN, LC_SPAWN);
+		lifecycle_step(&lc, LC_EV_SPAWNED, MSEC);
+	}
+	cr_assert_eq(lifecycle_step(&lc, LC_EV_EXIT_FAILURE, 2 * MSEC), 0);
+	assert_state(&lc, SERVICE_FAILED);
+}
