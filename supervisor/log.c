@@ -2,12 +2,16 @@
 #include "log.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "macro.h"
 
 int log_max_level = LOG_INFO;
+static bool to_journal;
 
 static const char *const level_names[] = {
 	[LOG_DEBUG] = "debug",
@@ -15,6 +19,16 @@ static const char *const level_names[] = {
 	[LOG_WARNING] = "warn",
 	[LOG_ERR] = "error",
 };
+
+void log_setup(void)
+{
+	const char *e = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	to_journal = e && sscanf(e, "%llu:%llu", &dev, &ino) == 2 &&
+		     fstat(STDERR_FILENO, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
+}
 
 int log_level_from_string(const char *s)
 {
@@ -34,7 +48,10 @@ int log_internal(int level, int err, const char *fmt, ...)
 	va_list ap;
 	int n;
 
-	n = snprintf(line, sizeof(line), "vigild: %s", prefix);
+	if (to_journal)
+		n = snprintf(line, sizeof(line), "<%d>", level);
+	else
+		n = snprintf(line, sizeof(line), "vigild: %s", prefix);
 	va_start(ap, fmt);
 	n += vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
 	va_end(ap);

@@ -7,6 +7,10 @@
 /* The one variable that crosses modules: the highest LOG_* priority printed. */
 extern int log_max_level;
 
+/* Looks at where stderr goes: when it is the journal (JOURNAL_STREAM names it), lines
+ * carry a "<N>" priority prefix for journald instead of "vigild: ". */
+void log_setup(void);
+
 /* Parses "debug|info|warn|error" into a LOG_* priority. Returns it, or -EINVAL. */
 int log_level_from_string(const char *s);
 

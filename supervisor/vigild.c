@@ -105,6 +105,7 @@ int main(int argc, char *argv[])
 
 	block_signals();
 	reset_signal_dispositions();
+	log_setup();
 	if (open_std_fds() < 0)
 		return MANAGER_EXIT_STARTUP;
 
