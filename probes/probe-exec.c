@@ -23,9 +23,9 @@
 struct exec_priv {
 	struct probe *probe;
 	struct reaper_watch watch;
-	pid_t pid;	     /* the child, until reaped; 0: none */
-	bool wanted;	     /* the check in flight still waits for this child */
-	int out_fd;	     /* read end of the child's stdout and stderr, or -1 */
+	pid_t pid;           /* the child, until reaped; 0: none */
+	bool wanted;         /* the check in flight still waits for this child */
+	int out_fd;          /* read end of the child's stdout and stderr, or -1 */
 	sd_event_source *io; /* one source, moved from pipe to pipe */
 	char out[EXEC_OUTPUT_MAX + 1];
 	size_t out_len;
@@ -109,7 +109,11 @@ static void on_exit_status(struct reaper_watch *w, int status)
 	out = first_line(e);
 	if (WIFEXITED(status)) {
 		pass = WEXITSTATUS(status) == 0;
-		snprintf(why, sizeof(why), "exit code %d%s%s", WEXITSTATUS(status), *out ? ": " : "",
+		snprintf(why,
+			 sizeof(why),
+			 "exit code %d%s%s",
+			 WEXITSTATUS(status),
+			 *out ? ": " : "",
 			 out);
 	} else {
 		const char *name = signame_to_string(WTERMSIG(status));

@@ -19,7 +19,7 @@
 #include "probe.h"
 #include "units.h"
 
-#define LIBCURL_SONAME	"libcurl.so.4"
+#define LIBCURL_SONAME  "libcurl.so.4"
 #define LIBCURL_PACKAGE "libcurl4"
 
 /* The functions vigil uses, looked up in the loaded library. */
@@ -90,16 +90,24 @@ static int http_load(char *why, size_t size)
 	 * reload, after the package was installed). */
 	lib = dlopen(LIBCURL_SONAME, RTLD_NOW | RTLD_LOCAL);
 	if (!lib) {
-		snprintf(why, size, "cannot load %s (install the Debian package %s): %s",
-			 LIBCURL_SONAME, LIBCURL_PACKAGE, dlerror());
+		snprintf(why,
+			 size,
+			 "cannot load %s (install the Debian package %s): %s",
+			 LIBCURL_SONAME,
+			 LIBCURL_PACKAGE,
+			 dlerror());
 		return -ENOPKG;
 	}
 	for (size_t i = 0; i < ELEMENTSOF(symbols); i++) {
 		void *f = dlsym(lib, symbols[i].name);
 
 		if (!f) {
-			snprintf(why, size, "%s lacks %s (install the Debian package %s)",
-				 LIBCURL_SONAME, symbols[i].name, LIBCURL_PACKAGE);
+			snprintf(why,
+				 size,
+				 "%s lacks %s (install the Debian package %s)",
+				 LIBCURL_SONAME,
+				 symbols[i].name,
+				 LIBCURL_PACKAGE);
 			dlclose(lib);
 			return -ENOPKG;
 		}
@@ -144,11 +152,16 @@ static void finish_transfers(void)
 			snprintf(why, sizeof(why), "HTTP %ld", code);
 			probe_report(p, code >= 200 && code <= 399 ? PROBE_PASS : PROBE_FAIL, why);
 		} else if (res == CURLE_OPERATION_TIMEDOUT) {
-			snprintf(why, sizeof(why), "timed out after %s",
+			snprintf(why,
+				 sizeof(why),
+				 "timed out after %s",
 				 units_format_duration(probe_get_config(p)->timeout, t, sizeof(t)));
 			probe_report(p, PROBE_FAIL, why);
 		} else {
-			snprintf(why, sizeof(why), "%s", h->error[0] ? h->error : api.easy_strerror(res));
+			snprintf(why,
+				 sizeof(why),
+				 "%s",
+				 h->error[0] ? h->error : api.easy_strerror(res));
 			probe_report(p, PROBE_FAIL, why);
 		}
 	}
@@ -251,8 +264,8 @@ static int shared_ref(sd_event *event)
 		return 0;
 	}
 	shared.event = sd_event_ref(event);
-	r = sd_event_add_time(event, &shared.timer, CLOCK_MONOTONIC, USEC_INFINITY, 1,
-			      on_multi_timer, NULL);
+	r = sd_event_add_time(
+		event, &shared.timer, CLOCK_MONOTONIC, USEC_INFINITY, 1, on_multi_timer, NULL);
 	if (r < 0) {
 		shared_unref();
 		return r;

@@ -29,8 +29,8 @@ struct tcp_priv {
 	char host[256], port[8];
 	struct sockaddr_storage addr; /* when host is numeric */
 	socklen_t addr_len;
-	int fd;		      /* the socket connecting, or -1 */
-	sd_event_source *io;  /* one source, moved from fd to fd */
+	int fd;              /* the socket connecting, or -1 */
+	sd_event_source *io; /* one source, moved from fd to fd */
 	struct lookup *lookup;
 	struct addrinfo *next; /* the addresses still to try, inside lookup->res */
 	int last_err;
@@ -176,7 +176,10 @@ static int on_io(sd_event_source *src, int fd, uint32_t revents, void *userdata)
 		if (l->err != 0) {
 			char why[300];
 
-			snprintf(why, sizeof(why), "cannot resolve '%s': %s", t->host,
+			snprintf(why,
+				 sizeof(why),
+				 "cannot resolve '%s': %s",
+				 t->host,
 				 gai_strerror(l->err));
 			drop_check(t);
 			probe_report(p, PROBE_FAIL, why);

@@ -169,8 +169,17 @@ enum probe_verdict probe_plan_result(struct probe_plan *pl, enum probe_role role
 /* ---- probes on the event loop ---- */
 
 static const uint64_t duration_bounds[PROBE_DURATION_BUCKETS] = {
-	5 * MSEC,   10 * MSEC,	25 * MSEC,	 50 * MSEC, 100 * MSEC, 250 * MSEC,
-	500 * MSEC, 1 * SEC,	2500 * MSEC, 5 * SEC,	10 * SEC,
+	5 * MSEC,
+	10 * MSEC,
+	25 * MSEC,
+	50 * MSEC,
+	100 * MSEC,
+	250 * MSEC,
+	500 * MSEC,
+	1 * SEC,
+	2500 * MSEC,
+	5 * SEC,
+	10 * SEC,
 };
 
 const uint64_t *probe_duration_bounds(void)
@@ -298,8 +307,11 @@ void probe_report(struct probe *p, enum probe_result res, const char *why)
 	if (!pl->active || !pl->in_flight[p->role])
 		return; /* cancelled, or reported already */
 	record(p, res, why, now - p->check_start);
-	log_debug("%s: %s in %.1fms: %s", p->label, res == PROBE_PASS ? "passed" : "failed",
-		  (double)(now - p->check_start) / (double)MSEC, p->message);
+	log_debug("%s: %s in %.1fms: %s",
+		  p->label,
+		  res == PROBE_PASS ? "passed" : "failed",
+		  (double)(now - p->check_start) / (double)MSEC,
+		  p->message);
 	memcpy(was_in_flight, pl->in_flight, sizeof(was_in_flight));
 	verdict = probe_plan_result(pl, p->role, res, p->check_start, now);
 	/* A verdict that ends the run drops the other checks in flight. */
@@ -337,7 +349,9 @@ static int on_timer(sd_event_source *src, uint64_t usec, void *userdata)
 		char t[32], why[64];
 
 		p->kind->cancel(p);
-		snprintf(why, sizeof(why), "timed out after %s",
+		snprintf(why,
+			 sizeof(why),
+			 "timed out after %s",
 			 units_format_duration(p->cfg->timeout, t, sizeof(t)));
 		probe_report(p, PROBE_FAIL, why);
 		return 0;
@@ -377,10 +391,13 @@ static int probe_new(struct probe_set *set, enum probe_role role, const struct p
 	p->role = role;
 	p->kind = kind;
 	p->cfg = cfg;
-	snprintf(p->label, sizeof(p->label), "%s: %s", set->host->service,
+	snprintf(p->label,
+		 sizeof(p->label),
+		 "%s: %s",
+		 set->host->service,
 		 probe_role_to_string(role));
-	r = sd_event_add_time(set->host->event, &p->timer, CLOCK_MONOTONIC, USEC_INFINITY, 1,
-			      on_timer, p);
+	r = sd_event_add_time(
+		set->host->event, &p->timer, CLOCK_MONOTONIC, USEC_INFINITY, 1, on_timer, p);
 	if (r < 0) {
 		free(p);
 		return r;
@@ -489,8 +506,8 @@ int probe_set_get_info(const struct probe_set *set, enum probe_role role, struct
 	*ret = (struct probe_info){
 		.type = p->cfg->type,
 		.target = p->cfg->target,
-		.active = set->plan.active && (set->plan.due[role] != USEC_INFINITY ||
-					       set->plan.in_flight[role]),
+		.active = set->plan.active &&
+			  (set->plan.due[role] != USEC_INFINITY || set->plan.in_flight[role]),
 		.health = set->plan.counts[role].health,
 		.has_result = p->has_result,
 		.last_result = p->last_result,

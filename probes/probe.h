@@ -26,9 +26,9 @@ enum probe_health { PROBE_HEALTH_UNKNOWN, PROBE_HEALTH_PASSING, PROBE_HEALTH_FAI
 
 /* What a result means for the service (probe_plan_result()). */
 enum probe_verdict {
-	PROBE_VERDICT_NONE,	 /* nothing for the service to do */
-	PROBE_VERDICT_STARTED,	 /* startup passed: liveness and readiness begin */
-	PROBE_VERDICT_READY,	 /* readiness passed success-threshold times in a row */
+	PROBE_VERDICT_NONE,      /* nothing for the service to do */
+	PROBE_VERDICT_STARTED,   /* startup passed: liveness and readiness begin */
+	PROBE_VERDICT_READY,     /* readiness passed success-threshold times in a row */
 	PROBE_VERDICT_NOT_READY, /* readiness failed failure-threshold times in a row */
 	PROBE_VERDICT_UNHEALTHY, /* startup or liveness failed failure-threshold times: restart */
 };
@@ -36,13 +36,13 @@ enum probe_verdict {
 /* ---- the kinds: probe-<kind>.c, each ending with its one exported symbol ---- */
 
 struct probe_kind {
-	const char *name;	 /* the word in vigil.conf */
-	size_t priv_size;	 /* per-probe state, zeroed by probe.c */
-	bool own_timeout;	 /* the kind enforces `timeout` itself; probe.c only backs it up */
+	const char *name; /* the word in vigil.conf */
+	size_t priv_size; /* per-probe state, zeroed by probe.c */
+	bool own_timeout; /* the kind enforces `timeout` itself; probe.c only backs it up */
 	int (*load)(char *why, size_t size); /* optional: can it work here? -errno with why */
-	int (*init)(struct probe *p);	     /* optional: once, when the probe is created */
-	void (*done)(struct probe *p);	     /* optional: when it is freed (cancel came first) */
-	int (*start)(struct probe *p);	     /* begin one check; report later, or fail at once */
+	int (*init)(struct probe *p);        /* optional: once, when the probe is created */
+	void (*done)(struct probe *p);       /* optional: when it is freed (cancel came first) */
+	int (*start)(struct probe *p);       /* begin one check; report later, or fail at once */
 	void (*cancel)(struct probe *p);     /* drop a check in flight; idempotent */
 };
 
@@ -95,8 +95,8 @@ uint64_t probe_deadline(const struct probe_config *cfg, uint64_t check_start);
  * then liveness and readiness. */
 struct probe_plan {
 	const struct probe_config *cfg[PROBE_ROLE_COUNT]; /* NULL: no such probe */
-	bool active;					  /* a run is being probed */
-	bool started;					  /* startup passed, or there is none */
+	bool active;                                      /* a run is being probed */
+	bool started;                                     /* startup passed, or there is none */
 	uint64_t run_start;
 	uint64_t due[PROBE_ROLE_COUNT]; /* next check; USEC_INFINITY: none scheduled */
 	bool in_flight[PROBE_ROLE_COUNT];
@@ -160,18 +160,18 @@ const uint64_t *probe_duration_bounds(void);
 struct probe_info {
 	enum probe_type type;
 	const char *target;
-	bool active;			/* checks are being run (not gated, not stopped) */
-	enum probe_health health;	/* after the thresholds, in the current run */
-	bool has_result;		/* false: never checked yet */
+	bool active;              /* checks are being run (not gated, not stopped) */
+	enum probe_health health; /* after the thresholds, in the current run */
+	bool has_result;          /* false: never checked yet */
 	enum probe_result last_result;
-	const char *message;		/* the last check's, "" before any */
-	uint64_t last_time;		/* CLOCK_REALTIME µs when the last check ended */
-	uint64_t last_duration;		/* µs */
-	unsigned consecutive_failures;	/* in the current run */
+	const char *message;           /* the last check's, "" before any */
+	uint64_t last_time;            /* CLOCK_REALTIME µs when the last check ended */
+	uint64_t last_duration;        /* µs */
+	unsigned consecutive_failures; /* in the current run */
 	unsigned consecutive_successes;
-	uint64_t checks_total;		/* since the service was defined */
+	uint64_t checks_total; /* since the service was defined */
 	uint64_t failures_total;
-	uint64_t duration_sum;		      /* µs, over checks_total */
+	uint64_t duration_sum;                             /* µs, over checks_total */
 	uint64_t duration_buckets[PROBE_DURATION_BUCKETS]; /* cumulative counts, le bounds */
 };
 

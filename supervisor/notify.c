@@ -33,7 +33,7 @@ struct notify {
 	char *path;
 	sd_event_source *io;
 	sd_event_source *watchdog; /* created at the first notify_watchdog_start() */
-	uint64_t watchdog_usec;	   /* 0: not expected */
+	uint64_t watchdog_usec;    /* 0: not expected */
 	notify_message_fn *on_message;
 	notify_watchdog_fn *on_watchdog;
 	void *userdata;
@@ -184,7 +184,8 @@ int notify_dir_new(char **ret)
 
 		snprintf(dir, sizeof(dir), "%.255s/notify.%d", bases[i], (int)getpid());
 		/* DIR/NAME must fit in sun_path for the longest service name. */
-		if (strlen(dir) + 1 + CONFIG_NAME_MAX >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+		if (strlen(dir) + 1 + CONFIG_NAME_MAX >=
+		    sizeof(((struct sockaddr_un *)0)->sun_path)) {
 			r = -ENAMETOOLONG;
 			continue;
 		}
@@ -257,7 +258,8 @@ static int receive_one(struct notify *n, bool deliver)
 	static char buf[NOTIFY_DATAGRAM_MAX + 1];
 	union {
 		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(NOTIFY_FDS_MAX * sizeof(int))];
+		char buf[CMSG_SPACE(sizeof(struct ucred)) +
+			 CMSG_SPACE(NOTIFY_FDS_MAX * sizeof(int))];
 	} control;
 	struct iovec iov = {.iov_base = buf, .iov_len = sizeof(buf)};
 	struct msghdr mh = {
@@ -293,10 +295,11 @@ static int receive_one(struct notify *n, bool deliver)
 		return 1;
 	if ((size_t)len > NOTIFY_DATAGRAM_MAX || !uc || !sender_allowed(n, uc)) {
 		n->dropped++;
-		log_debug("Dropped a notify message on '%s' (%s)", n->path,
-			  !uc				  ? "no credentials"
+		log_debug("Dropped a notify message on '%s' (%s)",
+			  n->path,
+			  !uc                                 ? "no credentials"
 			  : (size_t)len > NOTIFY_DATAGRAM_MAX ? "too long"
-							  : "sender not allowed");
+							      : "sender not allowed");
 		return 1;
 	}
 	n->accepted++;
@@ -424,10 +427,11 @@ void notify_watchdog_start(struct notify *n, uint64_t usec)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	now = (uint64_t)ts.tv_sec * SEC + (uint64_t)ts.tv_nsec / NSEC_PER_USEC;
 	if (!n->watchdog) {
-		int r = sd_event_add_time(n->event, &n->watchdog, CLOCK_MONOTONIC, now + usec, 1,
-					  on_watchdog, n);
+		int r = sd_event_add_time(
+			n->event, &n->watchdog, CLOCK_MONOTONIC, now + usec, 1, on_watchdog, n);
 		if (r < 0) {
-			log_warning_errno(r, "Failed to arm the watchdog of '%s', ignoring", n->path);
+			log_warning_errno(
+				r, "Failed to arm the watchdog of '%s', ignoring", n->path);
 			return;
 		}
 		(void)sd_event_source_set_description(n->watchdog, "watchdog");

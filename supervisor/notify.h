@@ -16,13 +16,13 @@ struct notify;
 
 /* What one datagram says. Unknown assignments are ignored, as systemd does. */
 struct notify_message {
-	bool ready;		/* READY=1 */
-	bool stopping;		/* STOPPING=1 */
-	bool watchdog;		/* WATCHDOG=1 */
-	bool watchdog_trigger;	/* WATCHDOG=trigger */
-	bool has_status;	/* STATUS=... */
+	bool ready;                         /* READY=1 */
+	bool stopping;                      /* STOPPING=1 */
+	bool watchdog;                      /* WATCHDOG=1 */
+	bool watchdog_trigger;              /* WATCHDOG=trigger */
+	bool has_status;                    /* STATUS=... */
 	char status[NOTIFY_STATUS_MAX + 1]; /* printable UTF-8, control characters as spaces */
-	pid_t pid;		/* the sender, as the kernel saw it */
+	pid_t pid;                          /* the sender, as the kernel saw it */
 	uid_t uid;
 };
 

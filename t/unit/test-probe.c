@@ -36,8 +36,10 @@ static struct probe_config probe(enum probe_type type, uint64_t delay, uint64_t 
 static enum probe_verdict check(struct probe_plan *pl, enum probe_role role, uint64_t t,
 				uint64_t took, enum probe_result res)
 {
-	cr_assert(probe_plan_take_due(pl, role, t), "%s not due at %llu (due %llu)",
-		  probe_role_to_string(role), (unsigned long long)t,
+	cr_assert(probe_plan_take_due(pl, role, t),
+		  "%s not due at %llu (due %llu)",
+		  probe_role_to_string(role),
+		  (unsigned long long)t,
 		  (unsigned long long)pl->due[role]);
 	return probe_plan_result(pl, role, res, t, t + took);
 }
@@ -188,8 +190,7 @@ Test(probe, startup_failing_past_its_threshold_is_unhealthy_and_ends_the_run)
 	probe_plan_begin(&pl, 0);
 	cr_assert_eq(check(&pl, PROBE_STARTUP, 0, MSEC, PROBE_FAIL), PROBE_VERDICT_NONE);
 	cr_assert_eq(check(&pl, PROBE_STARTUP, SEC, MSEC, PROBE_FAIL), PROBE_VERDICT_NONE);
-	cr_assert_eq(check(&pl, PROBE_STARTUP, 2 * SEC, MSEC, PROBE_FAIL),
-		     PROBE_VERDICT_UNHEALTHY);
+	cr_assert_eq(check(&pl, PROBE_STARTUP, 2 * SEC, MSEC, PROBE_FAIL), PROBE_VERDICT_UNHEALTHY);
 	cr_assert_not(pl.active);
 	for (int r = 0; r < PROBE_ROLE_COUNT; r++)
 		cr_assert_eq(pl.due[r], USEC_INFINITY);
