@@ -16,6 +16,7 @@
 /* How long after `timeout` probe.c gives up on a kind that enforces it itself. */
 #define PROBE_TIMEOUT_GRACE (1 * SEC)
 #define PROBE_MESSAGE_MAX   256
+#define PROBE_SLACK_MAX     (100 * MSEC)
 
 /* ---- kinds ---- */
 
@@ -66,9 +67,14 @@ uint64_t probe_first_due(const struct probe_config *cfg, uint64_t run_start, uin
 	return MAX(run_start + cfg->initial_delay, gate_open);
 }
 
-uint64_t probe_next_due(const struct probe_config *cfg, uint64_t check_start, uint64_t check_end)
+uint64_t probe_next_due(const struct probe_config *cfg, uint64_t due, uint64_t check_end)
 {
-	return MAX(check_start + cfg->period, check_end);
+	return MAX(due + cfg->period, check_end);
+}
+
+uint64_t probe_start_slack(const struct probe_config *cfg)
+{
+	return MAX(MIN(cfg->period / 10, PROBE_SLACK_MAX), 1u);
 }
 
 uint64_t probe_deadline(const struct probe_config *cfg, uint64_t check_start)
@@ -124,12 +130,13 @@ bool probe_plan_take_due(struct probe_plan *pl, enum probe_role role, uint64_t n
 	if (!pl->active || pl->in_flight[role] || pl->due[role] > now)
 		return false;
 	pl->in_flight[role] = true;
+	pl->scheduled[role] = pl->due[role];
 	pl->due[role] = USEC_INFINITY;
 	return true;
 }
 
 enum probe_verdict probe_plan_result(struct probe_plan *pl, enum probe_role role,
-				     enum probe_result res, uint64_t check_start, uint64_t now)
+				     enum probe_result res, uint64_t now)
 {
 	enum probe_health turned;
 
@@ -137,7 +144,7 @@ enum probe_verdict probe_plan_result(struct probe_plan *pl, enum probe_role role
 		return PROBE_VERDICT_NONE;
 	pl->in_flight[role] = false;
 	turned = probe_counts_add(&pl->counts[role], pl->cfg[role], res);
-	pl->due[role] = probe_next_due(pl->cfg[role], check_start, now);
+	pl->due[role] = probe_next_due(pl->cfg[role], pl->scheduled[role], now);
 
 	switch (role) {
 	case PROBE_STARTUP:
@@ -256,18 +263,24 @@ const char *probe_get_label(const struct probe *p)
 static void sync_timer(struct probe *p)
 {
 	const struct probe_plan *pl = &p->set->plan;
-	uint64_t when = USEC_INFINITY;
+	uint64_t when = USEC_INFINITY, accuracy = 1;
 
 	if (pl->in_flight[p->role]) {
 		when = probe_deadline(p->cfg, p->check_start);
-		if (p->kind->own_timeout)
+		/* Only a backstop for a kind that enforces its own timeout. */
+		if (p->kind->own_timeout) {
 			when += PROBE_TIMEOUT_GRACE;
-	} else if (pl->active)
+			accuracy = PROBE_SLACK_MAX;
+		}
+	} else if (pl->active) {
 		when = pl->due[p->role];
+		accuracy = probe_start_slack(p->cfg);
+	}
 	if (when == USEC_INFINITY) {
 		(void)sd_event_source_set_enabled(p->timer, SD_EVENT_OFF);
 		return;
 	}
+	(void)sd_event_source_set_time_accuracy(p->timer, accuracy);
 	(void)sd_event_source_set_time(p->timer, when);
 	(void)sd_event_source_set_enabled(p->timer, SD_EVENT_ONESHOT);
 }
@@ -313,7 +326,7 @@ void probe_report(struct probe *p, enum probe_result res, const char *why)
 		  (double)(now - p->check_start) / (double)MSEC,
 		  p->message);
 	memcpy(was_in_flight, pl->in_flight, sizeof(was_in_flight));
-	verdict = probe_plan_result(pl, p->role, res, p->check_start, now);
+	verdict = probe_plan_result(pl, p->role, res, now);
 	/* A verdict that ends the run drops the other checks in flight. */
 	for (size_t r = 0; r < PROBE_ROLE_COUNT; r++)
 		if (was_in_flight[r] && !pl->in_flight[r] && set->probes[r] != p)

@@ -85,9 +85,13 @@ enum probe_health probe_counts_add(struct probe_counts *c, const struct probe_co
 /* When the first check of a run is due: initial-delay after the run started, and not
  * before the probe's gate opened (startup passed). */
 uint64_t probe_first_due(const struct probe_config *cfg, uint64_t run_start, uint64_t gate_open);
-/* When the check after one that ran from @check_start to @check_end is due: a period
- * after the start, or at once when the check took longer than that. */
-uint64_t probe_next_due(const struct probe_config *cfg, uint64_t check_start, uint64_t check_end);
+/* When the check after one that was due at @due and ended at @check_end is due: a
+ * period after @due (a steady tick, however late the loop started the check), or at
+ * once when the check ended after that. */
+uint64_t probe_next_due(const struct probe_config *cfg, uint64_t due, uint64_t check_end);
+/* How late the loop may start a due check: a tenth of the period, at most 100ms. The
+ * slack lets one wakeup serve many probes; timeouts get none. */
+uint64_t probe_start_slack(const struct probe_config *cfg);
 /* When a check that started at @check_start has run out of time. */
 uint64_t probe_deadline(const struct probe_config *cfg, uint64_t check_start);
 
@@ -98,7 +102,8 @@ struct probe_plan {
 	bool active;                                      /* a run is being probed */
 	bool started;                                     /* startup passed, or there is none */
 	uint64_t run_start;
-	uint64_t due[PROBE_ROLE_COUNT]; /* next check; USEC_INFINITY: none scheduled */
+	uint64_t due[PROBE_ROLE_COUNT];       /* next check; USEC_INFINITY: none scheduled */
+	uint64_t scheduled[PROBE_ROLE_COUNT]; /* when the check in flight was due */
 	bool in_flight[PROBE_ROLE_COUNT];
 	struct probe_counts counts[PROBE_ROLE_COUNT];
 };
@@ -112,11 +117,11 @@ void probe_plan_begin(struct probe_plan *pl, uint64_t now);
 void probe_plan_end(struct probe_plan *pl);
 /* Returns true, and marks the check in flight, when @role's check is due at @now. */
 bool probe_plan_take_due(struct probe_plan *pl, enum probe_role role, uint64_t now);
-/* Records the result of @role's check, which ran from @check_start to @now, and
- * schedules what follows. Returns what the service must do; after
- * PROBE_VERDICT_UNHEALTHY the plan has ended. */
+/* Records the result of @role's check, which ended at @now, and schedules what
+ * follows. Returns what the service must do; after PROBE_VERDICT_UNHEALTHY the plan
+ * has ended. */
 enum probe_verdict probe_plan_result(struct probe_plan *pl, enum probe_role role,
-				     enum probe_result res, uint64_t check_start, uint64_t now);
+				     enum probe_result res, uint64_t now);
 
 /* ---- a service's probes ---- */
 

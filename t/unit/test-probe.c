@@ -41,7 +41,7 @@ static enum probe_verdict check(struct probe_plan *pl, enum probe_role role, uin
 		  probe_role_to_string(role),
 		  (unsigned long long)t,
 		  (unsigned long long)pl->due[role]);
-	return probe_plan_result(pl, role, res, t, t + took);
+	return probe_plan_result(pl, role, res, t + took);
 }
 
 Test(probe, failure_threshold_counts_consecutive_failures_only)
@@ -96,6 +96,32 @@ Test(probe, first_check_waits_for_the_initial_delay_then_runs_every_period)
 	cr_assert_eq(pl.due[PROBE_LIVENESS], t0 + 9 * SEC);
 }
 
+Test(probe, the_period_is_a_steady_tick_however_late_a_check_started)
+{
+	struct probe_config cfgs[PROBE_ROLE_COUNT] = {
+		[PROBE_LIVENESS] = probe(PROBE_TCP, 0, 1 * SEC, 1, 3),
+	};
+	struct probe_plan pl;
+
+	probe_plan_init(&pl, cfgs);
+	probe_plan_begin(&pl, 0);
+	/* Due at 0, started 80ms late (the loop's slack), took 5ms. */
+	cr_assert(probe_plan_take_due(&pl, PROBE_LIVENESS, 80 * MSEC));
+	probe_plan_result(&pl, PROBE_LIVENESS, PROBE_PASS, 85 * MSEC);
+	cr_assert_eq(pl.due[PROBE_LIVENESS], 1 * SEC);
+}
+
+Test(probe, start_slack_is_a_tenth_of_the_period_at_most_100ms)
+{
+	struct probe_config c = probe(PROBE_TCP, 0, 500 * MSEC, 1, 3);
+
+	cr_assert_eq(probe_start_slack(&c), 50 * MSEC);
+	c.period = 10 * SEC;
+	cr_assert_eq(probe_start_slack(&c), 100 * MSEC);
+	c.period = 5;
+	cr_assert_eq(probe_start_slack(&c), 1);
+}
+
 Test(probe, a_check_longer_than_the_period_is_followed_at_once)
 {
 	struct probe_config cfgs[PROBE_ROLE_COUNT] = {
@@ -128,7 +154,7 @@ Test(probe, a_check_in_flight_is_not_started_twice)
 	probe_plan_begin(&pl, 0);
 	cr_assert(probe_plan_take_due(&pl, PROBE_READINESS, 0));
 	cr_assert_not(probe_plan_take_due(&pl, PROBE_READINESS, 5 * SEC));
-	probe_plan_result(&pl, PROBE_READINESS, PROBE_PASS, 0, 5 * SEC);
+	probe_plan_result(&pl, PROBE_READINESS, PROBE_PASS, 5 * SEC);
 	cr_assert(probe_plan_take_due(&pl, PROBE_READINESS, 5 * SEC));
 }
 
@@ -213,7 +239,7 @@ Test(probe, liveness_failing_past_its_threshold_is_unhealthy)
 	cr_assert_eq(check(&pl, PROBE_LIVENESS, 2 * SEC, MSEC, PROBE_FAIL),
 		     PROBE_VERDICT_UNHEALTHY);
 	cr_assert_not(pl.in_flight[PROBE_READINESS]);
-	cr_assert_eq(probe_plan_result(&pl, PROBE_READINESS, PROBE_FAIL, 2 * SEC, 3 * SEC),
+	cr_assert_eq(probe_plan_result(&pl, PROBE_READINESS, PROBE_FAIL, 3 * SEC),
 		     PROBE_VERDICT_NONE);
 }
 
@@ -281,7 +307,7 @@ Test(probe, a_result_after_the_run_ended_is_ignored)
 	probe_plan_begin(&pl, 0);
 	cr_assert(probe_plan_take_due(&pl, PROBE_LIVENESS, 0));
 	probe_plan_end(&pl);
-	cr_assert_eq(probe_plan_result(&pl, PROBE_LIVENESS, PROBE_FAIL, 0, MSEC),
+	cr_assert_eq(probe_plan_result(&pl, PROBE_LIVENESS, PROBE_FAIL, MSEC),
 		     PROBE_VERDICT_NONE);
 	cr_assert_eq(pl.counts[PROBE_LIVENESS].failures, 0);
 }
