@@ -169,10 +169,17 @@ static void finish_transfers(void)
 				 units_format_duration(probe_get_config(p)->timeout, t, sizeof(t)));
 			probe_report(p, PROBE_FAIL, why);
 		} else {
-			snprintf(why,
-				 sizeof(why),
-				 "%s",
-				 h->error[0] ? h->error : api.easy_strerror(res));
+			long err = 0;
+
+			/* A refused connection reads as with the tcp probe. */
+			(void)api.easy_getinfo(easy, CURLINFO_OS_ERRNO, &err);
+			if (res == CURLE_COULDNT_CONNECT && err > 0)
+				snprintf(why, sizeof(why), "%s", strerror((int)err));
+			else
+				snprintf(why,
+					 sizeof(why),
+					 "%s",
+					 h->error[0] ? h->error : api.easy_strerror(res));
 			probe_report(p, PROBE_FAIL, why);
 		}
 	}

@@ -23,6 +23,7 @@
  *                      answer
  *   tcp-listen PORT    listen on 127.0.0.1:PORT, accept and close connections forever
  *   unix-listen PATH   the same on a unix socket
+ *   free-port          print a TCP port of 127.0.0.1 that was free a moment ago
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -309,6 +310,19 @@ int main(int argc, char **argv)
 		if (strcmp(a, "pause") == 0) {
 			for (;;)
 				pause();
+		}
+		if (strcmp(a, "free-port") == 0) {
+			struct sockaddr_in sa = {.sin_family = AF_INET};
+			socklen_t len = sizeof(sa);
+			int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+			sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+			if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+			    getsockname(fd, (struct sockaddr *)&sa, &len) < 0)
+				return 95;
+			printf("%d\n", ntohs(sa.sin_port));
+			close(fd);
+			continue;
 		}
 		if (!arg) {
 			fprintf(stderr, "vigil-helper: %s needs an argument\n", a);
