@@ -941,8 +941,13 @@ static int convert_service(cfg_t *svc, size_t nth, struct service_config **ret)
 
 		if (sc->probes[role].type != PROBE_NONE &&
 		    probe_kind_load(sc->probes[role].type, why, sizeof(why)) < 0) {
-			config_errors_add(ctx.errors, "%s:%u: %s probe of service '%s': %s", ctx.file,
-					  sc->probes[role].line, probe_roles[role], sc->name, why);
+			config_errors_add(ctx.errors,
+					  "%s:%u: %s probe of service '%s': %s",
+					  ctx.file,
+					  sc->probes[role].line,
+					  probe_roles[role],
+					  sc->name,
+					  why);
 			bad = -EINVAL;
 		}
 	}

@@ -52,7 +52,7 @@ struct manager {
 	manager_event_fn *on_event;
 	void *event_userdata;
 
-	char *notify_dir;	   /* the services' notify sockets; NULL: none */
+	char *notify_dir;           /* the services' notify sockets; NULL: none */
 	struct rlimit child_nofile; /* RLIMIT_NOFILE as vigild got it, for children */
 	bool nofile_raised;
 };
@@ -588,8 +588,9 @@ int manager_new(const struct manager_options *o, struct vigil_config *config,
 	raise_fd_limit(m);
 	r = notify_dir_new(&m->notify_dir);
 	if (r < 0)
-		log_warning_errno(r, "Failed to create a directory for notify sockets, services get "
-				     "no NOTIFY_SOCKET");
+		log_warning_errno(r,
+				  "Failed to create a directory for notify sockets, services get "
+				  "no NOTIFY_SOCKET");
 
 	m->host = (struct service_host){
 		.event = m->event,

@@ -307,7 +307,7 @@ static int receive_one(struct notify *n, bool deliver)
 	m.pid = uc->pid;
 	m.uid = uc->uid;
 	if (m.watchdog && n->watchdog_usec > 0)
-		notify_watchdog_start(n, n->watchdog_usec);
+		(void)notify_watchdog_start(n, n->watchdog_usec); /* only moves the timer */
 	if (n->on_message)
 		n->on_message(n, &m, n->userdata);
 	return 1;
@@ -413,32 +413,30 @@ static int on_watchdog(sd_event_source *src, uint64_t usec, void *userdata)
 	return 0;
 }
 
-void notify_watchdog_start(struct notify *n, uint64_t usec)
+int notify_watchdog_start(struct notify *n, uint64_t usec)
 {
 	struct timespec ts;
 	uint64_t now;
 
 	if (!n)
-		return;
+		return -EBADF;
 	if (usec == 0) {
 		notify_watchdog_stop(n);
-		return;
+		return 0;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	now = (uint64_t)ts.tv_sec * SEC + (uint64_t)ts.tv_nsec / NSEC_PER_USEC;
 	if (!n->watchdog) {
 		int r = sd_event_add_time(
 			n->event, &n->watchdog, CLOCK_MONOTONIC, now + usec, 1, on_watchdog, n);
-		if (r < 0) {
-			log_warning_errno(
-				r, "Failed to arm the watchdog of '%s', ignoring", n->path);
-			return;
-		}
+		if (r < 0)
+			return r;
 		(void)sd_event_source_set_description(n->watchdog, "watchdog");
 	} else
 		(void)sd_event_source_set_time(n->watchdog, now + usec);
 	(void)sd_event_source_set_enabled(n->watchdog, SD_EVENT_ONESHOT);
 	n->watchdog_usec = usec;
+	return 0;
 }
 
 void notify_watchdog_stop(struct notify *n)

@@ -58,8 +58,9 @@ void notify_set_sender(struct notify *n, uid_t uid, pid_t pid);
 /* Drops the datagrams waiting in the queue (sent during an earlier run). */
 void notify_flush(struct notify *n);
 
-/* Expects WATCHDOG=1 at least every @usec from now on (0: stop expecting). */
-void notify_watchdog_start(struct notify *n, uint64_t usec);
+/* Expects WATCHDOG=1 at least every @usec from now on (0: stop expecting). Returns 0
+ * or a negative errno (the timer could not be created). */
+int notify_watchdog_start(struct notify *n, uint64_t usec);
 void notify_watchdog_stop(struct notify *n);
 
 /* Counters, for logs and tests: datagrams accepted, and dropped (bad sender, too long). */

@@ -45,16 +45,16 @@ struct service {
 	char reason[256];
 
 	/* Health: probes, the notify socket and the watchdog (SPEC §3, §5). */
-	struct probe_set *probes;	/* NULL: no probe configured, no timer */
-	struct probe_host probe_host;	/* what exec probes run with: the current run's */
-	struct spawn_creds creds;	/* the current run's user and groups */
-	char **run_env;			/* the current run's environment, with env-file */
-	char *notify_path;		/* NOTIFY_SOCKET; NULL: no notify directory */
-	struct notify *notify;		/* bound at the first spawn */
+	struct probe_set *probes;       /* NULL: no probe configured, no timer */
+	struct probe_host probe_host;   /* what exec probes run with: the current run's */
+	struct spawn_creds creds;       /* the current run's user and groups */
+	char **run_env;                 /* the current run's environment, with env-file */
+	char *notify_path;              /* NOTIFY_SOCKET; NULL: no notify directory */
+	struct notify *notify;          /* bound at the first spawn */
 	pid_t probes_pid, watchdog_pid; /* the run they were started for; 0: none */
 	bool has_status;
 	char status[NOTIFY_STATUS_MAX + 1]; /* the last STATUS= text */
-	char failure[256];		    /* why an unhealthy service is being stopped */
+	char failure[256];                  /* why an unhealthy service is being stopped */
 };
 
 static uint64_t now_monotonic(const struct service *s)
@@ -240,8 +240,11 @@ static int spawn(struct service *s, char *why, size_t why_size)
 	}
 	r = ensure_notify(s);
 	if (r < 0 && cfg->ready == READY_NOTIFY) {
-		snprintf(why, why_size, "cannot create the notify socket '%s': %s",
-			 s->notify_path ? s->notify_path : "(no runtime directory)", strerror(-r));
+		snprintf(why,
+			 why_size,
+			 "cannot create the notify socket '%s': %s",
+			 s->notify_path ? s->notify_path : "(no runtime directory)",
+			 strerror(-r));
 		spawn_creds_clear(&creds);
 		return r;
 	}
@@ -388,7 +391,10 @@ static void sync_health(struct service *s)
 		notify_watchdog_stop(s->notify);
 		s->watchdog_pid = 0;
 	} else if (watchdog && s->watchdog_pid != s->pid) {
-		notify_watchdog_start(s->notify, s->cfg->watchdog);
+		int r = notify_watchdog_start(s->notify, s->cfg->watchdog);
+		if (r < 0)
+			log_warning_errno(
+				r, "%s: Failed to arm the watchdog, ignoring", s->cfg->name);
 		s->watchdog_pid = s->pid;
 	}
 }
@@ -508,8 +514,7 @@ static int on_timer(sd_event_source *src, uint64_t usec, void *userdata)
 
 static bool is_up(const struct service *s)
 {
-	return s->pid > 0 &&
-	       (s->lc.state == SERVICE_STARTING || s->lc.state == SERVICE_RUNNING);
+	return s->pid > 0 && (s->lc.state == SERVICE_STARTING || s->lc.state == SERVICE_RUNNING);
 }
 
 static void on_probe_verdict(struct probe_set *set, enum probe_role role,
@@ -525,11 +530,18 @@ static void on_probe_verdict(struct probe_set *set, enum probe_role role,
 	 * keeps failing after that is not. */
 	if (probe_set_get_info(set, role, &info) >= 0 && info.last_result == PROBE_FAIL) {
 		if (info.consecutive_failures <= pc->failure_threshold)
-			log_info("%s: %s check failed (%u/%u): %s", name, what,
-				 info.consecutive_failures, pc->failure_threshold, message);
+			log_info("%s: %s check failed (%u/%u): %s",
+				 name,
+				 what,
+				 info.consecutive_failures,
+				 pc->failure_threshold,
+				 message);
 		else
-			log_debug("%s: %s check failed (%u): %s", name, what,
-				  info.consecutive_failures, message);
+			log_debug("%s: %s check failed (%u): %s",
+				  name,
+				  what,
+				  info.consecutive_failures,
+				  message);
 	}
 	switch (verdict) {
 	case PROBE_VERDICT_STARTED:
@@ -551,8 +563,11 @@ static void on_probe_verdict(struct probe_set *set, enum probe_role role,
 		}
 		break;
 	case PROBE_VERDICT_UNHEALTHY:
-		snprintf(reason, sizeof(reason), "%s: %s",
-			 role == PROBE_STARTUP ? "startup timed out" : "liveness failed", message);
+		snprintf(reason,
+			 sizeof(reason),
+			 "%s: %s",
+			 role == PROBE_STARTUP ? "startup timed out" : "liveness failed",
+			 message);
 		if (is_up(s))
 			service_feed(s, LC_EV_UNHEALTHY, reason);
 		break;
@@ -583,10 +598,13 @@ static void on_notify(struct notify *n, const struct notify_message *m, void *us
 			if (again)
 				log_info("%s: ready (READY=1)", name);
 			/* A readiness probe that is failing has the last word. */
-			if (probe_set_get_health(s->probes, PROBE_READINESS) == PROBE_HEALTH_FAILING)
+			if (probe_set_get_health(s->probes, PROBE_READINESS) ==
+			    PROBE_HEALTH_FAILING)
 				service_feed(s, LC_EV_NOT_READY, "readiness failing");
 		} else
-			log_debug("%s: READY=1 from %d ignored (ready = %s, %s)", name, (int)m->pid,
+			log_debug("%s: READY=1 from %d ignored (ready = %s, %s)",
+				  name,
+				  (int)m->pid,
 				  s->cfg->ready == READY_NOTIFY ? "notify" : "not notify",
 				  service_state_to_string(s->lc.state));
 	}
@@ -606,7 +624,9 @@ static void on_watchdog(struct notify *n, void *userdata)
 	(void)n;
 	if (!is_up(s))
 		return;
-	snprintf(reason, sizeof(reason), "watchdog timeout: no WATCHDOG=1 for %s",
+	snprintf(reason,
+		 sizeof(reason),
+		 "watchdog timeout: no WATCHDOG=1 for %s",
 		 units_format_duration(s->cfg->watchdog, t, sizeof(t)));
 	service_feed(s, LC_EV_UNHEALTHY, reason);
 }
@@ -633,7 +653,8 @@ int service_new(const struct service_host *host, struct service_config *cfg, str
 		.nofile = host->child_nofile,
 	};
 	r = 0;
-	if (host->notify_dir && asprintf(&s->notify_path, "%s/%s", host->notify_dir, cfg->name) < 0) {
+	if (host->notify_dir &&
+	    asprintf(&s->notify_path, "%s/%s", host->notify_dir, cfg->name) < 0) {
 		s->notify_path = NULL;
 		r = -ENOMEM;
 	}

@@ -3,6 +3,8 @@
 # with an HTTP liveness probe every second against one local server, measured over
 # SECONDS (default 20). Prints the figures; asserts nothing.
 # Run from the source tree after building in ./build (or set VIGIL_BUILDDIR).
+# BENCH_HOOK, when set, runs instead of the measuring sleep with vigild's pid as $1,
+# e.g. BENCH_HOOK='perf record -g -p $1 -- sleep 10'.
 set -eu
 n=${1:-1000}
 secs=${2:-20}
@@ -19,7 +21,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 # A port that was free a moment ago.
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$("$helper" free-port)
 echo 200 > "$dir/status"
 "$helper" http-serve "$port" "$dir/status" &
 server=$!

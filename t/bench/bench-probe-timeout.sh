@@ -17,7 +17,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$("$helper" free-port)
 echo hang > "$dir/status"
 "$helper" http-serve "$port" "$dir/status" &
 server=$!

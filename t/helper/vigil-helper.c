@@ -223,7 +223,10 @@ static int listen_tcp(int port)
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 4096) < 0) {
-		fprintf(stderr, "vigil-helper: cannot listen on port %d: %s\n", port, strerror(errno));
+		fprintf(stderr,
+			"vigil-helper: cannot listen on port %d: %s\n",
+			port,
+			strerror(errno));
 		exit(95);
 	}
 	return fd;
@@ -269,7 +272,8 @@ static _Noreturn void http_serve(int port, const char *status_file)
 		if (c < 0)
 			continue;
 		setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-		while (len < sizeof(req) - 1 && (n = read(c, req + len, sizeof(req) - 1 - len)) > 0) {
+		while (len < sizeof(req) - 1 &&
+		       (n = read(c, req + len, sizeof(req) - 1 - len)) > 0) {
 			len += (size_t)n;
 			req[len] = '\0';
 			if (strstr(req, "\r\n\r\n"))
@@ -292,9 +296,11 @@ static _Noreturn void http_serve(int port, const char *status_file)
 			hung[n_hung++] = c;
 			continue;
 		}
-		n = snprintf(resp, sizeof(resp),
-			     "HTTP/1.1 %d Status\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n",
-			     atoi(st));
+		n = snprintf(
+			resp,
+			sizeof(resp),
+			"HTTP/1.1 %d Status\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n",
+			atoi(st));
 		(void)!write(c, resp, (size_t)n);
 		close(c);
 	}

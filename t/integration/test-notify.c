@@ -41,10 +41,18 @@ static char *described_env(const char *path, const char *name)
 	return value;
 }
 
+/* The tests that name /run/vigil or switch users need root. */
+static void need_root(void)
+{
+	if (geteuid() != 0)
+		cr_skip_test("needs root");
+}
+
 Test(notify, every_service_gets_its_own_notify_socket_and_watchdog_usec)
 {
 	char want[128], *sock, *wd;
 
+	need_root();
 	vh_write(&v,
 		 "vigil.conf",
 		 "service a {\n"
@@ -237,6 +245,7 @@ Test(notify, start_timeout_bounds_the_wait_for_ready)
 
 Test(notify, a_service_running_as_another_user_may_notify)
 {
+	need_root();
 	vh_write(&v,
 		 "vigil.conf",
 		 "service s {\n"
@@ -255,6 +264,7 @@ Test(notify, another_user_outside_the_service_may_not)
 	pid_t pid;
 	int status;
 
+	need_root();
 	vh_write(&v,
 		 "vigil.conf",
 		 "service s {\n"
