@@ -456,3 +456,42 @@ Test(probes, no_probe_means_no_wakeups)
 	free(text);
 	cr_assert_eq(after, before, "vigild woke up %ld times", after - before);
 }
+
+Test(probes, a_required_service_restarted_by_its_liveness_probe_does_not_restart_dependents)
+{
+	int port = vh_free_port();
+	long web;
+
+	vh_write(&v, "status", "200\n");
+	vh_write(&v,
+		 "vigil.conf",
+		 "service db {\n"
+		 "  command = \"%s http-serve %d %s\"\n"
+		 "  ready = probe\n"
+		 "  restart-delay = 0s\n"
+		 "  readiness { http = \"http://127.0.0.1:%d/\" period = 50ms }\n"
+		 "  liveness { http = \"http://127.0.0.1:%d/\" period = 50ms failure-threshold = 1 }\n"
+		 "}\n"
+		 "service web {\n"
+		 "  command = \"%s pidfile %s pause\"\n"
+		 "  requires = {\"db\"}\n"
+		 "}\n",
+		 vh_helper(),
+		 port,
+		 vh_path(&v, "status"),
+		 port,
+		 port,
+		 vh_helper(),
+		 vh_path(&v, "web"));
+	vh_start(&v);
+	cr_assert(vh_wait_lines(vh_path(&v, "web"), 1, 10000));
+	web = vh_read_long(vh_path(&v, "web"));
+	vh_write(&v, "status", "500\n");
+	cr_assert(vh_wait_log(&v, "db: running -> stopping (liveness failed: HTTP 500)", 1, 5000));
+	vh_write(&v, "status", "200\n");
+	cr_assert(vh_wait_log(&v, "db: starting -> running (readiness passed)", 2, 10000));
+	cr_assert_eq(vh_read_long(vh_path(&v, "web")), web);
+	cr_assert(vh_alive((pid_t)web));
+	cr_assert_eq(vh_count_log(&v, "web: waiting -> starting"), 1);
+	cr_assert_eq(vh_count_log(&v, "web: running ->"), 0);
+}
