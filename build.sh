@@ -9,7 +9,7 @@ need="build-essential autoconf automake pkg-config libconfuse-dev libsystemd-dev
       libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev libcurl4 libcriterion-dev"
 case $what in
 demo) need="$need python3 curl" ;;
-check) need="$need util-linux procps" ;;
+check) need="$need util-linux procps systemd" ;; # systemd: systemd-notify for the tests
 *) echo "usage: $0 demo|check" >&2; exit 2 ;;
 esac
 

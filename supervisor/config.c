@@ -20,6 +20,7 @@
 #include "depgraph.h"
 #include "env.h"
 #include "macro.h"
+#include "probe.h"
 #include "signame.h"
 #include "units.h"
 
@@ -931,6 +932,24 @@ static int convert_service(cfg_t *svc, size_t nth, struct service_config **ret)
 			return r;
 		if (r < 0)
 			bad = r;
+	}
+	if (bad < 0)
+		return bad;
+	/* An http probe needs libcurl, loaded on first use: say so now, not at run time. */
+	for (enum probe_role role = 0; role < PROBE_ROLE_COUNT; role++) {
+		char why[300];
+
+		if (sc->probes[role].type != PROBE_NONE &&
+		    probe_kind_load(sc->probes[role].type, why, sizeof(why)) < 0) {
+			config_errors_add(ctx.errors,
+					  "%s:%u: %s probe of service '%s': %s",
+					  ctx.file,
+					  sc->probes[role].line,
+					  probe_roles[role],
+					  sc->name,
+					  why);
+			bad = -EINVAL;
+		}
 	}
 	if (bad < 0)
 		return bad;

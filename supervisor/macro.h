@@ -29,6 +29,13 @@
 #define NSEC_PER_USEC 1000ULL
 // clang-format on
 
+/* Frees @p and returns NULL, for `x = mfree(x);`. */
+static inline void *mfree(void *p)
+{
+	free(p);
+	return NULL;
+}
+
 static inline void freep(void *p)
 {
 	free(*(void **)p);

@@ -11,11 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "log.h"
 #include "macro.h"
+#include "notify.h"
 #include "reaper.h"
 #include "service.h"
 #include "signame.h"
@@ -50,6 +52,10 @@ struct manager {
 
 	manager_event_fn *on_event;
 	void *event_userdata;
+
+	char *notify_dir;           /* the services' notify sockets; NULL: none */
+	struct rlimit child_nofile; /* RLIMIT_NOFILE as vigild got it, for children */
+	bool nofile_raised;
 };
 
 /* Variables an outer systemd gave vigild that must not reach its children (notes §3). */
@@ -106,6 +112,31 @@ static void on_transition(struct service *s, enum service_state from, const char
 	if (m->on_event)
 		m->on_event(s, from, reason, m->event_userdata);
 	mark_dirty(m);
+}
+
+/* A ready flag changed without a transition: a waiting dependent may go on. */
+static void on_ready(struct service *s, void *userdata)
+{
+	(void)s;
+	mark_dirty(userdata);
+}
+
+/* Raises vigild's soft fd limit to the hard one (every service holds a notify socket,
+ * probes hold connections) and remembers the original for children, as systemd does. */
+static void raise_fd_limit(struct manager *m)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	m->child_nofile = rl;
+	if (rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		log_debug("Failed to raise the fd limit, ignoring: %s", strerror(errno));
+	else
+		m->nofile_raised = true;
 }
 
 static void on_reaper_idle(void *userdata)
@@ -555,6 +586,12 @@ int manager_new(const struct manager_options *o, struct vigil_config *config,
 	if (r < 0)
 		goto fail;
 	(void)sd_event_source_set_enabled(m->kill_timer, SD_EVENT_OFF);
+	raise_fd_limit(m);
+	r = notify_dir_new(&m->notify_dir);
+	if (r < 0)
+		log_warning_errno(r,
+				  "Failed to create a directory for notify sockets, services get "
+				  "no NOTIFY_SOCKET");
 
 	m->host = (struct service_host){
 		.event = m->event,
@@ -564,6 +601,9 @@ int manager_new(const struct manager_options *o, struct vigil_config *config,
 		.stderr_fd = STDERR_FILENO,
 		.on_transition = on_transition,
 		.userdata = m,
+		.notify_dir = m->notify_dir,
+		.on_ready = on_ready,
+		.child_nofile = m->nofile_raised ? &m->child_nofile : NULL,
 	};
 	for (size_t i = 0; i < config->n_services; i++) {
 		r = add_service(m, TAKE_PTR(config->services[i]));
@@ -592,6 +632,9 @@ struct manager *manager_free(struct manager *m)
 	for (size_t i = 0; i < m->n_removed; i++)
 		service_free(m->removed[i]);
 	free(m->removed);
+	/* After the services: each unlinked its socket. */
+	notify_dir_remove(m->notify_dir);
+	free(m->notify_dir);
 	sd_event_source_disable_unref(m->settle);
 	sd_event_source_disable_unref(m->shutdown_timer);
 	sd_event_source_disable_unref(m->kill_timer);

@@ -17,9 +17,12 @@
 #include "env.h"
 #include "log.h"
 #include "macro.h"
+#include "notify.h"
+#include "probe.h"
 #include "reaper.h"
 #include "signame.h"
 #include "spawn.h"
+#include "units.h"
 
 /* The largest env-file read: a cap on what one spawn may cost. */
 #define SERVICE_ENV_FILE_MAX (1U << 20)
@@ -40,6 +43,20 @@ struct service {
 	struct service_exit exit;
 	uint64_t since, started_at; /* CLOCK_REALTIME µs */
 	char reason[256];
+
+	/* Health: probes, the notify socket and the watchdog (SPEC §3, §5). */
+	struct probe_set *probes;       /* NULL: no probe configured, no timer */
+	struct probe_host probe_host;   /* what exec probes run with: the current run's */
+	struct spawn_creds creds;       /* the current run's user and groups */
+	char **run_env;      /* the current run's environment, with env-file (pointers) */
+	char **run_file_env; /* the strings its env-file gave */
+	char *notify_path;              /* NOTIFY_SOCKET; NULL: no notify directory */
+	struct notify *notify;          /* bound at the first spawn */
+	pid_t probes_pid, watchdog_pid; /* the run they were started for; 0: none */
+	bool has_status;
+	char status[NOTIFY_STATUS_MAX + 1]; /* the last STATUS= text */
+	char failure[256];                  /* why an unhealthy service is being stopped */
+	char *own_env[3]; /* NOTIFY_SOCKET=, WATCHDOG_USEC=: what vigild tells the child */
 };
 
 static uint64_t now_monotonic(const struct service *s)
@@ -59,13 +76,14 @@ static uint64_t now_realtime(void)
 }
 
 /* Builds the service's environment as an array of pointers (free only the array):
- * the base environment, then the env-file variables in @file_env, then `environment`.
- * Nothing is copied, so a thousand services share one set of strings. */
+ * the base environment, vigild's own variables, then the env-file variables in
+ * @file_env, then `environment` (each may override the ones before, as with
+ * systemd). Nothing is copied, so a thousand services share one set of strings. */
 static int build_env(const struct service *s, const struct service_config *cfg,
 		     char *const *file_env, char ***ret)
 {
 	CLEANUP_FREE char **env = calloc(1, sizeof(char *));
-	char *const *layers[] = {s->host->base_env, file_env, cfg->environment};
+	char *const *layers[] = {s->host->base_env, s->own_env, file_env, cfg->environment};
 	size_t n = 0;
 	int r;
 
@@ -78,6 +96,21 @@ static int build_env(const struct service *s, const struct service_config *cfg,
 				return r;
 		}
 	*ret = TAKE_PTR(env);
+	return 0;
+}
+
+/* Sets the variables vigild itself gives the child for @cfg. Returns 0 or -ENOMEM. */
+static int set_own_env(struct service *s, const struct service_config *cfg)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < ELEMENTSOF(s->own_env); i++)
+		s->own_env[i] = mfree(s->own_env[i]);
+	if (s->notify_path && asprintf(&s->own_env[n++], "NOTIFY_SOCKET=%s", s->notify_path) < 0)
+		return s->own_env[--n] = NULL, -ENOMEM;
+	if (cfg->watchdog > 0 &&
+	    asprintf(&s->own_env[n++], "WATCHDOG_USEC=%llu", (unsigned long long)cfg->watchdog) < 0)
+		return s->own_env[--n] = NULL, -ENOMEM;
 	return 0;
 }
 
@@ -125,6 +158,21 @@ static void record_spawn_failure(struct service *s, int err)
 }
 
 static void on_main_exit(struct reaper_watch *w, int status);
+static void on_notify(struct notify *n, const struct notify_message *m, void *userdata);
+static void on_watchdog(struct notify *n, void *userdata);
+static void on_probe_verdict(struct probe_set *set, enum probe_role role,
+			     enum probe_verdict verdict, const char *message, void *userdata);
+
+/* Binds the service's notify socket, once: it then stays for the service's lifetime,
+ * so that a message sent just before an exit is still read. */
+static int ensure_notify(struct service *s)
+{
+	if (s->notify)
+		return 0;
+	if (!s->notify_path)
+		return -ENOENT;
+	return notify_new(s->host->event, s->notify_path, on_notify, on_watchdog, s, &s->notify);
+}
 
 /* Forks and executes the program. On failure writes the reason to @why. */
 static int spawn(struct service *s, char *why, size_t why_size)
@@ -182,6 +230,20 @@ static int spawn(struct service *s, char *why, size_t why_size)
 		record_spawn_failure(s, -EPERM);
 		return r;
 	}
+	r = ensure_notify(s);
+	if (r < 0 && cfg->ready == READY_NOTIFY) {
+		snprintf(why,
+			 why_size,
+			 "cannot create the notify socket '%s': %s",
+			 s->notify_path ? s->notify_path : "(no runtime directory)",
+			 strerror(-r));
+		spawn_creds_clear(&creds);
+		return r;
+	}
+	if (r < 0)
+		log_warning_errno(r, "%s: Failed to create the notify socket, ignoring", cfg->name);
+	/* What an earlier run sent and nobody read must not count for this one. */
+	notify_flush(s->notify);
 	p = (struct spawn_params){
 		.path = path,
 		.argv = cfg->argv,
@@ -193,9 +255,11 @@ static int spawn(struct service *s, char *why, size_t why_size)
 		.stdout_fd = s->host->stdout_fd,
 		.stderr_fd = s->host->stderr_fd,
 		.new_session = !cfg->main,
+		.nofile = s->host->child_nofile,
 	};
 	r = spawn_process(&p, &pid, &step);
-	spawn_creds_clear(&creds);
+	if (r < 0)
+		spawn_creds_clear(&creds);
 	if (r < 0) {
 		if (STREQ(step, "execve"))
 			snprintf(why, why_size, "cannot execute '%s': %s", path, strerror(-r));
@@ -210,6 +274,21 @@ static int spawn(struct service *s, char *why, size_t why_size)
 	s->watch.on_exit = on_main_exit;
 	reaper_add(s->host->reaper, &s->watch, pid);
 	log_debug("%s: started '%s' as %d", cfg->name, path, (int)pid);
+
+	/* Exec probes run as this run does; notify messages come from its user or session. */
+	spawn_creds_clear(&s->creds);
+	s->creds = creds;
+	free(s->run_env);
+	strv_free(s->run_file_env);
+	s->run_env = TAKE_PTR(fenv);
+	s->run_file_env = TAKE_PTR(file_env);
+	s->probe_host.envp = s->run_env ? s->run_env : s->envp;
+	s->probe_host.directory = cfg->directory;
+	s->probe_host.creds = &s->creds;
+	s->probe_host.umask = cfg->umask;
+	notify_set_sender(s->notify, s->creds.set ? s->creds.uid : (uid_t)-1, pid);
+	s->has_status = false;
+	s->status[0] = '\0';
 	return 0;
 }
 
@@ -260,18 +339,57 @@ static void apply_next_config(struct service *s)
 	struct service_config *next = TAKE_PTR(s->next_cfg);
 	char **env = NULL;
 
+	struct probe_set *probes = NULL;
+
 	if (!next)
 		return;
-	if (build_env(s, next, NULL, &env) < 0) {
+	if (set_own_env(s, next) < 0 || build_env(s, next, NULL, &env) < 0 ||
+	    probe_set_new(&s->probe_host, next->probes, on_probe_verdict, s, &probes) < 0) {
 		log_error("%s: Failed to apply the new definition: out of memory", s->cfg->name);
+		free(env);
 		service_config_free(next);
 		return;
 	}
 	free(s->envp);
 	s->envp = env;
+	/* The probes point into the definition: they go with it. */
+	probe_set_free(s->probes);
+	s->probes = probes;
+	s->probes_pid = 0;
 	service_config_free(s->cfg);
 	s->cfg = next;
 	s->lc.policy = &s->cfg->policy;
+	s->probe_host.service = s->cfg->name;
+	s->run_env = mfree(s->run_env);
+	s->run_file_env = strv_free(s->run_file_env);
+	s->probe_host.envp = s->envp;
+}
+
+/* Starts and stops what watches a run: the probes while the process is starting or
+ * running, the watchdog once start-up is complete (running), as systemd does. */
+static void sync_health(struct service *s)
+{
+	enum service_state st = s->lc.state;
+	bool up = s->pid > 0 && (st == SERVICE_STARTING || st == SERVICE_RUNNING);
+	bool watchdog = up && st == SERVICE_RUNNING && s->cfg->watchdog > 0;
+
+	if (!up && s->probes_pid) {
+		probe_set_stop(s->probes); /* a check in flight is cancelled */
+		s->probes_pid = 0;
+	} else if (up && s->probes_pid != s->pid) {
+		probe_set_begin(s->probes);
+		s->probes_pid = s->pid;
+	}
+	if (!watchdog && s->watchdog_pid) {
+		notify_watchdog_stop(s->notify);
+		s->watchdog_pid = 0;
+	} else if (watchdog && s->watchdog_pid != s->pid) {
+		int r = notify_watchdog_start(s->notify, s->cfg->watchdog);
+		if (r < 0)
+			log_warning_errno(
+				r, "%s: Failed to arm the watchdog, ignoring", s->cfg->name);
+		s->watchdog_pid = s->pid;
+	}
 }
 
 void service_feed(struct service *s, enum lc_event ev, const char *reason)
@@ -280,6 +398,7 @@ void service_feed(struct service *s, enum lc_event ev, const char *reason)
 
 	for (;;) {
 		enum service_state from = s->lc.state;
+		bool was_ready = service_is_ready(s);
 		uint64_t now = now_monotonic(s);
 		unsigned actions;
 
@@ -303,10 +422,16 @@ void service_feed(struct service *s, enum lc_event ev, const char *reason)
 				       "%s: %s -> %s (%s)", s->cfg->name,
 				       service_state_to_string(from),
 				       service_state_to_string(s->lc.state), s->reason);
+			/* Kept for the exit that follows: its reason says why it was stopped. */
+			if (s->lc.state == SERVICE_STOPPING && s->lc.stop_is_failure)
+				snprintf(s->failure, sizeof(s->failure), "%s", s->reason);
 		}
 		if (!(actions & LC_SPAWN)) {
+			sync_health(s);
 			if (s->lc.state != from && s->host->on_transition)
 				s->host->on_transition(s, from, s->reason, s->host->userdata);
+			else if (service_is_ready(s) != was_ready && s->host->on_ready)
+				s->host->on_ready(s, s->host->userdata);
 			return;
 		}
 		if (spawn(s, why, sizeof(why)) < 0) {
@@ -317,6 +442,7 @@ void service_feed(struct service *s, enum lc_event ev, const char *reason)
 			ev = LC_EV_SPAWNED;
 			reason = "started";
 		}
+		sync_health(s);
 		if (s->lc.state != from && s->host->on_transition)
 			s->host->on_transition(s, from, s->reason, s->host->userdata);
 	}
@@ -333,7 +459,7 @@ static bool in_success_codes(const struct service_config *cfg, int code)
 static void on_main_exit(struct reaper_watch *w, int status)
 {
 	struct service *s = (struct service *)((char *)w - offsetof(struct service, watch));
-	char reason[64];
+	char reason[64], full[sizeof(s->failure) + 80];
 	bool success;
 
 	s->pid = 0;
@@ -358,6 +484,12 @@ static void on_main_exit(struct reaper_watch *w, int status)
 		(void)kill(-w->pid, s->cfg->stop_signal);
 		(void)kill(-w->pid, SIGCONT);
 	}
+	/* Stopped for failing its health: that stays the reason in status. */
+	if (s->lc.state == SERVICE_STOPPING && s->lc.stop_is_failure && s->failure[0]) {
+		snprintf(full, sizeof(full), "%s; then %s", s->failure, reason);
+		service_feed(s, LC_EV_EXIT_FAILURE, full);
+		return;
+	}
 	service_feed(s, success ? LC_EV_EXIT_SUCCESS : LC_EV_EXIT_FAILURE, reason);
 }
 
@@ -369,6 +501,127 @@ static int on_timer(sd_event_source *src, uint64_t usec, void *userdata)
 	(void)usec;
 	service_feed(s, LC_EV_TIMEOUT, s->lc.state == SERVICE_BACKOFF ? "backoff over" : "timeout");
 	return 0;
+}
+
+/* ---- health: probes, notify, watchdog ---- */
+
+static bool is_up(const struct service *s)
+{
+	return s->pid > 0 && (s->lc.state == SERVICE_STARTING || s->lc.state == SERVICE_RUNNING);
+}
+
+static void on_probe_verdict(struct probe_set *set, enum probe_role role,
+			     enum probe_verdict verdict, const char *message, void *userdata)
+{
+	struct service *s = userdata;
+	const struct probe_config *pc = &s->cfg->probes[role];
+	const char *name = s->cfg->name, *what = probe_role_to_string(role);
+	struct probe_info info;
+	char reason[320];
+
+	/* Each failure up to the threshold is worth a line; a readiness probe that
+	 * keeps failing after that is not. */
+	if (probe_set_get_info(set, role, &info) >= 0 && info.last_result == PROBE_FAIL) {
+		if (info.consecutive_failures <= pc->failure_threshold)
+			log_info("%s: %s check failed (%u/%u): %s",
+				 name,
+				 what,
+				 info.consecutive_failures,
+				 pc->failure_threshold,
+				 message);
+		else
+			log_debug("%s: %s check failed (%u): %s",
+				  name,
+				  what,
+				  info.consecutive_failures,
+				  message);
+	}
+	switch (verdict) {
+	case PROBE_VERDICT_STARTED:
+		log_info("%s: startup passed (%s)", name, message);
+		break;
+	case PROBE_VERDICT_READY:
+		/* ready = probe waits for this; otherwise it only moves the flag. */
+		if (s->lc.state == SERVICE_RUNNING) {
+			log_info("%s: ready (readiness passed: %s)", name, message);
+			service_feed(s, LC_EV_READY, "readiness passed");
+		} else if (s->lc.state == SERVICE_STARTING && s->cfg->ready == READY_PROBE)
+			service_feed(s, LC_EV_READY, "readiness passed");
+		break;
+	case PROBE_VERDICT_NOT_READY:
+		snprintf(reason, sizeof(reason), "readiness failed: %s", message);
+		if (s->lc.state == SERVICE_RUNNING && s->lc.ready) {
+			log_info("%s: not ready (%s)", name, reason);
+			service_feed(s, LC_EV_NOT_READY, reason);
+		}
+		break;
+	case PROBE_VERDICT_UNHEALTHY:
+		snprintf(reason,
+			 sizeof(reason),
+			 "%s: %s",
+			 role == PROBE_STARTUP ? "startup timed out" : "liveness failed",
+			 message);
+		if (is_up(s))
+			service_feed(s, LC_EV_UNHEALTHY, reason);
+		break;
+	default:
+		break;
+	}
+}
+
+static void on_notify(struct notify *n, const struct notify_message *m, void *userdata)
+{
+	struct service *s = userdata;
+	const char *name = s->cfg->name;
+
+	(void)n;
+	if (m->has_status) {
+		memcpy(s->status, m->status, sizeof(s->status));
+		s->has_status = true;
+		log_debug("%s: status: %s", name, s->status);
+	}
+	if (m->ready) {
+		bool starting = s->lc.state == SERVICE_STARTING;
+		/* Ready again after STOPPING=1, unless a readiness probe decides. */
+		bool again = s->lc.state == SERVICE_RUNNING && !s->lc.ready &&
+			     s->cfg->probes[PROBE_READINESS].type == PROBE_NONE;
+
+		if (s->cfg->ready == READY_NOTIFY && is_up(s) && (starting || again)) {
+			service_feed(s, LC_EV_READY, "READY=1");
+			if (again)
+				log_info("%s: ready (READY=1)", name);
+			/* A readiness probe that is failing has the last word. */
+			if (probe_set_get_health(s->probes, PROBE_READINESS) ==
+			    PROBE_HEALTH_FAILING)
+				service_feed(s, LC_EV_NOT_READY, "readiness failing");
+		} else
+			log_debug("%s: READY=1 from %d ignored (ready = %s, %s)",
+				  name,
+				  (int)m->pid,
+				  s->cfg->ready == READY_NOTIFY ? "notify" : "not notify",
+				  service_state_to_string(s->lc.state));
+	}
+	if (m->stopping && s->lc.state == SERVICE_RUNNING && s->lc.ready) {
+		log_info("%s: not ready (STOPPING=1)", name);
+		service_feed(s, LC_EV_NOT_READY, "STOPPING=1");
+	}
+	if (m->watchdog_trigger && is_up(s))
+		service_feed(s, LC_EV_UNHEALTHY, "watchdog triggered (WATCHDOG=trigger)");
+}
+
+static void on_watchdog(struct notify *n, void *userdata)
+{
+	struct service *s = userdata;
+	char t[32], reason[96];
+
+	(void)n;
+	if (!is_up(s))
+		return;
+	snprintf(reason,
+		 sizeof(reason),
+		 "watchdog timeout: no WATCHDOG=1 for %s",
+		 units_format_duration(s->cfg->watchdog, t, sizeof(t)));
+	service_feed(s, LC_EV_UNHEALTHY, reason);
 }
 
 int service_new(const struct service_host *host, struct service_config *cfg, struct service **ret)
@@ -384,7 +637,26 @@ int service_new(const struct service_host *host, struct service_config *cfg, str
 	s->cfg = cfg;
 	s->pending_stop = LC_EV_COUNT;
 	lifecycle_init(&s->lc, &cfg->policy, ((uint64_t)getpid() << 32) ^ now_realtime() ^ (uintptr_t)s);
-	r = build_env(s, cfg, NULL, &s->envp);
+	s->probe_host = (struct probe_host){
+		.event = host->event,
+		.reaper = host->reaper,
+		.service = cfg->name,
+		.umask = -1,
+		.nofile = host->child_nofile,
+	};
+	r = 0;
+	if (host->notify_dir &&
+	    asprintf(&s->notify_path, "%s/%s", host->notify_dir, cfg->name) < 0) {
+		s->notify_path = NULL;
+		r = -ENOMEM;
+	}
+	if (r >= 0)
+		r = set_own_env(s, cfg);
+	if (r >= 0)
+		r = build_env(s, cfg, NULL, &s->envp);
+	s->probe_host.envp = s->envp;
+	if (r >= 0)
+		r = probe_set_new(&s->probe_host, cfg->probes, on_probe_verdict, s, &s->probes);
 	if (r >= 0)
 		r = sd_event_add_time(host->event, &s->timer, CLOCK_MONOTONIC, USEC_INFINITY, 1,
 				      on_timer, s);
@@ -407,7 +679,15 @@ struct service *service_free(struct service *s)
 	if (s->pid > 0)
 		reaper_remove(s->host->reaper, &s->watch);
 	sd_event_source_disable_unref(s->timer);
-	free(s->envp); /* the strings belong to the host and the config */
+	probe_set_free(s->probes);
+	notify_free(s->notify);
+	free(s->notify_path);
+	spawn_creds_clear(&s->creds);
+	free(s->run_env);
+	strv_free(s->run_file_env);
+	free(s->envp); /* the strings belong to the host, the config and own_env */
+	for (size_t i = 0; i < ELEMENTSOF(s->own_env); i++)
+		free(s->own_env[i]);
 	free(s->requires);
 	service_config_free(s->cfg);
 	service_config_free(s->next_cfg);
@@ -520,4 +800,24 @@ uint64_t service_get_started_at(const struct service *s)
 const char *service_get_reason(const struct service *s)
 {
 	return s->reason;
+}
+
+const char *service_get_status_text(const struct service *s)
+{
+	return s->has_status ? s->status : NULL;
+}
+
+int service_get_probe(const struct service *s, enum probe_role role, struct probe_info *ret)
+{
+	return probe_set_get_info(s->probes, role, ret);
+}
+
+enum probe_health service_get_health(const struct service *s)
+{
+	return probe_set_get_health(s->probes, PROBE_LIVENESS);
+}
+
+const char *service_get_notify_socket(const struct service *s)
+{
+	return s->notify ? s->notify_path : NULL;
 }

@@ -9,11 +9,13 @@
 #include <systemd/sd-event.h>
 
 #include "lifecycle.h"
+#include "probe.h"
 #include "service-state.h"
 
 struct service;
 struct service_config;
 struct reaper;
+struct rlimit;
 
 /* Called after every state transition, once its actions are done. The manager reacts
  * later (from its own event source), never by feeding a service from here. */
@@ -28,6 +30,13 @@ struct service_host {
 	int stdout_fd, stderr_fd;
 	service_transition_fn *on_transition;
 	void *userdata;
+	/* Where the notify sockets live (NULL: none, NOTIFY_SOCKET is not set). */
+	const char *notify_dir;
+	/* Called when the ready flag changed without a transition (readiness probe,
+	 * STOPPING=1): waiting dependents may go on. */
+	void (*on_ready)(struct service *s, void *userdata);
+	/* RLIMIT_NOFILE for children (vigild raised its own), or NULL. */
+	const struct rlimit *child_nofile;
 };
 
 /* The last exit of the main process. */
@@ -83,3 +92,14 @@ uint64_t service_get_since(const struct service *s);
 uint64_t service_get_started_at(const struct service *s);
 /* Why the service is in its state ("exited with code 1", "stop requested"). */
 const char *service_get_reason(const struct service *s);
+
+/* The last STATUS= text the service sent during its current (or last) run, or NULL. */
+const char *service_get_status_text(const struct service *s);
+/* Describes the service's @role probe: last result, time, duration, message,
+ * consecutive failures, counters. Returns 0, or -ENOENT when it has no such probe. */
+int service_get_probe(const struct service *s, enum probe_role role, struct probe_info *ret);
+/* The liveness probe's health (SPEC §11 `health`): PROBE_HEALTH_UNKNOWN without one or
+ * before its thresholds decided, else passing (healthy) or failing (unhealthy). */
+enum probe_health service_get_health(const struct service *s);
+/* The path of the service's notify socket once bound, or NULL. */
+const char *service_get_notify_socket(const struct service *s);

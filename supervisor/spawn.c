@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -191,6 +192,9 @@ static int child_main(void *arg)
 	}
 	if (p->umask >= 0)
 		umask((mode_t)p->umask);
+	/* vigild raised its own fd limit; programs expect the usual one (select()). */
+	if (p->nofile)
+		(void)setrlimit(RLIMIT_NOFILE, p->nofile);
 	/* fds 0-2 are always open in vigild, so the pipe ends passed here are >= 3, or
 	 * are vigild's own 1 and 2 (then dup2 to the same number keeps them open). */
 	if (p->stdin_fd < 0) {

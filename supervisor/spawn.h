@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+struct rlimit;
+
 /* Who the program runs as, resolved in vigild before spawning. */
 struct spawn_creds {
 	bool set;	/* false: run as vigild's own user */
@@ -26,6 +28,7 @@ struct spawn_params {
 	/* false: a new process group in vigild's session, given the terminal's
 	 * foreground when stdin is one (as tini does for its child) */
 	bool new_session;
+	const struct rlimit *nofile; /* RLIMIT_NOFILE to set in the child; NULL: vigild's */
 };
 
 /* Looks @name up in @path_env (a PATH value; NULL: the default path) unless it holds

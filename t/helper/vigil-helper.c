@@ -16,20 +16,34 @@
  *                      environment to FILE
  *   out TEXT, err TEXT write a line to stdout or stderr
  *   flood N            write N numbered lines, alternating stdout and stderr
+ *   notify TEXT        sd_notify(0, TEXT); "\n" in TEXT stands for a newline
+ *   watchdog N         send WATCHDOG=1 N times, every quarter of WATCHDOG_USEC
+ *   http-serve PORT FILE  serve HTTP on 127.0.0.1:PORT forever; each answer's status
+ *                      is the number in FILE (200 when absent); "hang" in FILE: never
+ *                      answer
+ *   tcp-listen PORT    listen on 127.0.0.1:PORT, accept and close connections forever
+ *   unix-listen PATH   the same on a unix socket
+ *   free-port          print a TCP port of 127.0.0.1 that was free a moment ago
  */
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <systemd/sd-daemon.h>
 
 extern char **environ;
 
@@ -174,6 +188,124 @@ static void leave_orphans(int n, const char *file)
 	}
 }
 
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+static void do_notify(const char *arg)
+{
+	char text[4096];
+	size_t o = 0;
+
+	for (const char *p = arg; *p && o < sizeof(text) - 1; p++) {
+		if (p[0] == '\\' && p[1] == 'n') {
+			text[o++] = '\n';
+			p++;
+		} else
+			text[o++] = *p;
+	}
+	text[o] = '\0';
+	if (sd_notify(0, text) <= 0) {
+		fprintf(stderr, "vigil-helper: sd_notify failed or NOTIFY_SOCKET unset\n");
+		exit(96);
+	}
+}
+
+static int listen_tcp(int port)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 4096) < 0) {
+		fprintf(stderr,
+			"vigil-helper: cannot listen on port %d: %s\n",
+			port,
+			strerror(errno));
+		exit(95);
+	}
+	return fd;
+}
+
+static int listen_unix(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	unlink(path);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 4096) < 0) {
+		fprintf(stderr, "vigil-helper: cannot listen on %s: %s\n", path, strerror(errno));
+		exit(95);
+	}
+	return fd;
+}
+
+static _Noreturn void accept_forever(int lfd)
+{
+	for (;;) {
+		int c = accept(lfd, NULL, NULL);
+		if (c >= 0)
+			close(c);
+	}
+}
+
+/* One connection at a time, as fast as loopback allows; a hung answer keeps its
+ * connection open (up to a cap) and goes on with the next. */
+static _Noreturn void http_serve(int port, const char *status_file)
+{
+	int lfd = listen_tcp(port), hung[1024], n_hung = 0;
+
+	signal(SIGPIPE, SIG_IGN);
+	for (;;) {
+		struct timeval tv = {.tv_sec = 2};
+		char req[8192], st[32] = "200", resp[256];
+		size_t len = 0;
+		ssize_t n;
+		int c = accept(lfd, NULL, NULL), fd;
+
+		if (c < 0)
+			continue;
+		setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		while (len < sizeof(req) - 1 &&
+		       (n = read(c, req + len, sizeof(req) - 1 - len)) > 0) {
+			len += (size_t)n;
+			req[len] = '\0';
+			if (strstr(req, "\r\n\r\n"))
+				break;
+		}
+		fd = open(status_file, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			n = read(fd, st, sizeof(st) - 1);
+			st[n > 0 ? n : 0] = '\0';
+			close(fd);
+			if (n <= 0)
+				snprintf(st, sizeof(st), "200");
+		}
+		if (strncmp(st, "hang", 4) == 0) {
+			if (n_hung == 1024) {
+				close(hung[0]);
+				memmove(hung, hung + 1, sizeof(hung) - sizeof(hung[0]));
+				n_hung--;
+			}
+			hung[n_hung++] = c;
+			continue;
+		}
+		n = snprintf(
+			resp,
+			sizeof(resp),
+			"HTTP/1.1 %d Status\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n",
+			atoi(st));
+		(void)!write(c, resp, (size_t)n);
+		close(c);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -184,6 +316,19 @@ int main(int argc, char **argv)
 		if (strcmp(a, "pause") == 0) {
 			for (;;)
 				pause();
+		}
+		if (strcmp(a, "free-port") == 0) {
+			struct sockaddr_in sa = {.sin_family = AF_INET};
+			socklen_t len = sizeof(sa);
+			int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+			sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+			if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+			    getsockname(fd, (struct sockaddr *)&sa, &len) < 0)
+				return 95;
+			printf("%d\n", ntohs(sa.sin_port));
+			close(fd);
+			continue;
 		}
 		if (!arg) {
 			fprintf(stderr, "vigil-helper: %s needs an argument\n", a);
@@ -231,6 +376,26 @@ int main(int argc, char **argv)
 			printf("%s\n", arg);
 		} else if (strcmp(a, "err") == 0) {
 			fprintf(stderr, "%s\n", arg);
+		} else if (strcmp(a, "notify") == 0) {
+			do_notify(arg);
+		} else if (strcmp(a, "watchdog") == 0) {
+			uint64_t usec = 0;
+			if (sd_watchdog_enabled(0, &usec) <= 0) {
+				fprintf(stderr, "vigil-helper: WATCHDOG_USEC is not set\n");
+				return 96;
+			}
+			for (long k = 0; k < atol(arg); k++) {
+				do_notify("WATCHDOG=1");
+				sleep_ms((long)(usec / 4000));
+			}
+		} else if (strcmp(a, "http-serve") == 0) {
+			if (i + 1 >= argc)
+				return 99;
+			http_serve(atoi(arg), argv[i + 1]);
+		} else if (strcmp(a, "tcp-listen") == 0) {
+			accept_forever(listen_tcp(atoi(arg)));
+		} else if (strcmp(a, "unix-listen") == 0) {
+			accept_forever(listen_unix(arg));
 		} else if (strcmp(a, "flood") == 0) {
 			long n = atol(arg);
 			for (long k = 0; k < n; k++)

@@ -1,15 +1,18 @@
 /* harness.c: a real vigild per test, in its own temp dir. */
 #include "harness.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -374,4 +377,39 @@ int vh_run(const char *const *argv, char **out, int timeout_ms)
 	else
 		free(buf);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+int vh_free_port(void)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	cr_assert(fd >= 0);
+	cr_assert(bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+	cr_assert(getsockname(fd, (struct sockaddr *)&sa, &len) == 0);
+	close(fd);
+	return ntohs(sa.sin_port);
+}
+
+bool vh_wait_dead(pid_t pid, int timeout_ms)
+{
+	long long end = now_ms() + timeout_ms;
+
+	do {
+		if (!vh_alive(pid))
+			return true;
+		vh_msleep(5);
+	} while (now_ms() < end);
+	return false;
+}
+
+long vh_log_offset(struct vh *v, const char *needle)
+{
+	char *s = vh_read(v->log);
+	char *p = s ? strstr(s, needle) : NULL;
+	long off = p ? (long)(p - s) : -1;
+
+	free(s);
+	return off;
 }

@@ -60,3 +60,10 @@ void vh_msleep(int ms);
 /* Runs a command (argv), capturing stdout into *out (may be NULL); returns its exit
  * code, or -1. */
 int vh_run(const char *const *argv, char **out, int timeout_ms);
+
+/* A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then closed). */
+int vh_free_port(void);
+/* Waits until @pid is gone (or a zombie). */
+bool vh_wait_dead(pid_t pid, int timeout_ms);
+/* Where @needle first occurs in v->log, or -1: to check the order of two lines. */
+long vh_log_offset(struct vh *v, const char *needle);

@@ -1,0 +1,459 @@
+/* notify.c: the sd_notify protocol from a service's processes to vigild (SPEC §5):
+ * one datagram socket per service, read promptly, file descriptors passed along
+ * closed, senders checked, and the watchdog timer. */
+#include "notify.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "macro.h"
+
+/* sd_notify() datagrams are small; systemd takes at most 4 KiB. */
+#define NOTIFY_DATAGRAM_MAX 4096
+/* Datagrams read per dispatch: the queue holds 10, so this drains it, while a flood
+ * from one service cannot keep the loop from everything else. */
+#define NOTIFY_BATCH 64
+/* SCM_RIGHTS carries at most 253 fds (SCM_MAX_FD). */
+#define NOTIFY_FDS_MAX 253
+
+struct notify {
+	sd_event *event;
+	int fd;
+	char *path;
+	sd_event_source *io;
+	sd_event_source *watchdog; /* created at the first notify_watchdog_start() */
+	uint64_t watchdog_usec;    /* 0: not expected */
+	notify_message_fn *on_message;
+	notify_watchdog_fn *on_watchdog;
+	void *userdata;
+	uid_t sender_uid;
+	pid_t sender_pid;
+	uint64_t accepted, dropped;
+};
+
+/* ---- parsing ---- */
+
+/* Length of the valid UTF-8 sequence at @s (at most @n bytes), or 0 if invalid. */
+static size_t utf8_sequence(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0], lo = 0x80, hi = 0xbf;
+	size_t len;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2;
+	else if (c >= 0xe0 && c <= 0xef) {
+		len = 3;
+		if (c == 0xe0)
+			lo = 0xa0; /* overlong */
+		else if (c == 0xed)
+			hi = 0x9f; /* surrogates */
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		len = 4;
+		if (c == 0xf0)
+			lo = 0x90;
+		else if (c == 0xf4)
+			hi = 0x8f;
+	} else
+		return 0;
+	if (n < len || s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < len; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return len;
+}
+
+/* Copies @len bytes of @src into @dst (NOTIFY_STATUS_MAX + 1 bytes) as printable UTF-8:
+ * control characters become spaces, invalid bytes '?', and a cut never splits a
+ * character. */
+static void copy_status(char *dst, const char *src, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)src;
+	size_t i = 0, o = 0;
+
+	while (i < len) {
+		size_t n = utf8_sequence(s + i, len - i);
+
+		if (n == 0) {
+			if (o + 1 > NOTIFY_STATUS_MAX)
+				break;
+			dst[o++] = '?';
+			i++;
+			continue;
+		}
+		if (o + n > NOTIFY_STATUS_MAX)
+			break;
+		if (n == 1 && (s[i] < 0x20 || s[i] == 0x7f))
+			dst[o++] = ' ';
+		else
+			memcpy(dst + o, s + i, n), o += n;
+		i += n;
+	}
+	dst[o] = '\0';
+}
+
+void notify_parse(const char *buf, size_t len, struct notify_message *ret)
+{
+	const char *end = buf + len;
+
+	ret->ready = ret->stopping = ret->watchdog = ret->watchdog_trigger = false;
+	ret->has_status = false;
+	ret->status[0] = '\0';
+	while (buf < end) {
+		const char *nl = memchr(buf, '\n', (size_t)(end - buf));
+		size_t n = nl ? (size_t)(nl - buf) : (size_t)(end - buf);
+
+#define IS(lit) (n == sizeof(lit) - 1 && memcmp(buf, lit, n) == 0)
+		if (IS("READY=1"))
+			ret->ready = true;
+		else if (IS("STOPPING=1"))
+			ret->stopping = true;
+		else if (IS("WATCHDOG=1"))
+			ret->watchdog = true;
+		else if (IS("WATCHDOG=trigger"))
+			ret->watchdog_trigger = true;
+		else if (n >= 7 && memcmp(buf, "STATUS=", 7) == 0) {
+			ret->has_status = true;
+			copy_status(ret->status, buf + 7, n - 7);
+		}
+#undef IS
+		buf += n + 1;
+	}
+}
+
+/* ---- the runtime directory ---- */
+
+/* Removes every entry of @dir (sockets, no subdirectories). */
+static void empty_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d)))
+		if (!STREQ(de->d_name, ".") && !STREQ(de->d_name, ".."))
+			(void)unlinkat(dirfd(d), de->d_name, 0);
+	closedir(d);
+}
+
+/* Makes sure @base is a directory of ours that nobody else may write to. */
+static int ensure_base(const char *base)
+{
+	struct stat st;
+
+	if (mkdir(base, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	if (lstat(base, &st) < 0)
+		return -errno;
+	if (!S_ISDIR(st.st_mode))
+		return -ENOTDIR;
+	if (st.st_uid != geteuid() || (st.st_mode & 022))
+		return -EPERM;
+	return 0;
+}
+
+int notify_dir_new(char **ret)
+{
+	char bases[3][256];
+	size_t n = 0;
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	int r = -ENOENT;
+
+	if (geteuid() == 0)
+		snprintf(bases[n++], sizeof(bases[0]), "/run/vigil");
+	else if (xdg && xdg[0] == '/')
+		snprintf(bases[n++], sizeof(bases[0]), "%s/vigil", xdg);
+	snprintf(bases[n++], sizeof(bases[0]), "/tmp/vigil-%u", (unsigned)geteuid());
+
+	for (size_t i = 0; i < n; i++) {
+		char dir[sizeof(bases[0]) + 32];
+
+		snprintf(dir, sizeof(dir), "%.255s/notify.%d", bases[i], (int)getpid());
+		/* DIR/NAME must fit in sun_path for the longest service name. */
+		if (strlen(dir) + 1 + CONFIG_NAME_MAX >=
+		    sizeof(((struct sockaddr_un *)0)->sun_path)) {
+			r = -ENAMETOOLONG;
+			continue;
+		}
+		r = ensure_base(bases[i]);
+		if (r < 0)
+			continue;
+		/* Our pid's directory can only be a leftover of a vigild that is gone. */
+		empty_dir(dir);
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+			r = -errno;
+			continue;
+		}
+		/* mkdir applies the umask: others must reach the sockets. */
+		if (chmod(dir, 0755) < 0) {
+			r = -errno;
+			continue;
+		}
+		*ret = strdup(dir);
+		return *ret ? 0 : -ENOMEM;
+	}
+	return r;
+}
+
+void notify_dir_remove(const char *dir)
+{
+	if (!dir)
+		return;
+	empty_dir(dir);
+	if (rmdir(dir) < 0 && errno != ENOENT)
+		log_debug("Failed to remove '%s', ignoring: %s", dir, strerror(errno));
+}
+
+/* ---- the socket ---- */
+
+/* True when @pid belongs to the session @sid (read from /proc/PID/stat). */
+static bool in_session(pid_t pid, pid_t sid)
+{
+	char path[64], buf[512], *p;
+	int fd, s = 0;
+	ssize_t len;
+
+	if (pid <= 0 || sid <= 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (len <= 0)
+		return false;
+	buf[len] = '\0';
+	/* After the command name: " STATE PPID PGRP SESSION ..." */
+	p = strrchr(buf, ')');
+	return p && sscanf(p + 1, " %*c %*d %*d %d", &s) == 1 && s == sid;
+}
+
+static bool sender_allowed(const struct notify *n, const struct ucred *uc)
+{
+	if (uc->uid == 0 || uc->uid == geteuid() || uc->uid == n->sender_uid)
+		return true;
+	/* Another user's process inside the service's session (a worker that dropped
+	 * privileges). */
+	return in_session(uc->pid, n->sender_pid);
+}
+
+/* Reads one datagram. Returns 1 when one was read, 0 when the queue is empty. */
+static int receive_one(struct notify *n, bool deliver)
+{
+	static char buf[NOTIFY_DATAGRAM_MAX + 1];
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(struct ucred)) +
+			 CMSG_SPACE(NOTIFY_FDS_MAX * sizeof(int))];
+	} control;
+	struct iovec iov = {.iov_base = buf, .iov_len = sizeof(buf)};
+	struct msghdr mh = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = &control,
+		.msg_controllen = sizeof(control),
+	};
+	struct ucred *uc = NULL;
+	struct notify_message m;
+	ssize_t len;
+
+	len = recvmsg(n->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC | MSG_TRUNC);
+	if (len < 0)
+		return errno == EINTR ? 1 : 0;
+	/* Whatever came along, fds first: systemd-notify waits for its barrier fd to
+	 * be closed (notes §4). */
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET)
+			continue;
+		if (c->cmsg_type == SCM_RIGHTS) {
+			size_t nfds = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			int fds[NOTIFY_FDS_MAX];
+
+			memcpy(fds, CMSG_DATA(c), MIN(nfds, ELEMENTSOF(fds)) * sizeof(int));
+			for (size_t i = 0; i < MIN(nfds, ELEMENTSOF(fds)); i++)
+				close(fds[i]);
+		} else if (c->cmsg_type == SCM_CREDENTIALS &&
+			   c->cmsg_len == CMSG_LEN(sizeof(struct ucred)))
+			uc = (struct ucred *)CMSG_DATA(c);
+	}
+	if (!deliver)
+		return 1;
+	if ((size_t)len > NOTIFY_DATAGRAM_MAX || !uc || !sender_allowed(n, uc)) {
+		n->dropped++;
+		log_debug("Dropped a notify message on '%s' (%s)",
+			  n->path,
+			  !uc                                 ? "no credentials"
+			  : (size_t)len > NOTIFY_DATAGRAM_MAX ? "too long"
+							      : "sender not allowed");
+		return 1;
+	}
+	n->accepted++;
+	notify_parse(buf, (size_t)len, &m);
+	m.pid = uc->pid;
+	m.uid = uc->uid;
+	if (m.watchdog && n->watchdog_usec > 0)
+		(void)notify_watchdog_start(n, n->watchdog_usec); /* only moves the timer */
+	if (n->on_message)
+		n->on_message(n, &m, n->userdata);
+	return 1;
+}
+
+static int on_io(sd_event_source *src, int fd, uint32_t revents, void *userdata)
+{
+	struct notify *n = userdata;
+
+	(void)src;
+	(void)fd;
+	(void)revents;
+	/* on_message may free nothing, but it may stop the watchdog: n stays valid. */
+	for (int i = 0; i < NOTIFY_BATCH && receive_one(n, true); i++)
+		;
+	return 0;
+}
+
+void notify_flush(struct notify *n)
+{
+	if (!n)
+		return;
+	while (receive_one(n, false))
+		;
+}
+
+int notify_new(sd_event *event, const char *path, notify_message_fn *on_message,
+	       notify_watchdog_fn *on_watchdog, void *userdata, struct notify **ret)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct notify *n;
+	int one = 1, r;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	n = calloc(1, sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	n->event = event;
+	n->on_message = on_message;
+	n->on_watchdog = on_watchdog;
+	n->userdata = userdata;
+	n->sender_uid = (uid_t)-1;
+	n->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	n->path = strdup(path);
+	if (n->fd < 0 || !n->path) {
+		r = n->fd < 0 ? -errno : -ENOMEM;
+		notify_free(n);
+		return r;
+	}
+	(void)unlink(path);
+	if (setsockopt(n->fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0 ||
+	    bind(n->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0666) < 0) {
+		r = -errno;
+		notify_free(n);
+		return r;
+	}
+	r = sd_event_add_io(event, &n->io, n->fd, EPOLLIN, on_io, n);
+	if (r < 0) {
+		notify_free(n);
+		return r;
+	}
+	(void)sd_event_source_set_priority(n->io, SD_EVENT_PRIORITY_IMPORTANT);
+	(void)sd_event_source_set_description(n->io, "notify");
+	*ret = n;
+	return 0;
+}
+
+struct notify *notify_free(struct notify *n)
+{
+	if (!n)
+		return NULL;
+	sd_event_source_disable_unref(n->io);
+	sd_event_source_disable_unref(n->watchdog);
+	if (n->fd >= 0) {
+		close(n->fd);
+		if (n->path)
+			(void)unlink(n->path);
+	}
+	free(n->path);
+	free(n);
+	return NULL;
+}
+
+void notify_set_sender(struct notify *n, uid_t uid, pid_t pid)
+{
+	if (!n)
+		return;
+	n->sender_uid = uid;
+	n->sender_pid = pid;
+}
+
+static int on_watchdog(sd_event_source *src, uint64_t usec, void *userdata)
+{
+	struct notify *n = userdata;
+
+	(void)src;
+	(void)usec;
+	n->watchdog_usec = 0;
+	if (n->on_watchdog)
+		n->on_watchdog(n, n->userdata);
+	return 0;
+}
+
+int notify_watchdog_start(struct notify *n, uint64_t usec)
+{
+	struct timespec ts;
+	uint64_t now;
+
+	if (!n)
+		return -EBADF;
+	if (usec == 0) {
+		notify_watchdog_stop(n);
+		return 0;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * SEC + (uint64_t)ts.tv_nsec / NSEC_PER_USEC;
+	if (!n->watchdog) {
+		int r = sd_event_add_time(
+			n->event, &n->watchdog, CLOCK_MONOTONIC, now + usec, 1, on_watchdog, n);
+		if (r < 0)
+			return r;
+		(void)sd_event_source_set_description(n->watchdog, "watchdog");
+	} else
+		(void)sd_event_source_set_time(n->watchdog, now + usec);
+	(void)sd_event_source_set_enabled(n->watchdog, SD_EVENT_ONESHOT);
+	n->watchdog_usec = usec;
+	return 0;
+}
+
+void notify_watchdog_stop(struct notify *n)
+{
+	if (!n)
+		return;
+	n->watchdog_usec = 0;
+	if (n->watchdog)
+		(void)sd_event_source_set_enabled(n->watchdog, SD_EVENT_OFF);
+}
+
+uint64_t notify_get_accepted(const struct notify *n)
+{
+	return n ? n->accepted : 0;
+}
+
+uint64_t notify_get_dropped(const struct notify *n)
+{
+	return n ? n->dropped : 0;
+}
