@@ -16,6 +16,7 @@
 #include "config.h"
 #include "env.h"
 #include "log.h"
+#include "logs.h"
 #include "macro.h"
 #include "reaper.h"
 #include "signame.h"
@@ -40,6 +41,7 @@ struct service {
 	struct service_exit exit;
 	uint64_t since, started_at; /* CLOCK_REALTIME µs */
 	char reason[256];
+	struct service_logs *logs; /* NULL without capture */
 };
 
 static uint64_t now_monotonic(const struct service *s)
@@ -154,6 +156,7 @@ static int spawn(struct service *s, char *why, size_t why_size)
 	const char *step = "spawn", *unknown = NULL;
 	char *const *envp = s->envp;
 	pid_t pid;
+	int out_w = -1, err_w = -1;
 	int r;
 
 	if (cfg->env_file) {
@@ -190,6 +193,16 @@ static int spawn(struct service *s, char *why, size_t why_size)
 		record_spawn_failure(s, -EPERM);
 		return r;
 	}
+	/* A pipe each for stdout and stderr (SPEC §6); main in `--` mode on a terminal
+	 * keeps it, so that interactive programs work as under tini. */
+	if (s->logs && !(cfg->main && isatty(STDOUT_FILENO))) {
+		r = service_logs_open_run(s->logs, &out_w, &err_w);
+		if (r < 0) {
+			spawn_creds_clear(&creds);
+			snprintf(why, why_size, "cannot create output pipes: %s", strerror(-r));
+			return r;
+		}
+	}
 	p = (struct spawn_params){
 		.path = path,
 		.argv = cfg->argv,
@@ -198,12 +211,17 @@ static int spawn(struct service *s, char *why, size_t why_size)
 		.creds = &creds,
 		.umask = cfg->umask,
 		.stdin_fd = cfg->main ? STDIN_FILENO : -1,
-		.stdout_fd = s->host->stdout_fd,
-		.stderr_fd = s->host->stderr_fd,
+		.stdout_fd = out_w >= 0 ? out_w : s->host->stdout_fd,
+		.stderr_fd = err_w >= 0 ? err_w : s->host->stderr_fd,
 		.new_session = !cfg->main,
 	};
 	r = spawn_process(&p, &pid, &step);
 	spawn_creds_clear(&creds);
+	/* The child has its copies; ours would keep the pipes from ever reaching EOF. */
+	if (out_w >= 0)
+		close(out_w);
+	if (err_w >= 0)
+		close(err_w);
 	if (r < 0) {
 		if (STREQ(step, "execve"))
 			snprintf(why, why_size, "cannot execute '%s': %s", path, strerror(-r));
@@ -281,6 +299,8 @@ static void apply_next_config(struct service *s)
 	service_config_free(s->cfg);
 	s->cfg = next;
 	s->lc.policy = &s->cfg->policy;
+	if (s->logs)
+		service_logs_set_limits(s->logs, next->log_max_size, next->log_keep, next->log_buffer);
 }
 
 void service_feed(struct service *s, enum lc_event ev, const char *reason)
@@ -395,6 +415,12 @@ int service_new(const struct service_host *host, struct service_config *cfg, str
 	s->pending_stop = LC_EV_COUNT;
 	lifecycle_init(&s->lc, &cfg->policy, ((uint64_t)getpid() << 32) ^ now_realtime() ^ (uintptr_t)s);
 	r = build_env(s, cfg, NULL, 0, &s->envp, why, sizeof(why));
+	if (r >= 0 && host->logs) {
+		r = service_logs_new(host->logs, cfg->name, &s->logs);
+		if (r >= 0)
+			service_logs_set_limits(s->logs, cfg->log_max_size, cfg->log_keep,
+						cfg->log_buffer);
+	}
 	if (r >= 0)
 		r = sd_event_add_time(host->event, &s->timer, CLOCK_MONOTONIC, USEC_INFINITY, 1,
 				      on_timer, s);
@@ -417,6 +443,7 @@ struct service *service_free(struct service *s)
 	if (s->pid > 0)
 		reaper_remove(s->host->reaper, &s->watch);
 	sd_event_source_disable_unref(s->timer);
+	service_logs_free(s->logs);
 	strv_free(s->envp);
 	free(s->requires);
 	service_config_free(s->cfg);
@@ -530,4 +557,9 @@ uint64_t service_get_started_at(const struct service *s)
 const char *service_get_reason(const struct service *s)
 {
 	return s->reason;
+}
+
+struct service_logs *service_get_logs(struct service *s)
+{
+	return s->logs;
 }

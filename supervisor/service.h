@@ -14,6 +14,8 @@
 struct service;
 struct service_config;
 struct reaper;
+struct logs;
+struct service_logs;
 
 /* Called after every state transition, once its actions are done. The manager reacts
  * later (from its own event source), never by feeding a service from here. */
@@ -26,6 +28,7 @@ struct service_host {
 	struct reaper *reaper;
 	char *const *base_env; /* vigild's environment without systemd's variables */
 	int stdout_fd, stderr_fd;
+	struct logs *logs; /* NULL: services write to stdout_fd and stderr_fd */
 	service_transition_fn *on_transition;
 	void *userdata;
 };
@@ -83,3 +86,5 @@ uint64_t service_get_since(const struct service *s);
 uint64_t service_get_started_at(const struct service *s);
 /* Why the service is in its state ("exited with code 1", "stop requested"). */
 const char *service_get_reason(const struct service *s);
+/* Its captured output (logs.h: the tail for `vigilctl logs`); NULL without capture. */
+struct service_logs *service_get_logs(struct service *s);
