@@ -26,18 +26,27 @@ static size_t wrap(const struct log_tail *t, size_t off)
 	return off >= t->cap ? off - t->cap : off;
 }
 
-static void ring_put(struct log_tail *t, size_t off, const void *p, size_t n)
+/* Every line passes here: the common case, no wrap, is one memcpy. */
+static inline void ring_put(struct log_tail *t, size_t off, const void *p, size_t n)
 {
-	size_t first = MIN(n, t->cap - off);
+	size_t first = t->cap - off;
 
+	if (n <= first) {
+		memcpy(t->buf + off, p, n);
+		return;
+	}
 	memcpy(t->buf + off, p, first);
 	memcpy(t->buf, (const char *)p + first, n - first);
 }
 
-static void ring_get(const struct log_tail *t, size_t off, void *p, size_t n)
+static inline void ring_get(const struct log_tail *t, size_t off, void *p, size_t n)
 {
-	size_t first = MIN(n, t->cap - off);
+	size_t first = t->cap - off;
 
+	if (n <= first) {
+		memcpy(p, t->buf + off, n);
+		return;
+	}
 	memcpy(p, t->buf + off, first);
 	memcpy((char *)p + first, t->buf, n - first);
 }

@@ -26,6 +26,9 @@
 
 /* One read: a pipe holds 64 KiB by default, so one read usually empties it. */
 #define LOGS_READ_SIZE (64U * 1024U)
+/* The pipe of a service whose output fills the default 64 KiB grows to this, so
+ * that it goes on writing while vigild formats and writes what it read. */
+#define LOGS_PIPE_BIG (1024U * 1024U)
 /* Reads of one pipe per wake-up before the loop serves anything else. */
 #define LOGS_READS_PER_WAKE 4
 
@@ -37,11 +40,14 @@ struct pipe_slot {
 	unsigned run; /* the oldest run closes first when all slots are taken */
 	sd_event_source *src;
 	struct log_splitter split;
-	struct log_waiter waiter;   /* queued on a full forwarding sink */
-	struct log_out *blocked_on; /* that sink */
-	bool eof;                   /* the pipe ended; the splitter may still hold lines */
-	bool force;                 /* closing: a full forwarding sink drops instead */
-	uint64_t time;              /* CLOCK_REALTIME µs of the last read */
+	struct log_waiter waiter;    /* queued on a full forwarding sink */
+	struct log_out *blocked_on;  /* that sink */
+	bool eof;                    /* the pipe ended; the splitter may still hold lines */
+	bool force;                  /* closing: a full forwarding sink drops instead */
+	bool grown;                  /* the pipe was made LOGS_PIPE_BIG (or that was tried) */
+	uint64_t time;               /* CLOCK_REALTIME µs of the last read */
+	char prefix[LOG_PREFIX_MAX]; /* the file\'s line prefix for that time */
+	size_t prefix_len;
 };
 
 struct service_logs {
@@ -181,9 +187,15 @@ static bool on_line(const char *p, size_t n, bool continued, void *userdata)
 		l->appended = true;
 	if (log_file_enabled(l->file)) {
 		char prefix[LOG_PREFIX_MAX];
-		size_t k = log_format_prefix(sl->time, sl->stream, continued, prefix);
 
-		log_file_append(l->file, prefix, k, p, n);
+		if (continued)
+			log_file_append(l->file,
+					prefix,
+					log_format_prefix(sl->time, sl->stream, true, prefix),
+					p,
+					n);
+		else
+			log_file_append(l->file, sl->prefix, sl->prefix_len, p, n);
 	}
 	if (o) {
 		if (!journal) {
@@ -263,7 +275,16 @@ static ssize_t read_chunk(struct pipe_slot *sl)
 		(void)hand_out_held(sl);
 		return 0;
 	}
+	if ((size_t)n == LOGS_READ_SIZE && !sl->grown) {
+		/* Only heavy writers: an unprivileged user's pipe buffers count against
+		 * fs.pipe-user-pages-soft, past which every new pipe of his is tiny. */
+		sl->grown = true;
+		if (fcntl(sl->fd, F_SETPIPE_SZ, (int)LOGS_PIPE_BIG) < 0)
+			log_debug_errno(-errno, "%s: Failed to grow its pipe, ignoring", l->name);
+	}
 	sl->time = now_clock(CLOCK_REALTIME);
+	/* The lines of one read share their time, so their prefix is made once. */
+	sl->prefix_len = log_format_prefix(sl->time, sl->stream, false, sl->prefix);
 	r = log_splitter_feed(&sl->split, l->hub->readbuf, (size_t)n, on_line, sl);
 	if (r < 0)
 		log_error_errno(r, "%s: Failed to keep a partial line, dropping it", l->name);
