@@ -263,12 +263,16 @@ static void put(struct log_file *f, const char *prefix, size_t prefix_len, const
 {
 	size_t need = prefix_len + len + 1;
 
-	if (!make_room(f, need)) {
+	/* Room for a whole LOG_PREFIX_MAX: a constant-size copy costs two moves. */
+	if (!make_room(f, MAX(need, (size_t)LOG_PREFIX_MAX))) {
 		f->lost++;
 		f->lost_total++;
 		return;
 	}
-	memcpy(f->buf + f->len, prefix, prefix_len);
+	if (prefix_len <= LOG_PREFIX_MAX)
+		memcpy(f->buf + f->len, prefix, LOG_PREFIX_MAX);
+	else
+		memcpy(f->buf + f->len, prefix, prefix_len);
 	memcpy(f->buf + f->len + prefix_len, text, len);
 	f->buf[f->len + need - 1] = '\n';
 	f->len += need;

@@ -32,7 +32,8 @@ int log_file_set_dir(struct log_file *f, const char *dir);
 void log_file_set_limits(struct log_file *f, uint64_t max_size, unsigned keep);
 bool log_file_enabled(const struct log_file *f);
 
-/* Buffers one line: @prefix (timestamp and stream), @text, a newline; rotates first
+/* Buffers one line: @prefix (timestamp and stream; LOG_PREFIX_MAX bytes must be
+ * readable there, of which @prefix_len are used), @text, a newline; rotates first
  * when it would not fit under log-max-size. Never refuses: while the file cannot
  * be written, up to LOG_FILE_BUFFER_MAX bytes wait in memory and the lines beyond
  * are counted as lost; the file then gets a line saying how many. */

@@ -51,12 +51,25 @@ static inline void ring_get(const struct log_tail *t, size_t off, void *p, size_
 	memcpy((char *)p + first, t->buf, n - first);
 }
 
-static struct record_header header_at(const struct log_tail *t, size_t off)
+/* Headers are read and written once per line: a constant-size memcpy the compiler
+ * turns into two moves, unless the header wraps. */
+static inline struct record_header header_at(const struct log_tail *t, size_t off)
 {
 	struct record_header h;
 
-	ring_get(t, off, &h, sizeof(h));
+	if (t->cap - off >= sizeof(h))
+		memcpy(&h, t->buf + off, sizeof(h));
+	else
+		ring_get(t, off, &h, sizeof(h));
 	return h;
+}
+
+static inline void header_put(struct log_tail *t, size_t off, const struct record_header *h)
+{
+	if (t->cap - off >= sizeof(*h))
+		memcpy(t->buf + off, h, sizeof(*h));
+	else
+		ring_put(t, off, h, sizeof(*h));
 }
 
 void log_tail_init(struct log_tail *t, size_t max)
@@ -141,7 +154,7 @@ int log_tail_append(struct log_tail *t, uint64_t time, enum log_stream s, bool c
 	while (t->cap - t->used < need)
 		drop_oldest(t);
 	off = wrap(t, t->head + t->used);
-	ring_put(t, off, &h, sizeof(h));
+	header_put(t, off, &h);
 	ring_put(t, wrap(t, off + sizeof(h)), p, n);
 	t->used += need;
 	t->next_seq++;
