@@ -537,3 +537,47 @@ Test(logs, beyond_what_memory_holds_during_a_full_disk_lost_lines_are_counted_in
 	}
 	free(text);
 }
+
+Test(logs, a_reload_moves_files_to_the_new_log_dir_and_switches_forwarding)
+{
+	int fd;
+
+	cr_assert_eq(mkfifo(vh_path(&v, "fifo"), 0600), 0);
+	vh_write(&v,
+		 "vigil.conf",
+		 "log-dir = \"%s\"\n"
+		 "service c {\n  command = \"/bin/cat %s\"\n}\n",
+		 vh_path(&v, "a"),
+		 vh_path(&v, "fifo"));
+	vh_start(&v);
+	fd = open_fifo(vh_path(&v, "fifo"));
+	cr_assert_eq(write(fd, "one\n", 4), 4);
+	cr_assert(wait_text(vh_path(&v, "a/c.log"), " out one\n", 5000));
+
+	vh_write(&v,
+		 "vigil.conf",
+		 "log-dir = \"%s\"\n"
+		 "log-forward = yes\n"
+		 "service c {\n  command = \"/bin/cat %s\"\n}\n",
+		 vh_path(&v, "b"),
+		 vh_path(&v, "fifo"));
+	kill(v.pid, SIGHUP);
+	cr_assert(vh_wait_log(&v, "Reloaded: 0 added, 0 removed, 0 changed, 1 unchanged", 1, 5000));
+	cr_assert_eq(write(fd, "two\n", 4), 4);
+	cr_assert(wait_text(vh_path(&v, "b/c.log"), " out two\n", 5000));
+	cr_assert(vh_wait_log(&v, "c | two\n", 1, 5000));
+
+	vh_write(&v,
+		 "vigil.conf",
+		 "log-dir = \"%s\"\n"
+		 "service c {\n  command = \"/bin/cat %s\"\n}\n",
+		 vh_path(&v, "b"),
+		 vh_path(&v, "fifo"));
+	kill(v.pid, SIGHUP);
+	cr_assert(vh_wait_log(&v, "Reloaded: 0 added, 0 removed, 0 changed, 1 unchanged", 2, 5000));
+	cr_assert_eq(write(fd, "three\n", 6), 6);
+	cr_assert(wait_text(vh_path(&v, "b/c.log"), " out three\n", 5000));
+	cr_assert_eq(vh_count_log(&v, "c | three"), 0, "forwarding is off again");
+	cr_assert(!wait_text(vh_path(&v, "a/c.log"), "two", 0));
+	close(fd);
+}
