@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "logs.h"
 #include "macro.h"
 #include "notify.h"
 #include "reaper.h"
@@ -56,6 +57,7 @@ struct manager {
 	char *notify_dir;           /* the services' notify sockets; NULL: none */
 	struct rlimit child_nofile; /* RLIMIT_NOFILE as vigild got it, for children */
 	bool nofile_raised;
+	struct logs *logs;
 };
 
 /* Variables an outer systemd gave vigild that must not reach its children (notes §3). */
@@ -467,6 +469,7 @@ static int on_signal(sd_event_source *src, const struct signalfd_siginfo *si, vo
 	}
 	case SIGUSR1:
 		log_info("Reopening log files");
+		logs_reopen(m->logs);
 		break;
 	default:
 		break;
@@ -504,6 +507,13 @@ static int add_signal_sources(struct manager *m)
 }
 
 /* ---- services ---- */
+
+/* log-forward = auto forwards when vigild is a container's init: PID 1 or `--`. */
+static bool forward_wanted(const struct manager *m, const struct vigil_config *c)
+{
+	return c->log_forward == LOG_FORWARD_YES ||
+	       (c->log_forward == LOG_FORWARD_AUTO && (getpid() == 1 || m->main_argv));
+}
 
 static int add_service(struct manager *m, struct service_config *cfg)
 {
@@ -592,6 +602,10 @@ int manager_new(const struct manager_options *o, struct vigil_config *config,
 		log_warning_errno(r,
 				  "Failed to create a directory for notify sockets, services get "
 				  "no NOTIFY_SOCKET");
+	r = logs_new(m->event, &m->logs);
+	if (r < 0)
+		goto fail;
+	(void)logs_configure(m->logs, config->log_dir, forward_wanted(m, config));
 
 	m->host = (struct service_host){
 		.event = m->event,
@@ -599,6 +613,7 @@ int manager_new(const struct manager_options *o, struct vigil_config *config,
 		.base_env = m->base_env,
 		.stdout_fd = STDOUT_FILENO,
 		.stderr_fd = STDERR_FILENO,
+		.logs = m->logs,
 		.on_transition = on_transition,
 		.userdata = m,
 		.notify_dir = m->notify_dir,
@@ -635,6 +650,7 @@ struct manager *manager_free(struct manager *m)
 	/* After the services: each unlinked its socket. */
 	notify_dir_remove(m->notify_dir);
 	free(m->notify_dir);
+	logs_free(m->logs);
 	sd_event_source_disable_unref(m->settle);
 	sd_event_source_disable_unref(m->shutdown_timer);
 	sd_event_source_disable_unref(m->kill_timer);
@@ -661,6 +677,8 @@ int manager_run(struct manager *m)
 	 * option table per section): give it back before settling in for the long run. */
 	malloc_trim(0);
 	r = sd_event_loop(m->event);
+	/* What services wrote just before the end may still be in their pipes. */
+	logs_drain(m->logs);
 	if (r < 0) {
 		log_error_errno(r, "Event loop failed");
 		return MANAGER_EXIT_STARTUP;
@@ -823,6 +841,7 @@ int manager_reload(struct manager *m, struct config_errors *errors, struct reloa
 	config_free(m->config);
 	m->config = nc;
 	(void)link_requires(m);
+	(void)logs_configure(m->logs, nc->log_dir, forward_wanted(m, nc));
 
 	for (size_t i = m->n_removed - n_removed; i < m->n_removed; i++)
 		mark_pending_stop(m, m->removed[i], LC_EV_STOP, LC_EV_STOP);

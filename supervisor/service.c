@@ -16,6 +16,7 @@
 #include "config.h"
 #include "env.h"
 #include "log.h"
+#include "logs.h"
 #include "macro.h"
 #include "notify.h"
 #include "probe.h"
@@ -57,6 +58,7 @@ struct service {
 	char status[NOTIFY_STATUS_MAX + 1]; /* the last STATUS= text */
 	char failure[256];                  /* why an unhealthy service is being stopped */
 	char *own_env[3]; /* NOTIFY_SOCKET=, WATCHDOG_USEC=: what vigild tells the child */
+	struct service_logs *logs; /* NULL without capture */
 };
 
 static uint64_t now_monotonic(const struct service *s)
@@ -186,6 +188,7 @@ static int spawn(struct service *s, char *why, size_t why_size)
 	const char *step = "spawn", *unknown = NULL;
 	char *const *envp = s->envp;
 	pid_t pid;
+	int out_w = -1, err_w = -1;
 	int r;
 
 	if (cfg->env_file) {
@@ -244,6 +247,16 @@ static int spawn(struct service *s, char *why, size_t why_size)
 		log_warning_errno(r, "%s: Failed to create the notify socket, ignoring", cfg->name);
 	/* What an earlier run sent and nobody read must not count for this one. */
 	notify_flush(s->notify);
+	/* A pipe each for stdout and stderr (SPEC §6); main in `--` mode on a terminal
+	 * keeps it, so that interactive programs work as under tini. */
+	if (s->logs && !(cfg->main && isatty(STDOUT_FILENO))) {
+		r = service_logs_open_run(s->logs, &out_w, &err_w);
+		if (r < 0) {
+			spawn_creds_clear(&creds);
+			snprintf(why, why_size, "cannot create output pipes: %s", strerror(-r));
+			return r;
+		}
+	}
 	p = (struct spawn_params){
 		.path = path,
 		.argv = cfg->argv,
@@ -252,14 +265,19 @@ static int spawn(struct service *s, char *why, size_t why_size)
 		.creds = &creds,
 		.umask = cfg->umask,
 		.stdin_fd = cfg->main ? STDIN_FILENO : -1,
-		.stdout_fd = s->host->stdout_fd,
-		.stderr_fd = s->host->stderr_fd,
+		.stdout_fd = out_w >= 0 ? out_w : s->host->stdout_fd,
+		.stderr_fd = err_w >= 0 ? err_w : s->host->stderr_fd,
 		.new_session = !cfg->main,
 		.nofile = s->host->child_nofile,
 	};
 	r = spawn_process(&p, &pid, &step);
 	if (r < 0)
 		spawn_creds_clear(&creds);
+	/* The child has its copies; ours would keep the pipes from ever reaching EOF. */
+	if (out_w >= 0)
+		close(out_w);
+	if (err_w >= 0)
+		close(err_w);
 	if (r < 0) {
 		if (STREQ(step, "execve"))
 			snprintf(why, why_size, "cannot execute '%s': %s", path, strerror(-r));
@@ -363,6 +381,8 @@ static void apply_next_config(struct service *s)
 	s->run_env = mfree(s->run_env);
 	s->run_file_env = strv_free(s->run_file_env);
 	s->probe_host.envp = s->envp;
+	if (s->logs)
+		service_logs_set_limits(s->logs, next->log_max_size, next->log_keep, next->log_buffer);
 }
 
 /* Starts and stops what watches a run: the probes while the process is starting or
@@ -657,6 +677,12 @@ int service_new(const struct service_host *host, struct service_config *cfg, str
 	s->probe_host.envp = s->envp;
 	if (r >= 0)
 		r = probe_set_new(&s->probe_host, cfg->probes, on_probe_verdict, s, &s->probes);
+	if (r >= 0 && host->logs) {
+		r = service_logs_new(host->logs, cfg->name, &s->logs);
+		if (r >= 0)
+			service_logs_set_limits(s->logs, cfg->log_max_size, cfg->log_keep,
+						cfg->log_buffer);
+	}
 	if (r >= 0)
 		r = sd_event_add_time(host->event, &s->timer, CLOCK_MONOTONIC, USEC_INFINITY, 1,
 				      on_timer, s);
@@ -679,6 +705,7 @@ struct service *service_free(struct service *s)
 	if (s->pid > 0)
 		reaper_remove(s->host->reaper, &s->watch);
 	sd_event_source_disable_unref(s->timer);
+	service_logs_free(s->logs);
 	probe_set_free(s->probes);
 	notify_free(s->notify);
 	free(s->notify_path);
@@ -820,4 +847,9 @@ enum probe_health service_get_health(const struct service *s)
 const char *service_get_notify_socket(const struct service *s)
 {
 	return s->notify ? s->notify_path : NULL;
+}
+
+struct service_logs *service_get_logs(struct service *s)
+{
+	return s->logs;
 }

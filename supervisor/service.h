@@ -16,6 +16,8 @@ struct service;
 struct service_config;
 struct reaper;
 struct rlimit;
+struct logs;
+struct service_logs;
 
 /* Called after every state transition, once its actions are done. The manager reacts
  * later (from its own event source), never by feeding a service from here. */
@@ -28,6 +30,7 @@ struct service_host {
 	struct reaper *reaper;
 	char *const *base_env; /* vigild's environment without systemd's variables */
 	int stdout_fd, stderr_fd;
+	struct logs *logs; /* NULL: services write to stdout_fd and stderr_fd */
 	service_transition_fn *on_transition;
 	void *userdata;
 	/* Where the notify sockets live (NULL: none, NOTIFY_SOCKET is not set). */
@@ -103,3 +106,5 @@ int service_get_probe(const struct service *s, enum probe_role role, struct prob
 enum probe_health service_get_health(const struct service *s);
 /* The path of the service's notify socket once bound, or NULL. */
 const char *service_get_notify_socket(const struct service *s);
+/* Its captured output (logs.h: the tail for `vigilctl logs`); NULL without capture. */
+struct service_logs *service_get_logs(struct service *s);

@@ -24,6 +24,10 @@
  *   tcp-listen PORT    listen on 127.0.0.1:PORT, accept and close connections forever
  *   unix-listen PATH   the same on a unix socket
  *   free-port          print a TCP port of 127.0.0.1 that was free a moment ago
+ *   partial TEXT       write TEXT to stdout without a newline
+ *   late MS TEXT       leave an orphan (own session) that writes the line TEXT to stdout
+ *                      MS milliseconds later, without a newline, and exits
+ *   lines N LEN        write N numbered lines of LEN bytes to stdout in 64 KiB writes
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -306,6 +310,58 @@ static _Noreturn void http_serve(int port, const char *status_file)
 	}
 }
 
+/* An orphan in a session of its own (so the group kill at main's exit misses it)
+ * that still holds stdout and writes to it after main is gone. */
+static void late(long ms, const char *text)
+{
+	pid_t p = fork();
+
+	if (p < 0)
+		exit(97);
+	if (p == 0) {
+		/* A new session before the parent learns we exited, so that no group
+		 * kill at main's exit can reach the orphan. */
+		setsid();
+		if (fork() == 0) {
+			struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+
+			while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+				;
+			(void)!write(STDOUT_FILENO, text, strlen(text));
+			_exit(0);
+		}
+		_exit(0);
+	}
+	while (waitpid(p, NULL, 0) < 0 && errno == EINTR)
+		;
+}
+
+/* "0000000042 xxx...\n": lines of exactly @len bytes, gathered into 64 KiB writes: a writer
+ * cheap enough for throughput figures. */
+static void write_lines(long n, long len)
+{
+	static char buf[64 * 1024];
+	size_t used = 0;
+
+	if (len < 12 || len > (long)sizeof(buf))
+		exit(99);
+	for (long k = 0; k < n; k++) {
+		if (used + (size_t)len > sizeof(buf)) {
+			if (write(STDOUT_FILENO, buf, used) != (ssize_t)used)
+				exit(98);
+			used = 0;
+		}
+		for (long d = k, i = 9; i >= 0; i--, d /= 10)
+			buf[used + (size_t)i] = (char)('0' + d % 10);
+		buf[used + 10] = ' ';
+		memset(buf + used + 11, 'x', (size_t)len - 12);
+		buf[used + (size_t)len - 1] = '\n';
+		used += (size_t)len;
+	}
+	if (used && write(STDOUT_FILENO, buf, used) != (ssize_t)used)
+		exit(98);
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -396,6 +452,17 @@ int main(int argc, char **argv)
 			accept_forever(listen_tcp(atoi(arg)));
 		} else if (strcmp(a, "unix-listen") == 0) {
 			accept_forever(listen_unix(arg));
+		} else if (strcmp(a, "partial") == 0) {
+			fflush(stdout);
+			(void)!write(STDOUT_FILENO, arg, strlen(arg));
+		} else if (strcmp(a, "late") == 0) {
+			if (i + 1 >= argc)
+				return 99;
+			late(atol(arg), argv[++i]);
+		} else if (strcmp(a, "lines") == 0) {
+			if (i + 1 >= argc)
+				return 99;
+			write_lines(atol(arg), atol(argv[++i]));
 		} else if (strcmp(a, "flood") == 0) {
 			long n = atol(arg);
 			for (long k = 0; k < n; k++)

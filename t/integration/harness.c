@@ -120,6 +120,30 @@ void vh_start_program(struct vh *v, const char *const *argv)
 	v->exited = false;
 }
 
+void vh_start_program_stdout(struct vh *v, const char *const *argv, int stdout_fd)
+{
+	pid_t pid = fork();
+
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		int fd = open(v->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		sigset_t none;
+
+		if (fd < 0)
+			_exit(120);
+		dup2(stdout_fd, 1);
+		dup2(fd, 2);
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		setenv("VIGIL_TEST_TAG", v->dir, 1);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		execvp(argv[0], (char **)argv);
+		_exit(121);
+	}
+	v->pid = pid;
+	v->exited = false;
+}
+
 void vh_start_args(struct vh *v, const char *const *args)
 {
 	const char *argv[64];

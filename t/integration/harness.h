@@ -34,6 +34,9 @@ const char *vh_vigilctl(void);
 /* Starts @argv (argv[0] looked up in PATH) as v->pid; stdout and stderr go to
  * v->log. Every process it starts carries VIGIL_TEST_TAG=DIR. */
 void vh_start_program(struct vh *v, const char *const *argv);
+/* Like vh_start_program(), with the program's stdout on @stdout_fd (stderr still goes
+ * to v->log). */
+void vh_start_program_stdout(struct vh *v, const char *const *argv, int stdout_fd);
 /* Starts vigild with @args (NULL-terminated, after argv[0]). */
 void vh_start_args(struct vh *v, const char *const *args);
 /* Starts `vigild -c DIR/vigil.conf -s DIR/control.sock --log-level debug`. */

@@ -157,6 +157,7 @@ Test(spawn, directory_umask_and_user_apply)
 Test(spawn, a_command_is_split_like_a_shell_without_expansion)
 {
 	vh_write(&v, "vigil.conf",
+		 "log-forward = yes\n"
 		 "service q {\n"
 		 "  command = \"%s out '$HOME and spaces' out \\\"two  words\\\" pause\"\n"
 		 "}\n",

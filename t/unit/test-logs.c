@@ -1,0 +1,488 @@
+/* test-logs.c: capture with real pipes and a real sd-event loop: lines reach the
+ * tail, the file and stdout in order, readers follow, a full stdout pauses reading
+ * without losing a line. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <malloc.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+#include <systemd/sd-event.h>
+
+#include "log-file.h"
+#include "logs.h"
+#include "macro.h"
+
+static char dir[64];
+static sd_event *event;
+static struct logs *hub;
+static int saved_stdout = -1;
+
+static void setup(void)
+{
+	snprintf(dir, sizeof(dir), "/tmp/vigil-logs.XXXXXX");
+	cr_assert(mkdtemp(dir));
+	signal(SIGPIPE, SIG_IGN);
+	cr_assert_eq(sd_event_new(&event), 0);
+	cr_assert_eq(logs_new(event, &hub), 0);
+}
+
+static void teardown(void)
+{
+	char cmd[128];
+
+	hub = logs_free(hub);
+	event = sd_event_unref(event);
+	if (saved_stdout >= 0) {
+		dup2(saved_stdout, STDOUT_FILENO);
+		close(saved_stdout);
+		saved_stdout = -1;
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	(void)!system(cmd);
+}
+
+TestSuite(logs, .init = setup, .fini = teardown, .timeout = 60);
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Runs the loop until the service's pipes are closed. */
+static bool run_until_closed(struct service_logs *l, int timeout_ms)
+{
+	long long end = now_ms() + timeout_ms;
+
+	while (service_logs_open_pipes(l) > 0) {
+		if (now_ms() > end)
+			return false;
+		cr_assert_geq(sd_event_run(event, 10 * 1000), 0);
+	}
+	return true;
+}
+
+/* "line 0\nline 2\n..." for the even (stdout) or odd (stderr) numbers below @n. */
+static char *numbered(long n, int parity, size_t *ret_len)
+{
+	char *text = malloc((size_t)n * 8 + 16), *p = text;
+
+	for (long k = parity; k < n; k += 2)
+		p += sprintf(p, "line %ld\n", k);
+	*ret_len = (size_t)(p - text);
+	return text;
+}
+
+/* Forks a child that writes @out and @err in 4 KiB chunks, alternating, as a
+ * program's stdio would, then exits. Only write(2) after the fork. */
+static pid_t spawn_writer(int out_w, int err_w, const char *out, size_t out_len, const char *err,
+			  size_t err_len)
+{
+	pid_t pid = fork();
+
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		size_t o = 0, e = 0;
+
+		while (o < out_len || e < err_len) {
+			if (o < out_len) {
+				ssize_t n = write(out_w, out + o, MIN((size_t)4096, out_len - o));
+				if (n <= 0)
+					_exit(1);
+				o += (size_t)n;
+			}
+			if (e < err_len) {
+				ssize_t n = write(err_w, err + e, MIN((size_t)4096, err_len - e));
+				if (n <= 0)
+					_exit(1);
+				e += (size_t)n;
+			}
+		}
+		_exit(0);
+	}
+	close(out_w);
+	close(err_w);
+	return pid;
+}
+
+static void reap(pid_t pid)
+{
+	int st;
+
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the writer failed: %d", st);
+}
+
+/* Reads everything a non-following reader gives into a new string. */
+static char *read_all(struct log_reader *r, size_t chunk)
+{
+	size_t cap = 1 << 20, len = 0;
+	char *s = malloc(cap);
+	ssize_t n;
+
+	for (;;) {
+		if (cap - len < chunk + 1)
+			s = realloc(s, cap *= 2);
+		n = log_reader_read(r, s + len, chunk);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	cr_assert_eq(n, 0);
+	s[len] = '\0';
+	return s;
+}
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *s;
+	long len;
+
+	if (!f)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	len = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	s = malloc((size_t)len + 1);
+	len = (long)fread(s, 1, (size_t)len, f);
+	s[len] = '\0';
+	fclose(f);
+	return s;
+}
+
+/* Checks that @text holds lines "... out line N" for every even N < @n and
+ * "... err line N" for every odd one, each stream in order. */
+static void check_flood(const char *text, long n)
+{
+	long next[2] = {0, 1};
+	const char *p = text;
+
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		const char *sp = strchr(p, ' ');
+		long k;
+		int s;
+
+		cr_assert_not_null(nl);
+		cr_assert(sp && sp < nl, "no prefix: %.40s", p);
+		cr_assert(sp - p == 24 && p[19] == '.' && p[23] == 'Z', "bad timestamp: %.40s", p);
+		s = strncmp(sp + 1, "err ", 4) == 0;
+		cr_assert(s || strncmp(sp + 1, "out ", 4) == 0, "bad stream: %.40s", p);
+		/* strtol, not sscanf: sscanf measures the whole rest of the text. */
+		cr_assert_eq(strncmp(sp + 5, "line ", 5), 0, "%.40s", p);
+		k = strtol(sp + 10, NULL, 10);
+		cr_assert_eq(k, next[s], "expected %ld, got %ld", next[s], k);
+		next[s] += 2;
+		p = nl + 1;
+	}
+	cr_assert_eq(next[0], n);
+	cr_assert_eq(next[1], n + 1);
+}
+
+Test(logs, a_flood_of_200000_lines_reaches_the_file_and_the_tail_in_order)
+{
+	struct service_logs *l;
+	struct log_reader *r;
+	size_t out_len, err_len;
+	char *out = numbered(200000, 0, &out_len), *err = numbered(200000, 1, &err_len);
+	char path[128], *text;
+	int ow, ew;
+	pid_t pid;
+
+	cr_assert_eq(logs_configure(hub, dir, false), 0);
+	cr_assert_eq(service_logs_new(hub, "flood", &l), 0);
+	service_logs_set_limits(l, 0, 5, 16 << 20);
+	cr_assert_eq(service_logs_open_run(l, &ow, &ew), 0);
+	pid = spawn_writer(ow, ew, out, out_len, err, err_len);
+	cr_assert(run_until_closed(l, 30000));
+	reap(pid);
+
+	cr_assert_eq(service_logs_reader_new(l, 1000000, false, NULL, NULL, &r), 0);
+	text = read_all(r, 4096);
+	check_flood(text, 200000);
+	free(text);
+	log_reader_free(r);
+
+	service_logs_free(l); /* writes the file out */
+	snprintf(path, sizeof(path), "%s/flood.log", dir);
+	text = slurp(path);
+	cr_assert_not_null(text);
+	check_flood(text, 200000);
+	free(text);
+	free(out);
+	free(err);
+}
+
+Test(logs, a_last_line_without_newline_is_kept_when_the_pipe_ends)
+{
+	struct service_logs *l;
+	struct log_reader *r;
+	char *text;
+	int ow, ew;
+
+	cr_assert_eq(service_logs_new(hub, "s", &l), 0);
+	service_logs_set_limits(l, 0, 5, 4096);
+	cr_assert_eq(service_logs_open_run(l, &ow, &ew), 0);
+	cr_assert_eq(write(ow, "first\nlast words", 16), 16);
+	cr_assert_eq(write(ew, "no newline either", 17), 17);
+	close(ow);
+	close(ew);
+	cr_assert(run_until_closed(l, 5000));
+	cr_assert_eq(service_logs_reader_new(l, 10, false, NULL, NULL, &r), 0);
+	text = read_all(r, 7); /* small chunks: lines cross calls */
+	cr_assert(strstr(text, " out first\n"), "%s", text);
+	cr_assert(strstr(text, " out last words\n"), "%s", text);
+	cr_assert(strstr(text, " err no newline either\n"), "%s", text);
+	free(text);
+	log_reader_free(r);
+	service_logs_free(l);
+}
+
+Test(logs, last_n_lines_are_the_newest)
+{
+	struct service_logs *l;
+	struct log_reader *r;
+	char *text;
+	int ow, ew;
+
+	cr_assert_eq(service_logs_new(hub, "s", &l), 0);
+	service_logs_set_limits(l, 0, 5, 64 * 1024);
+	cr_assert_eq(service_logs_open_run(l, &ow, &ew), 0);
+	for (int i = 1; i <= 20; i++)
+		dprintf(ow, "n%d\n", i);
+	close(ow);
+	close(ew);
+	cr_assert(run_until_closed(l, 5000));
+	cr_assert_eq(service_logs_reader_new(l, 5, false, NULL, NULL, &r), 0);
+	text = read_all(r, 4096);
+	cr_assert(strstr(text, " out n16\n") && strstr(text, " out n20\n"), "%s", text);
+	cr_assert(!strstr(text, " out n15\n"), "%s", text);
+	free(text);
+	log_reader_free(r);
+	service_logs_free(l);
+}
+
+static int wakes;
+
+static void on_wake(struct log_reader *r, void *userdata)
+{
+	(void)r;
+	(void)userdata;
+	wakes++;
+}
+
+Test(logs, a_follower_is_woken_once_for_new_lines_and_sees_the_end)
+{
+	struct service_logs *l;
+	struct log_reader *r;
+	char buf[256];
+	ssize_t n;
+	long long end;
+	int ow, ew;
+
+	wakes = 0;
+	cr_assert_eq(service_logs_new(hub, "s", &l), 0);
+	service_logs_set_limits(l, 0, 5, 64 * 1024);
+	cr_assert_eq(service_logs_open_run(l, &ow, &ew), 0);
+	cr_assert_eq(service_logs_reader_new(l, 10, true, on_wake, NULL, &r), 0);
+	cr_assert_eq(log_reader_read(r, buf, sizeof(buf)), -EAGAIN);
+	cr_assert_eq(write(ow, "hello\n", 6), 6);
+	for (end = now_ms() + 5000; wakes == 0 && now_ms() < end;)
+		sd_event_run(event, 10 * 1000);
+	cr_assert_eq(wakes, 1);
+	n = log_reader_read(r, buf, sizeof(buf));
+	cr_assert_gt(n, 0);
+	buf[n] = '\0';
+	cr_assert(strstr(buf, " out hello\n"), "%s", buf);
+	cr_assert_eq(log_reader_read(r, buf, sizeof(buf)), -EAGAIN);
+
+	/* The service goes away: the waiting reader is woken and sees the end. */
+	close(ow);
+	close(ew);
+	service_logs_free(l);
+	for (end = now_ms() + 5000; wakes == 1 && now_ms() < end;)
+		sd_event_run(event, 10 * 1000);
+	cr_assert_eq(wakes, 2);
+	cr_assert_eq(log_reader_read(r, buf, sizeof(buf)), 0);
+	log_reader_free(r);
+}
+
+/* Points fd 1 at a new pipe; returns its read end (non-blocking). */
+static int capture_stdout(void)
+{
+	int p[2];
+
+	cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
+	fflush(stdout);
+	saved_stdout = dup(STDOUT_FILENO);
+	cr_assert_eq(dup2(p[1], STDOUT_FILENO), STDOUT_FILENO);
+	close(p[1]);
+	fcntl(p[0], F_SETFL, O_NONBLOCK);
+	return p[0];
+}
+
+Test(logs, a_stdout_nobody_reads_pauses_the_service_and_loses_no_line)
+{
+	struct service_logs *l;
+	size_t out_len, err_len;
+	/* More than the pipes (grown to 1 MiB each), stdout's buffer and its pipe hold. */
+	char *out = numbered(1000000, 0, &out_len), *err = numbered(1000000, 1, &err_len);
+	size_t cap = 8 << 20, len = 0;
+	char *got = malloc(cap);
+	int rd = capture_stdout(), ow, ew, status;
+	long next[2] = {0, 1};
+	long long end;
+	pid_t pid;
+
+	cr_assert_eq(logs_configure(hub, NULL, true), 0);
+	cr_assert_eq(fcntl(STDOUT_FILENO, F_GETFL) & O_NONBLOCK,
+		     0,
+		     "the shared description must stay blocking");
+	cr_assert_eq(service_logs_new(hub, "svc", &l), 0);
+	service_logs_set_limits(l, 0, 5, 256 * 1024);
+	cr_assert_eq(service_logs_open_run(l, &ow, &ew), 0);
+	pid = spawn_writer(ow, ew, out, out_len, err, err_len);
+
+	/* Nobody reads stdout for a while: the writer must be stuck, not finished. */
+	for (end = now_ms() + 1000; now_ms() < end;)
+		sd_event_run(event, 10 * 1000);
+	cr_assert_eq(waitpid(pid, &status, WNOHANG), 0, "the writer should be blocked");
+	cr_assert_gt(service_logs_open_pipes(l), 0);
+
+	/* Now read: everything arrives, each stream in order. The loop is idle (runs
+	 * nothing) once the pipes are closed and stdout's buffer is written. */
+	for (end = now_ms() + 30000; now_ms() < end;) {
+		ssize_t n;
+
+		if (cap - len < (1 << 20))
+			got = realloc(got, cap *= 2);
+		n = read(rd, got + len, cap - len - 1);
+		if (n > 0)
+			len += (size_t)n;
+		else if (sd_event_run(event, 1000) == 0 && service_logs_open_pipes(l) == 0)
+			break;
+	}
+	reap(pid);
+	got[len] = '\0';
+	for (char *p = got; *p;) {
+		char *nl = strchr(p, '\n');
+		long k;
+
+		cr_assert_not_null(nl);
+		cr_assert_eq(strncmp(p, "svc | line ", 11), 0, "%.30s", p);
+		k = atol(p + 11);
+		cr_assert_eq(k, next[k % 2], "expected %ld, got %ld", next[k % 2], k);
+		next[k % 2] += 2;
+		p = nl + 1;
+	}
+	cr_assert_eq(next[0], 1000000);
+	cr_assert_eq(next[1], 1000001);
+	service_logs_free(l);
+	close(rd);
+	free(got);
+	free(out);
+	free(err);
+}
+
+Test(logs, without_journald_forwarding_falls_back_to_stdout)
+{
+	struct service_logs *l;
+	struct stat st;
+	char env[64], buf[256];
+	int rd = capture_stdout(), ow, ew;
+	ssize_t n;
+	long long end;
+
+	if (access("/run/systemd/journal/stdout", F_OK) == 0)
+		cr_skip_test("journald runs here: the fallback cannot be shown");
+	cr_assert_eq(fstat(STDOUT_FILENO, &st), 0);
+	snprintf(env,
+		 sizeof(env),
+		 "%llu:%llu",
+		 (unsigned long long)st.st_dev,
+		 (unsigned long long)st.st_ino);
+	setenv("JOURNAL_STREAM", env, 1);
+	cr_assert_eq(logs_configure(hub, NULL, true), 0);
+	unsetenv("JOURNAL_STREAM");
+	cr_assert_eq(service_logs_new(hub, "j", &l), 0);
+	cr_assert_eq(service_logs_open_run(l, &ow, &ew), 0);
+	cr_assert_eq(write(ow, "to the journal\n", 15), 15);
+	close(ow);
+	close(ew);
+	cr_assert(run_until_closed(l, 5000));
+	for (end = now_ms() + 2000; (n = read(rd, buf, sizeof(buf) - 1)) <= 0 && now_ms() < end;)
+		sd_event_run(event, 10 * 1000);
+	cr_assert_gt(n, 0);
+	buf[n] = '\0';
+	cr_assert_str_eq(buf, "j | to the journal\n");
+	service_logs_free(l);
+	close(rd);
+}
+
+Test(logs, rotation_removes_generations_beyond_log_keep)
+{
+	struct service_logs *l;
+	char path[128];
+	int ow, ew;
+
+	cr_assert_eq(logs_configure(hub, dir, false), 0);
+	for (int k = 1; k <= 6; k++) {
+		snprintf(path, sizeof(path), "%s/r.log.%d", dir, k);
+		close(open(path, O_WRONLY | O_CREAT, 0644));
+	}
+	cr_assert_eq(service_logs_new(hub, "r", &l), 0);
+	service_logs_set_limits(l, 1024, 2, 0);
+	cr_assert_eq(service_logs_open_run(l, &ow, &ew), 0);
+	for (int i = 0; i < 100; i++)
+		dprintf(ow, "a line long enough to rotate soon %d\n", i);
+	close(ow);
+	close(ew);
+	cr_assert(run_until_closed(l, 5000));
+	service_logs_free(l);
+	for (int k = 1; k <= 6; k++) {
+		snprintf(path, sizeof(path), "%s/r.log.%d", dir, k);
+		cr_assert_eq(access(path, F_OK) == 0, k <= 2, "%s", path);
+	}
+}
+
+Test(logs, an_idle_service_costs_under_4_KiB_until_it_writes)
+{
+	enum { N = 200 };
+	struct service_logs *l[N];
+	int fds[N][2];
+	struct mallinfo2 before, after;
+	size_t per;
+
+	cr_assert_eq(logs_configure(hub, dir, false), 0);
+	before = mallinfo2();
+	for (int i = 0; i < N; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "idle%d", i);
+		cr_assert_eq(service_logs_new(hub, name, &l[i]), 0);
+		service_logs_set_limits(l[i], 10 << 20, 5, 256 * 1024);
+		cr_assert_eq(service_logs_open_run(l[i], &fds[i][0], &fds[i][1]), 0);
+	}
+	after = mallinfo2();
+	per = (after.uordblks - before.uordblks) / N;
+	cr_log_info("log state of an idle, running service: %zu bytes", per);
+	/* Under AddressSanitizer mallinfo2() sees nothing, and this proves nothing. */
+	cr_assert_leq(per, 4096, "%zu bytes per idle service", per);
+	for (int i = 0; i < N; i++) {
+		close(fds[i][0]);
+		close(fds[i][1]);
+		service_logs_free(l[i]);
+	}
+}
