@@ -32,6 +32,7 @@ service w {
   command = "$helper lines $lines 100"
   restart = never
   log-max-size = 2G
+  log-buffer = ${LOG_BUFFER:-256K}
 }
 END
 mkfifo "$tmp/stderr"
