@@ -34,7 +34,8 @@ const char *vh_vigilctl(void);
 /* Starts @argv (argv[0] looked up in PATH) as v->pid; stdout and stderr go to
  * v->log. Every process it starts carries VIGIL_TEST_TAG=DIR. */
 void vh_start_program(struct vh *v, const char *const *argv);
-/* Starts vigild with @args (NULL-terminated, after argv[0]). */
+/* Starts vigild with @args (NULL-terminated, after argv[0]), and `-s DIR/control.sock`
+ * unless @args has a -s. */
 void vh_start_args(struct vh *v, const char *const *args);
 /* Starts `vigild -c DIR/vigil.conf -s DIR/control.sock --log-level debug`. */
 void vh_start(struct vh *v);
