@@ -357,7 +357,7 @@ Test(control, healthz_and_readyz_name_the_culprits)
 	char *body = NULL;
 
 	start_with("service late {\n  command = \"%s sleep 1500 exit 0\"\n  type = oneshot\n}\n"
-		   "service broken {\n  command = \"/nonexistent/program\"\n  restart = never\n"
+		   "service broken {\n  command = \"/bin/false\"\n  type = oneshot\n"
 		   "  autostart = false\n}\n",
 		   vh_helper());
 
@@ -378,7 +378,7 @@ Test(control, healthz_and_readyz_name_the_culprits)
 
 	vh_write(&v, "vigil.conf",
 		 "service web {\n  command = \"%s pause\"\n}\n"
-		 "service broken {\n  command = \"/nonexistent/program\"\n  restart = never\n}\n",
+		 "service broken {\n  command = \"/bin/false\"\n  type = oneshot\n}\n",
 		 vh_helper());
 	cr_assert_eq(api_call(&v, "POST", "/v1/reload", NULL), 200);
 	cr_assert(api_wait_state(&v, "broken", "failed", 5000));

@@ -287,7 +287,7 @@ Test(vigilctl, wait_gives_up_at_once_on_a_failed_service)
 {
 	long long t0;
 
-	start_with("service bad {\n  command = \"/nonexistent\"\n  restart = never\n}\n");
+	start_with("service bad {\n  command = \"/bin/false\"\n  type = oneshot\n}\n");
 	cr_assert(api_wait_state(&v, "bad", "failed", 5000));
 	t0 = api_now_ms();
 	cr_assert_eq(ctl_run(&v, NULL, NULL, "wait", "-t", "30", "bad", NULL), 1);
@@ -302,7 +302,7 @@ Test(vigilctl, health_follows_healthz)
 	cr_assert_eq(ctl_run(&v, &out, NULL, "health", NULL), 0);
 	cr_assert_str_eq(out, "healthy\n");
 	free(out);
-	vh_write(&v, "vigil.conf", "service bad {\n  command = \"/nonexistent\"\n  restart = never\n}\n");
+	vh_write(&v, "vigil.conf", "service bad {\n  command = \"/bin/false\"\n  type = oneshot\n}\n");
 	cr_assert_eq(ctl_run(&v, NULL, NULL, "reload", NULL), 0);
 	cr_assert(api_wait_state(&v, "bad", "failed", 5000));
 	cr_assert_eq(ctl_run(&v, &out, NULL, "health", NULL), 1);
