@@ -123,8 +123,9 @@ static int parse_chunk_size(struct http_parser *p, const char *l)
 	for (; isxdigit((unsigned char)*l); l++, digits++) {
 		if (digits >= 15)
 			return -EBADMSG; /* no overflow, and no chunk needs more */
-		n = n * 16 + (uint64_t)(isdigit((unsigned char)*l) ? *l - '0'
-								    : tolower((unsigned char)*l) - 'a' + 10);
+		n = n * 16 + (uint64_t)(isdigit((unsigned char)*l)
+						? *l - '0'
+						: tolower((unsigned char)*l) - 'a' + 10);
 	}
 	l += strspn(l, " \t");
 	if (digits == 0 || (*l && *l != ';'))
@@ -186,7 +187,8 @@ int http_parser_feed(struct http_parser *p, const char *data, size_t len, http_b
 			}
 			if (p->line_len > 0 && p->line[p->line_len - 1] == '\r')
 				p->line_len--;
-			if (memchr(p->line, '\0', p->line_len) || memchr(p->line, '\r', p->line_len))
+			if (memchr(p->line, '\0', p->line_len) ||
+			    memchr(p->line, '\r', p->line_len))
 				return -EBADMSG;
 			p->line[p->line_len] = '\0';
 			p->line_len = 0;
@@ -257,10 +259,13 @@ int http_open(const char *path, const char *method, const char *target, int *ret
 	if (plen >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
 	memcpy(sa.sun_path, path, plen + 1);
-	n = snprintf(req, sizeof(req),
+	n = snprintf(req,
+		     sizeof(req),
 		     "%s %s HTTP/1.0\r\nHost: vigil\r\nUser-Agent: vigilctl/" PACKAGE_VERSION
 		     "\r\n%s\r\n",
-		     method, target, strcmp(method, "POST") == 0 ? "Content-Length: 0\r\n" : "");
+		     method,
+		     target,
+		     strcmp(method, "POST") == 0 ? "Content-Length: 0\r\n" : "");
 	if (n < 0 || n >= (int)sizeof(req))
 		return -ENAMETOOLONG;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -282,8 +287,7 @@ int http_open(const char *path, const char *method, const char *target, int *ret
 	return 0;
 }
 
-int http_read(int fd, struct http_parser *p, int timeout_ms, http_body_fn *on_body,
-	      void *userdata)
+int http_read(int fd, struct http_parser *p, int timeout_ms, http_body_fn *on_body, void *userdata)
 {
 	struct pollfd pfd = {.fd = fd, .events = POLLIN};
 	char buf[16384];
@@ -349,7 +353,13 @@ int http_request(const char *path, const char *method, const char *target, int t
 	do {
 		long long left = end - now_ms();
 
-		r = http_read(fd, &p, timeout_ms < 0 ? -1 : left > 0 ? (int)left : 0, collect, &res);
+		r = http_read(fd,
+			      &p,
+			      timeout_ms < 0 ? -1
+			      : left > 0     ? (int)left
+					     : 0,
+			      collect,
+			      &res);
 	} while (r == 0);
 	close(fd);
 	if (r < 0) {

@@ -26,7 +26,7 @@ typedef int http_body_fn(const char *data, size_t len, void *userdata);
 enum http_body_mode { HTTP_BODY_NONE, HTTP_BODY_LENGTH, HTTP_BODY_CHUNKED, HTTP_BODY_CLOSE };
 
 struct http_parser {
-	int status;		/* valid once headers_done */
+	int status; /* valid once headers_done */
 	bool headers_done, done;
 	char content_type[128];
 	enum http_body_mode mode;
@@ -59,8 +59,7 @@ int http_open(const char *path, const char *method, const char *target, int *ret
 /* Reads what arrives on @fd within @timeout_ms (-1: no limit) and feeds @p.
  * Returns 1 once the response is complete, 0 when more is expected, -ETIMEDOUT when
  * nothing came in time, -EBADMSG, or a negative errno. */
-int http_read(int fd, struct http_parser *p, int timeout_ms, http_body_fn *on_body,
-	      void *userdata);
+int http_read(int fd, struct http_parser *p, int timeout_ms, http_body_fn *on_body, void *userdata);
 
 struct http_response {
 	int status;

@@ -17,7 +17,7 @@
 
 enum {
 	EXIT_OK = 0,
-	EXIT_FAILED = 1,	/* the operation failed, or unhealthy */
+	EXIT_FAILED = 1, /* the operation failed, or unhealthy */
 	EXIT_USAGE = 2,
 	EXIT_UNREACHABLE = 3,
 	EXIT_NO_SERVICE = 4,
@@ -80,8 +80,8 @@ static void encode(const char *s, char *out, size_t size)
 	for (; *s && n + 4 < size; s++) {
 		unsigned char ch = (unsigned char)*s;
 
-		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-		    strchr("-._~", ch))
+		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9') || strchr("-._~", ch))
 			out[n++] = (char)ch;
 		else {
 			out[n++] = '%';
@@ -151,8 +151,11 @@ static void print_json(const json_t *j)
 enum colour { C_NONE, C_GREEN, C_YELLOW, C_RED, C_DIM };
 
 static const char *const colour_codes[] = {
-	[C_NONE] = "", [C_GREEN] = "\033[32m", [C_YELLOW] = "\033[33m",
-	[C_RED] = "\033[1;31m", [C_DIM] = "\033[2m",
+	[C_NONE] = "",
+	[C_GREEN] = "\033[32m",
+	[C_YELLOW] = "\033[33m",
+	[C_RED] = "\033[1;31m",
+	[C_DIM] = "\033[2m",
 };
 
 static enum colour state_colour(const char *state)
@@ -170,8 +173,8 @@ static enum colour state_colour(const char *state)
 
 enum { COL_NAME, COL_STATE, COL_PID, COL_UPTIME, COL_RESTARTS, COL_READY, COL_HEALTH, COL_COUNT };
 
-static const char *const col_names[COL_COUNT] = {"NAME",     "STATE", "PID",   "UPTIME",
-						 "RESTARTS", "READY", "HEALTH"};
+static const char *const col_names[COL_COUNT] = {
+	"NAME", "STATE", "PID", "UPTIME", "RESTARTS", "READY", "HEALTH"};
 
 static void format_uptime(json_t *v, char *buf, size_t size)
 {
@@ -208,12 +211,14 @@ static void status_cells(json_t *svc, char cells[COL_COUNT][72], enum colour col
 	else
 		snprintf(cells[COL_PID], 72, "-");
 	format_uptime(json_object_get(svc, "uptime"), cells[COL_UPTIME], 72);
-	snprintf(cells[COL_RESTARTS], 72, "%lld",
+	snprintf(cells[COL_RESTARTS],
+		 72,
+		 "%lld",
 		 (long long)json_integer_value(json_object_get(svc, "restarts")));
 	snprintf(cells[COL_READY], 72, "%s", ready ? "yes" : "no");
 	colours[COL_READY] = ready ? C_GREEN : C_NONE;
 	snprintf(cells[COL_HEALTH], 72, "%s", health ? health : "?");
-	colours[COL_HEALTH] = !health			      ? C_NONE
+	colours[COL_HEALTH] = !health                            ? C_NONE
 			      : strcmp(health, "healthy") == 0   ? C_GREEN
 			      : strcmp(health, "unhealthy") == 0 ? C_RED
 								 : C_NONE;
@@ -247,7 +252,9 @@ static void print_table(const struct ctx *c, json_t *list)
 			bool paint = c->color && colours[i][k] != C_NONE;
 
 			/* Pad outside the escape codes so the columns stay aligned. */
-			printf("%s%s%s", paint ? colour_codes[colours[i][k]] : "", cells[i][k],
+			printf("%s%s%s",
+			       paint ? colour_codes[colours[i][k]] : "",
+			       cells[i][k],
 			       paint ? "\033[0m" : "");
 			if (k + 1 < COL_COUNT)
 				printf("%*s", (int)(width[k] - strlen(cells[i][k]) + 2), "");
@@ -355,9 +362,9 @@ static int act(struct ctx *c, int argc, char **argv, const char *action)
 		n = (int)json_array_size(all);
 	}
 	for (int i = 0; i < n; i++) {
-		const char *name =
-			all ? json_string_value(json_object_get(json_array_get(all, (size_t)i), "name"))
-			    : names[i];
+		const char *name = all ? json_string_value(json_object_get(
+						 json_array_get(all, (size_t)i), "name"))
+				       : names[i];
 		char enc[256], target[512];
 		struct http_response res;
 		int r;
@@ -437,7 +444,8 @@ static int cmd_signal(struct ctx *c, int argc, char **argv)
 			if (c->json)
 				print_json(j);
 			else
-				printf("%s: SIG%s sent\n", argv[i],
+				printf("%s: SIG%s sent\n",
+				       argv[i],
 				       json_string_value(json_object_get(j, "signal")) ?: argv[1]);
 			json_decref(j);
 		} else
@@ -452,7 +460,7 @@ static int cmd_signal(struct ctx *c, int argc, char **argv)
 struct stream {
 	struct http_parser p;
 	struct http_response err; /* the body of an error answer */
-	http_body_fn *sink;	  /* the body of a 200 */
+	http_body_fn *sink;       /* the body of a 200 */
 	void *userdata;
 };
 
@@ -548,10 +556,17 @@ static int cmd_logs(struct ctx *c, int argc, char **argv)
 	}
 	encode(argv[optind], enc, sizeof(enc));
 	if (lines >= 0)
-		snprintf(target, sizeof(target), "/v1/services/%s/logs?lines=%ld%s", enc, lines,
+		snprintf(target,
+			 sizeof(target),
+			 "/v1/services/%s/logs?lines=%ld%s",
+			 enc,
+			 lines,
 			 follow ? "&follow=1" : "");
 	else
-		snprintf(target, sizeof(target), "/v1/services/%s/logs%s", enc,
+		snprintf(target,
+			 sizeof(target),
+			 "/v1/services/%s/logs%s",
+			 enc,
 			 follow ? "?follow=1" : "");
 	rc = stream(c, target, write_out, NULL, &status);
 	if (status == 404) {
@@ -616,7 +631,9 @@ static void print_event(const struct ctx *c, const char *line)
 		       json_string_value(json_object_get(j, "time")) ?: "?",
 		       json_string_value(json_object_get(j, "service")) ?: "?",
 		       json_string_value(json_object_get(j, "from")) ?: "?",
-		       c->color ? colour_codes[col] : "", to, c->color && col ? "\033[0m" : "",
+		       c->color ? colour_codes[col] : "",
+		       to,
+		       c->color && col ? "\033[0m" : "",
 		       json_string_value(json_object_get(j, "reason")) ?: "");
 	}
 	fflush(stdout);
@@ -719,7 +736,8 @@ static int cmd_health(struct ctx *c, int argc, char **argv)
 		printf("unhealthy:\n");
 		json_array_foreach(json_object_get(j, "failing"), i, v)
 		{
-			printf("  %s: %s (%s)\n", json_string_value(json_object_get(v, "name")) ?: "?",
+			printf("  %s: %s (%s)\n",
+			       json_string_value(json_object_get(v, "name")) ?: "?",
 			       json_string_value(json_object_get(v, "state")) ?: "?",
 			       json_string_value(json_object_get(v, "why")) ?: "");
 		}
@@ -784,12 +802,16 @@ static int wait_check(const struct ctx *c, char **names, int n, bool report)
 		if (json_is_true(json_object_get(v, "ready")))
 			continue;
 		if (state && strcmp(state, "failed") == 0) {
-			fprintf(stderr, "vigilctl: %s failed and will not become ready\n", names[i]);
+			fprintf(stderr,
+				"vigilctl: %s failed and will not become ready\n",
+				names[i]);
 			result = EXIT_FAILED;
 			break;
 		}
 		if (report)
-			fprintf(stderr, "vigilctl: %s is not ready (%s)\n", names[i],
+			fprintf(stderr,
+				"vigilctl: %s is not ready (%s)\n",
+				names[i],
 				state ? state : "?");
 		if (!result)
 			result = -EAGAIN;
@@ -814,7 +836,8 @@ static int cmd_wait(struct ctx *c, int argc, char **argv)
 		case 't':
 			timeout = strtod(optarg, &end);
 			if (*end || end == optarg || !(timeout >= 0) || timeout > 1e7) {
-				fprintf(stderr, "vigilctl: wait -t takes seconds (fractions allowed)\n");
+				fprintf(stderr,
+					"vigilctl: wait -t takes seconds (fractions allowed)\n");
 				return EXIT_USAGE;
 			}
 			break;
@@ -843,7 +866,9 @@ static int cmd_wait(struct ctx *c, int argc, char **argv)
 			break;
 		if (r != 0 || p.done) {
 			close(fd);
-			fprintf(stderr, "vigilctl: malformed answer from vigild at %s\n", c->socket);
+			fprintf(stderr,
+				"vigilctl: malformed answer from vigild at %s\n",
+				c->socket);
 			return EXIT_FAILED;
 		}
 	}
@@ -909,9 +934,10 @@ static void usage(FILE *f)
 	fprintf(f, "Usage: vigilctl [-s SOCKET] [--json] COMMAND\n\nCommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].args);
-	fprintf(f, "\nThe socket is -s, else $VIGIL_SOCKET, else %s.\n"
-		   "Exit codes: 0 ok, 1 failed or unhealthy, 2 usage, 3 cannot reach vigild,\n"
-		   "4 no such service.\n",
+	fprintf(f,
+		"\nThe socket is -s, else $VIGIL_SOCKET, else %s.\n"
+		"Exit codes: 0 ok, 1 failed or unhealthy, 2 usage, 3 cannot reach vigild,\n"
+		"4 no such service.\n",
 		default_socket());
 }
 
@@ -922,9 +948,18 @@ static bool args_ok(const char *cmd, int n)
 		const char *name;
 		int min, max;
 	} t[] = {
-		{"status", 0, -1}, {"start", 1, -1}, {"stop", 1, -1},	{"restart", 1, -1},
-		{"signal", 2, -1}, {"logs", 1, -1},  {"events", 0, 0},	{"reload", 0, 0},
-		{"wait", 1, -1},   {"health", 0, 0}, {"shutdown", 0, 0}, {"version", 0, 0},
+		{"status", 0, -1},
+		{"start", 1, -1},
+		{"stop", 1, -1},
+		{"restart", 1, -1},
+		{"signal", 2, -1},
+		{"logs", 1, -1},
+		{"events", 0, 0},
+		{"reload", 0, 0},
+		{"wait", 1, -1},
+		{"health", 0, 0},
+		{"shutdown", 0, 0},
+		{"version", 0, 0},
 	};
 
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
@@ -975,7 +1010,10 @@ int main(int argc, char *argv[])
 		if (strcmp(commands[i].name, argv[optind]) != 0)
 			continue;
 		if (!args_ok(commands[i].name, argc - optind - 1)) {
-			fprintf(stderr, "Usage: vigilctl %s %s\n", commands[i].name, commands[i].args);
+			fprintf(stderr,
+				"Usage: vigilctl %s %s\n",
+				commands[i].name,
+				commands[i].args);
 			return EXIT_USAGE;
 		}
 		return commands[i].run(&c, argc - optind, argv + optind);

@@ -31,8 +31,8 @@ bool service_exited_successfully(const struct service *s);
 json_t *service_to_json(const struct service *s, bool detail, uint64_t now);
 
 /* One line of GET /v1/events: {"time","service","from","to","reason"}. */
-json_t *service_event_to_json(const struct service *s, enum service_state from,
-			      const char *reason, uint64_t now);
+json_t *service_event_to_json(const struct service *s, enum service_state from, const char *reason,
+			      uint64_t now);
 
 /* {"added":[],"removed":[],"changed":[],"unchanged":N} */
 json_t *reload_result_to_json(const struct reload_result *r);

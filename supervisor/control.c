@@ -62,7 +62,7 @@ struct control {
 	struct listen_unix sock;
 	bool have_sock;
 	struct http_daemon unix_d, tcp_d;
-	sd_event_source *post;	/* re-arms the daemons' timers */
+	sd_event_source *post;  /* re-arms the daemons' timers */
 	sd_event_source *flush; /* wakes the event streams */
 	gid_t group;
 	char *group_name;
@@ -193,13 +193,20 @@ static unsigned request(const struct call *call, struct reply *out, request_fn *
 		return status;
 	r = fn(call->ctl->manager, s);
 	if (r == -EALREADY)
-		return fail(out, MHD_HTTP_CONFLICT, "%s is already %s: nothing to %s", call->name,
-			    service_state_to_string(service_get_state(s)), action);
+		return fail(out,
+			    MHD_HTTP_CONFLICT,
+			    "%s is already %s: nothing to %s",
+			    call->name,
+			    service_state_to_string(service_get_state(s)),
+			    action);
 	if (r == -ESHUTDOWN)
 		return fail(out, MHD_HTTP_SERVICE_UNAVAILABLE, "vigild is shutting down");
 	if (r < 0)
 		return fail(out, MHD_HTTP_INTERNAL_SERVER_ERROR, "%s: %s", action, strerror(-r));
-	log_info("%s: %s requested by uid %u (pid %d)", call->name, action, (unsigned)call->peer->uid,
+	log_info("%s: %s requested by uid %u (pid %d)",
+		 call->name,
+		 action,
+		 (unsigned)call->peer->uid,
 		 (int)call->peer->pid);
 	out->json = json_pack("{s:s, s:s}", "service", call->name, "action", action);
 	return out->json ? MHD_HTTP_ACCEPTED : out_of_memory(out);
@@ -238,12 +245,18 @@ static unsigned handle_signal(const struct call *call, struct reply *out)
 	if (r == -ESRCH)
 		return fail(out, MHD_HTTP_CONFLICT, "%s is not running", call->name);
 	if (r < 0)
-		return fail(out, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot signal %s: %s", call->name,
+		return fail(out,
+			    MHD_HTTP_INTERNAL_SERVER_ERROR,
+			    "cannot signal %s: %s",
+			    call->name,
 			    strerror(-r));
-	log_info("%s: SIG%s sent, requested by uid %u (pid %d)", call->name,
-		 signame_to_string(sig) ?: arg, (unsigned)call->peer->uid, (int)call->peer->pid);
-	out->json = json_pack("{s:s, s:s}", "service", call->name, "signal",
-			      signame_to_string(sig) ?: arg);
+	log_info("%s: SIG%s sent, requested by uid %u (pid %d)",
+		 call->name,
+		 signame_to_string(sig) ?: arg,
+		 (unsigned)call->peer->uid,
+		 (int)call->peer->pid);
+	out->json = json_pack(
+		"{s:s, s:s}", "service", call->name, "signal", signame_to_string(sig) ?: arg);
 	return out->json ? MHD_HTTP_OK : out_of_memory(out);
 }
 
@@ -255,7 +268,8 @@ static unsigned handle_logs(const struct call *call, struct reply *out)
 	if (!s)
 		return status;
 	/* TODO(issue 5): the in-memory tail, and ?follow=1 as a chunked stream. */
-	return fail(out, MHD_HTTP_NOT_FOUND,
+	return fail(out,
+		    MHD_HTTP_NOT_FOUND,
 		    "logs are not available yet: this vigild does not keep service output");
 }
 
@@ -268,7 +282,8 @@ static unsigned handle_reload(const struct call *call, struct reply *out)
 	if (manager_is_shutting_down(call->ctl->manager))
 		return fail(out, MHD_HTTP_SERVICE_UNAVAILABLE, "vigild is shutting down");
 	log_info("Reloading the configuration, requested by uid %u (pid %d)",
-		 (unsigned)call->peer->uid, (int)call->peer->pid);
+		 (unsigned)call->peer->uid,
+		 (int)call->peer->pid);
 	r = manager_reload(call->ctl->manager, &errors, &res);
 	if (r < 0) {
 		for (size_t i = 0; i < errors.n; i++)
@@ -285,7 +300,8 @@ static unsigned handle_reload(const struct call *call, struct reply *out)
 
 static unsigned handle_shutdown(const struct call *call, struct reply *out)
 {
-	log_info("Shutdown requested by uid %u (pid %d)", (unsigned)call->peer->uid,
+	log_info("Shutdown requested by uid %u (pid %d)",
+		 (unsigned)call->peer->uid,
 		 (int)call->peer->pid);
 	out->shutdown_after = true;
 	out->json = json_pack("{s:s}", "status", "shutting down");
@@ -296,8 +312,12 @@ static unsigned handle_shutdown(const struct call *call, struct reply *out)
 static int add_culprit(json_t *culprits, const struct service *s, const char *why)
 {
 	return json_array_append_new(culprits,
-				     json_pack("{s:s, s:s, s:s}", "name", service_get_name(s), "state",
-					       service_state_to_string(service_get_state(s)), "why",
+				     json_pack("{s:s, s:s, s:s}",
+					       "name",
+					       service_get_name(s),
+					       "state",
+					       service_state_to_string(service_get_state(s)),
+					       "why",
 					       why));
 }
 
@@ -321,8 +341,8 @@ static unsigned handle_healthz(const struct call *call, struct reply *out)
 	if (!culprits)
 		return out_of_memory(out);
 	n = json_array_size(culprits);
-	out->json = json_pack("{s:s, s:o}", "status", n ? "unhealthy" : "healthy", "failing",
-			      culprits);
+	out->json =
+		json_pack("{s:s, s:o}", "status", n ? "unhealthy" : "healthy", "failing", culprits);
 	if (!out->json)
 		return out_of_memory(out);
 	return n ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_OK;
@@ -350,8 +370,12 @@ static unsigned handle_readyz(const struct call *call, struct reply *out)
 	if (!culprits)
 		return out_of_memory(out);
 	n = json_array_size(culprits);
-	out->json = json_pack("{s:s, s:o}", "status",
-			      stopping ? "shutting down" : n ? "not ready" : "ready", "not_ready",
+	out->json = json_pack("{s:s, s:o}",
+			      "status",
+			      stopping ? "shutting down"
+			      : n      ? "not ready"
+				       : "ready",
+			      "not_ready",
 			      culprits);
 	if (!out->json)
 		return out_of_memory(out);
@@ -381,8 +405,7 @@ static void ring_append(struct control *ctl, const char *data, size_t len)
 	}
 }
 
-static void on_event(struct service *s, enum service_state from, const char *reason,
-		     void *userdata)
+static void on_event(struct service *s, enum service_state from, const char *reason, void *userdata)
 {
 	struct control *ctl = userdata;
 	char *line;
@@ -416,8 +439,9 @@ static void stream_suspend(struct stream *st)
 	st->suspended = true;
 	/* MHD does not look at a suspended connection at all: watch for the client
 	 * leaving, or its slot would stay taken until the next event. */
-	if (ci && sd_event_add_io(st->ctl->event, &st->hup, ci->connect_fd, EPOLLRDHUP,
-				  on_stream_hup, st) >= 0)
+	if (ci &&
+	    sd_event_add_io(
+		    st->ctl->event, &st->hup, ci->connect_fd, EPOLLRDHUP, on_stream_hup, st) >= 0)
 		(void)sd_event_source_set_priority(st->hup, CONTROL_PRIORITY);
 }
 
@@ -511,7 +535,9 @@ static unsigned handle_events(const struct call *call, struct reply *out)
 	struct stream *st;
 
 	if (ctl->n_streams >= CONTROL_STREAMS_MAX)
-		return fail(out, MHD_HTTP_SERVICE_UNAVAILABLE, "too many event streams (at most %d)",
+		return fail(out,
+			    MHD_HTTP_SERVICE_UNAVAILABLE,
+			    "too many event streams (at most %d)",
 			    CONTROL_STREAMS_MAX);
 	if (!ctl->ring && !(ctl->ring = malloc(CONTROL_RING_SIZE)))
 		return out_of_memory(out);
@@ -519,8 +545,8 @@ static unsigned handle_events(const struct call *call, struct reply *out)
 	if (!st)
 		return out_of_memory(out);
 	*st = (struct stream){.ctl = ctl, .conn = call->conn, .pos = ctl->head};
-	out->response = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, stream_read, st,
-							  stream_free);
+	out->response = MHD_create_response_from_callback(
+		MHD_SIZE_UNKNOWN, 4096, stream_read, st, stream_free);
 	if (!out->response) {
 		free(st);
 		return out_of_memory(out);
@@ -595,7 +621,10 @@ int control_route_find(const char *method, const char *path, bool tcp, struct co
 		}
 		if (!strstr(ret->allow, r->method)) {
 			size_t len = strlen(ret->allow);
-			snprintf(ret->allow + len, sizeof(ret->allow) - len, "%s%s", len ? ", " : "",
+			snprintf(ret->allow + len,
+				 sizeof(ret->allow) - len,
+				 "%s%s",
+				 len ? ", " : "",
 				 r->method);
 		}
 		path_known = true;
@@ -679,16 +708,16 @@ static enum MHD_Result queue(struct MHD_Connection *conn, unsigned status, struc
 			free(s);
 		type = "application/json";
 	} else if (!resp && out->text) {
-		resp = MHD_create_response_from_buffer(out->text_len, out->text,
-						       MHD_RESPMEM_MUST_FREE);
+		resp = MHD_create_response_from_buffer(
+			out->text_len, out->text, MHD_RESPMEM_MUST_FREE);
 		if (resp)
 			out->text = NULL;
 	}
 	if (!resp) {
 		static const char oom[] = "{\"error\":\"out of memory\"}\n";
 
-		resp = MHD_create_response_from_buffer(sizeof(oom) - 1, (void *)oom,
-						       MHD_RESPMEM_PERSISTENT);
+		resp = MHD_create_response_from_buffer(
+			sizeof(oom) - 1, (void *)oom, MHD_RESPMEM_PERSISTENT);
 		status = MHD_HTTP_INTERNAL_SERVER_ERROR;
 		type = "application/json";
 		if (!resp)
@@ -704,8 +733,8 @@ static enum MHD_Result queue(struct MHD_Connection *conn, unsigned status, struc
 	return ret;
 }
 
-static enum MHD_Result reply_now(struct MHD_Connection *conn, struct request *rq,
-				 unsigned status, struct reply *out, const char *allow)
+static enum MHD_Result reply_now(struct MHD_Connection *conn, struct request *rq, unsigned status,
+				 struct reply *out, const char *allow)
 {
 	enum MHD_Result ret = queue(conn, status, out, allow);
 
@@ -733,8 +762,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	(void)version;
 	(void)upload_data;
 	if (!rq) {
-		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-							     MHD_HTTP_HEADER_CONTENT_LENGTH);
+		const char *cl = MHD_lookup_connection_value(
+			conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 
 		rq = calloc(1, sizeof(*rq));
 		if (!rq)
@@ -742,8 +771,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		*con_cls = rq;
 		/* Refuse a large body before reading it; MHD then closes the connection. */
 		if (cl && strtoull(cl, NULL, 10) > CONTROL_BODY_MAX) {
-			status = fail(&out, MHD_HTTP_CONTENT_TOO_LARGE,
-				      "request body too large (at most %d bytes)", CONTROL_BODY_MAX);
+			status = fail(&out,
+				      MHD_HTTP_CONTENT_TOO_LARGE,
+				      "request body too large (at most %d bytes)",
+				      CONTROL_BODY_MAX);
 			return reply_now(conn, rq, status, &out, NULL);
 		}
 		return MHD_YES;
@@ -761,39 +792,51 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return rq->body_len > CONTROL_DISCARD_MAX ? MHD_NO : MHD_YES;
 	}
 	if (rq->too_large) {
-		status = fail(&out, MHD_HTTP_CONTENT_TOO_LARGE,
-			      "request body too large (at most %d bytes)", CONTROL_BODY_MAX);
+		status = fail(&out,
+			      MHD_HTTP_CONTENT_TOO_LARGE,
+			      "request body too large (at most %d bytes)",
+			      CONTROL_BODY_MAX);
 		return reply_now(conn, rq, status, &out, NULL);
 	}
 
 	r = control_route_find(method, url, d->tcp, &m);
 	if (r == -ENOENT) {
-		status = fail(&out, MHD_HTTP_NOT_FOUND, "no such endpoint: %.16s %.200s", method, url);
+		status = fail(
+			&out, MHD_HTTP_NOT_FOUND, "no such endpoint: %.16s %.200s", method, url);
 		return reply_now(conn, rq, status, &out, NULL);
 	}
 	if (r == -EOPNOTSUPP) {
-		status = fail(&out, MHD_HTTP_METHOD_NOT_ALLOWED, "%.16s is not allowed on %.200s",
-			      method, url);
+		status = fail(&out,
+			      MHD_HTTP_METHOD_NOT_ALLOWED,
+			      "%.16s is not allowed on %.200s",
+			      method,
+			      url);
 		return reply_now(conn, rq, status, &out, m.allow);
 	}
 	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	peer = ci && ci->socket_context ? ci->socket_context : &nobody;
 	if ((m.flags & CONTROL_ROUTE_MUTATES) && !peer->may_mutate) {
-		log_info("control: denied %s %s to uid %u (pid %d)", method, url, (unsigned)peer->uid,
+		log_info("control: denied %s %s to uid %u (pid %d)",
+			 method,
+			 url,
+			 (unsigned)peer->uid,
 			 (int)peer->pid);
 		if (d->ctl->group != (gid_t)-1)
-			status = fail(&out, MHD_HTTP_FORBIDDEN,
-				      "permission denied: uid %u is not root, vigild's user or in group '%s'",
-				      (unsigned)peer->uid, d->ctl->group_name);
+			status = fail(&out,
+				      MHD_HTTP_FORBIDDEN,
+				      "permission denied: uid %u is not root, vigild's user or in "
+				      "group '%s'",
+				      (unsigned)peer->uid,
+				      d->ctl->group_name);
 		else
-			status = fail(&out, MHD_HTTP_FORBIDDEN,
+			status = fail(&out,
+				      MHD_HTTP_FORBIDDEN,
 				      "permission denied: uid %u is not root or vigild's user",
 				      (unsigned)peer->uid);
 		return reply_now(conn, rq, status, &out, NULL);
 	}
-	status = m.route->handler(&(struct call){.ctl = d->ctl, .conn = conn, .name = m.name,
-						 .peer = peer},
-				  &out);
+	status = m.route->handler(
+		&(struct call){.ctl = d->ctl, .conn = conn, .name = m.name, .peer = peer}, &out);
 	return reply_now(conn, rq, status, &out, NULL);
 }
 
@@ -883,15 +926,28 @@ static int daemon_start(struct control *ctl, struct http_daemon *d, int fd, bool
 
 	d->ctl = ctl;
 	d->tcp = tcp;
-	d->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0,
-				  NULL, NULL, on_request, d,
+	d->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
+				  0,
+				  NULL,
+				  NULL,
+				  on_request,
+				  d,
 				  /* the logger must come first */
-				  MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-				  MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
-				  MHD_OPTION_NOTIFY_CONNECTION, on_connection, d,
-				  MHD_OPTION_NOTIFY_COMPLETED, on_completed, d,
-				  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONTROL_TIMEOUT_SEC,
-				  MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONTROL_CONNECTIONS_MAX,
+				  MHD_OPTION_EXTERNAL_LOGGER,
+				  on_mhd_log,
+				  NULL,
+				  MHD_OPTION_LISTEN_SOCKET,
+				  (MHD_socket)fd,
+				  MHD_OPTION_NOTIFY_CONNECTION,
+				  on_connection,
+				  d,
+				  MHD_OPTION_NOTIFY_COMPLETED,
+				  on_completed,
+				  d,
+				  MHD_OPTION_CONNECTION_TIMEOUT,
+				  (unsigned)CONTROL_TIMEOUT_SEC,
+				  MHD_OPTION_CONNECTION_LIMIT,
+				  (unsigned)CONTROL_CONNECTIONS_MAX,
 				  MHD_OPTION_END);
 	if (!d->mhd)
 		return -EIO;
@@ -901,15 +957,16 @@ static int daemon_start(struct control *ctl, struct http_daemon *d, int fd, bool
 	r = sd_event_add_io(ctl->event, &d->io, info->epoll_fd, EPOLLIN, on_mhd_io, d);
 	if (r < 0)
 		return r;
-	r = sd_event_add_time(ctl->event, &d->timer, CLOCK_MONOTONIC, USEC_INFINITY, 1,
-			      on_mhd_timer, d);
+	r = sd_event_add_time(
+		ctl->event, &d->timer, CLOCK_MONOTONIC, USEC_INFINITY, 1, on_mhd_timer, d);
 	if (r < 0)
 		return r;
 	(void)sd_event_source_set_enabled(d->timer, SD_EVENT_OFF);
 	(void)sd_event_source_set_priority(d->io, CONTROL_PRIORITY);
 	(void)sd_event_source_set_priority(d->timer, CONTROL_PRIORITY);
 	(void)sd_event_source_set_description(d->io, tcp ? "control-tcp" : "control");
-	(void)sd_event_source_set_description(d->timer, tcp ? "control-tcp-timer" : "control-timer");
+	(void)sd_event_source_set_description(d->timer,
+					      tcp ? "control-tcp-timer" : "control-timer");
 	return 0;
 }
 
@@ -955,6 +1012,13 @@ int control_new(struct manager *m, const struct control_options *o, struct contr
 	}
 	ctl->have_sock = true;
 	ctl->group = ctl->sock.gid;
+	if (ctl->sock.replaced_stale)
+		log_info("Replaced the stale socket '%s'", o->socket_path);
+	if (ctl->sock.group_error)
+		log_warning_errno(ctl->sock.group_error,
+				  "Failed to give '%s' to group '%s', ignoring",
+				  o->socket_path,
+				  o->group);
 	r = daemon_start(ctl, &ctl->unix_d, ctl->sock.fd, false);
 	if (r < 0) {
 		if (!ctl->unix_d.mhd)

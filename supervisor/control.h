@@ -18,7 +18,7 @@ struct control;
 
 struct control_options {
 	const char *socket_path; /* absolute, see listen_socket_path() */
-	const char *group;	 /* control-group, or NULL */
+	const char *group;       /* control-group, or NULL */
 	const char *http_listen; /* "HOST:PORT", or NULL for no TCP listener */
 };
 
@@ -34,15 +34,15 @@ struct control *control_free(struct control *c);
 
 enum control_route_flags {
 	CONTROL_ROUTE_MUTATES = 1 << 0, /* needs an authorized peer (SO_PEERCRED) */
-	CONTROL_ROUTE_TCP = 1 << 1,	/* also served on the TCP listener */
+	CONTROL_ROUTE_TCP = 1 << 1,     /* also served on the TCP listener */
 };
 
 struct control_match {
 	const struct control_route *route;
-	const char *pattern; /* "/v1/services/ * /start" without the spaces */
-	unsigned flags;	     /* enum control_route_flags */
+	const char *pattern;             /* "/v1/services/ * /start" without the spaces */
+	unsigned flags;                  /* enum control_route_flags */
 	char name[CONTROL_NAME_MAX + 1]; /* what the '*' matched */
-	char allow[32];			 /* with -EOPNOTSUPP: "GET, POST" */
+	char allow[32];                  /* with -EOPNOTSUPP: "GET, POST" */
 };
 
 /* Finds the route for @method and @path (no query string); @tcp: only routes the TCP

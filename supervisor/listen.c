@@ -35,7 +35,9 @@ int listen_socket_path(const char *option, const char *configured, char **ret)
 		else if (xdg && xdg[0] == '/')
 			p = buf, snprintf(buf, sizeof(buf), "%s/vigil/control.sock", xdg);
 		else
-			p = buf, snprintf(buf, sizeof(buf), "/tmp/vigil-%u/control.sock",
+			p = buf, snprintf(buf,
+					  sizeof(buf),
+					  "/tmp/vigil-%u/control.sock",
 					  (unsigned)geteuid());
 	}
 	if (p[0] != '/') {
@@ -82,7 +84,7 @@ static int unix_address(const char *path, struct sockaddr_un *sa, socklen_t *len
 }
 
 /* Decides what to do with a file already at @path: a socket nobody answers on is
- * stale and goes; one that answers belongs to a live vigild. */
+ * stale and goes (returns 1); one that answers belongs to a live vigild. */
 static int clear_stale(const char *path)
 {
 	struct sockaddr_un sa;
@@ -107,10 +109,9 @@ static int clear_stale(const char *path)
 		if (errno != ECONNREFUSED)
 			return -errno;
 	}
-	log_info("Replacing the stale socket '%s'", path);
 	if (unlink(path) < 0 && errno != ENOENT)
 		return -errno;
-	return 0;
+	return 1;
 }
 
 int listen_unix(const char *path, const char *group, struct listen_unix *ret)
@@ -120,7 +121,8 @@ int listen_unix(const char *path, const char *group, struct listen_unix *ret)
 	socklen_t len;
 	gid_t gid = (gid_t)-1;
 	struct stat st;
-	int r;
+	bool stale;
+	int r, group_error = 0;
 
 	r = unix_address(path, &sa, &len);
 	if (r < 0)
@@ -132,6 +134,7 @@ int listen_unix(const char *path, const char *group, struct listen_unix *ret)
 	r = clear_stale(path);
 	if (r < 0)
 		return r;
+	stale = r > 0;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
@@ -147,15 +150,21 @@ int listen_unix(const char *path, const char *group, struct listen_unix *ret)
 		if (g) {
 			gid = g->gr_gid;
 			if (chown(path, (uid_t)-1, gid) < 0) {
-				log_warning_errno(-errno, "Failed to give '%s' to group '%s', ignoring",
-						  path, group);
+				group_error = -errno;
 				gid = (gid_t)-1;
 			}
 		}
 	}
 	if (listen(fd, LISTEN_BACKLOG) < 0)
 		return -errno;
-	*ret = (struct listen_unix){.fd = TAKE_FD(fd), .gid = gid, .dev = st.st_dev, .ino = st.st_ino};
+	*ret = (struct listen_unix){
+		.fd = TAKE_FD(fd),
+		.gid = gid,
+		.dev = st.st_dev,
+		.ino = st.st_ino,
+		.replaced_stale = stale,
+		.group_error = group_error,
+	};
 	return 0;
 }
 
@@ -168,7 +177,7 @@ void listen_unix_remove(const char *path, const struct listen_unix *l)
 	if (lstat(path, &st) < 0 || st.st_dev != l->dev || st.st_ino != l->ino)
 		return;
 	if (unlink(path) < 0 && errno != ENOENT)
-		log_warning_errno(-errno, "Failed to remove '%s', ignoring", path);
+		log_debug_errno(-errno, "Failed to remove '%s', ignoring", path);
 }
 
 int listen_parse_address(const char *addr, char *host, size_t host_size, char *port,
@@ -208,7 +217,8 @@ int listen_parse_address(const char *addr, char *host, size_t host_size, char *p
 
 int listen_tcp(const char *addr, int *ret_fd, char *bound, size_t bound_size)
 {
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
+				 .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
 	struct addrinfo *ai = NULL;
 	struct sockaddr_storage ss;
 	socklen_t sslen = sizeof(ss);

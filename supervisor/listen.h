@@ -19,10 +19,12 @@ int listen_socket_path(const char *option, const char *configured, char **ret);
 
 /* A listening unix socket and the file that names it. */
 struct listen_unix {
-	int fd;	   /* non-blocking, close-on-exec */
+	int fd;    /* non-blocking, close-on-exec */
 	gid_t gid; /* the group it was given, or (gid_t)-1 */
 	dev_t dev; /* the socket file, to recognise it at removal */
 	ino_t ino;
+	bool replaced_stale; /* a stale socket file was removed first */
+	int group_error;     /* the group exists but chown() failed: -errno */
 };
 
 /* Creates the unix socket at @path, listening: missing parent directories are

@@ -78,20 +78,29 @@ int metrics_render(const struct manager *m, char **ret, size_t *ret_len)
 	header(f, "vigil_service_ready", "gauge", "The service's ready flag.");
 	per_service(f, list, n, "vigil_service_ready", sample_ready);
 
-	header(f, "vigil_service_restarts_total", "counter",
+	header(f,
+	       "vigil_service_restarts_total",
+	       "counter",
 	       "Restarts scheduled since the service was defined.");
 	per_service(f, list, n, "vigil_service_restarts_total", sample_restarts);
 
-	header(f, "vigil_service_state", "gauge", "1 for the service's current state, 0 for the others.");
+	header(f,
+	       "vigil_service_state",
+	       "gauge",
+	       "1 for the service's current state, 0 for the others.");
 	for (size_t i = 0; i < n; i++)
 		for (int st = 0; st < SERVICE_STATE_COUNT; st++) {
 			fputs("vigil_service_state{service=\"", f);
 			put_label(f, service_get_name(list[i]));
-			fprintf(f, "\",state=\"%s\"} %d\n", service_state_to_string(st),
+			fprintf(f,
+				"\",state=\"%s\"} %d\n",
+				service_state_to_string(st),
 				service_get_state(list[i]) == (enum service_state)st);
 		}
 
-	header(f, "vigil_service_start_time_seconds", "gauge",
+	header(f,
+	       "vigil_service_start_time_seconds",
+	       "gauge",
 	       "Unix time when the current run started; absent when nothing runs.");
 	for (size_t i = 0; i < n; i++) {
 		uint64_t t = service_get_started_at(list[i]);
@@ -100,7 +109,9 @@ int metrics_render(const struct manager *m, char **ret, size_t *ret_len)
 			continue;
 		fputs("vigil_service_start_time_seconds{service=\"", f);
 		put_label(f, service_get_name(list[i]));
-		fprintf(f, "\"} %llu.%03llu\n", (unsigned long long)(t / SEC),
+		fprintf(f,
+			"\"} %llu.%03llu\n",
+			(unsigned long long)(t / SEC),
 			(unsigned long long)(t % SEC / USEC_PER_MSEC));
 	}
 

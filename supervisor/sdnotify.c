@@ -18,8 +18,8 @@
 
 struct sdnotify {
 	struct manager *manager;
-	sd_event_source *post;	   /* after each iteration: READY, STATUS, STOPPING */
-	sd_event_source *first;	   /* the first look, even if nothing happens */
+	sd_event_source *post;     /* after each iteration: READY, STATUS, STOPPING */
+	sd_event_source *first;    /* the first look, even if nothing happens */
 	sd_event_source *watchdog; /* WATCHDOG=1 at half the period systemd asked for */
 	uint64_t watchdog_period;
 	bool ready_sent, stopping_sent;
@@ -92,13 +92,20 @@ void sdnotify_status(const struct manager *m, char *buf, size_t size)
 
 	for (size_t i = 0; i < n; i++)
 		count[service_get_state(list[i])]++;
-	len = (size_t)snprintf(buf, size, "%s%zu service%s",
-			       manager_is_shutting_down(m) ? "Shutting down, " : "", n,
+	len = (size_t)snprintf(buf,
+			       size,
+			       "%s%zu service%s",
+			       manager_is_shutting_down(m) ? "Shutting down, " : "",
+			       n,
 			       n == 1 ? "" : "s");
 	for (int st = 0; st < SERVICE_STATE_COUNT && len < size; st++) {
 		if (!count[st])
 			continue;
-		len += (size_t)snprintf(buf + len, size - len, "%s%u %s", sep, count[st],
+		len += (size_t)snprintf(buf + len,
+					size - len,
+					"%s%u %s",
+					sep,
+					count[st],
 					service_state_to_string((enum service_state)st));
 		sep = ", ";
 	}
@@ -175,8 +182,8 @@ int sdnotify_new(struct manager *m, struct sdnotify **ret)
 	if (r >= 0 && sd_watchdog_enabled(0, &usec) > 0 && usec > 0) {
 		sn->watchdog_period = usec / 2;
 		(void)sd_event_now(ev, CLOCK_MONOTONIC, &now);
-		r = sd_event_add_time(ev, &sn->watchdog, CLOCK_MONOTONIC, now, 1000, on_watchdog,
-				      sn);
+		r = sd_event_add_time(
+			ev, &sn->watchdog, CLOCK_MONOTONIC, now, 1000, on_watchdog, sn);
 		if (r >= 0)
 			(void)sd_event_source_set_description(sn->watchdog, "watchdog");
 		log_debug("Sending WATCHDOG=1 every %llu ms", (unsigned long long)(usec / 2000));

@@ -86,7 +86,9 @@ int main(int argc, char **argv)
 		pthread_join(t[i], NULL);
 	qsort(samples, n_samples, sizeof(*samples), cmp);
 	printf("requests=%zu failed=%lu per_second=%.0f p50_ms=%.3f p99_ms=%.3f max_ms=%.3f\n",
-	       n_samples, failed, (double)n_samples / seconds,
+	       n_samples,
+	       failed,
+	       (double)n_samples / seconds,
 	       n_samples ? samples[n_samples / 2] * 1e3 : 0.0,
 	       n_samples ? samples[n_samples * 99 / 100] * 1e3 : 0.0,
 	       n_samples ? samples[n_samples - 1] * 1e3 : 0.0);

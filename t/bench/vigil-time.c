@@ -62,7 +62,12 @@ int main(int argc, char **argv)
 		failed += !(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	}
 	qsort(t, (size_t)runs, sizeof(*t), cmp);
-	printf("runs=%d failed=%d mean_ms=%.3f p50_ms=%.3f p95_ms=%.3f max_ms=%.3f\n", runs, failed,
-	       sum / runs * 1e3, t[runs / 2] * 1e3, t[runs * 95 / 100] * 1e3, t[runs - 1] * 1e3);
+	printf("runs=%d failed=%d mean_ms=%.3f p50_ms=%.3f p95_ms=%.3f max_ms=%.3f\n",
+	       runs,
+	       failed,
+	       sum / runs * 1e3,
+	       t[runs / 2] * 1e3,
+	       t[runs * 95 / 100] * 1e3,
+	       t[runs - 1] * 1e3);
 	return failed ? 1 : 0;
 }

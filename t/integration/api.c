@@ -58,7 +58,13 @@ json_t *api_json(struct vh *v, const char *method, const char *target, int want)
 	json_error_t err;
 	json_t *j;
 
-	cr_assert_eq(status, want, "%s %s: status %d, want %d: %s", method, target, status, want,
+	cr_assert_eq(status,
+		     want,
+		     "%s %s: status %d, want %d: %s",
+		     method,
+		     target,
+		     status,
+		     want,
 		     body ? body : "");
 	j = json_loads(body, 0, &err);
 	cr_assert(j, "%s %s: not JSON (%s): %s", method, target, err.text, body);

@@ -111,7 +111,9 @@ Test(control_load, fifty_clients_are_answered_while_restarts_stay_on_time)
 	fprintf(f,
 		"service crash {\n  command = \"%s exit 1\"\n"
 		"  restart-delay = %dms\n  restart-delay-max = %dms\n  restart-jitter = 0%%\n}\n",
-		vh_helper(), DELAY_MS, DELAY_MS);
+		vh_helper(),
+		DELAY_MS,
+		DELAY_MS);
 	fclose(f);
 	vh_start(&v);
 	api_wait_up(&v);
@@ -137,8 +139,12 @@ Test(control_load, fifty_clients_are_answered_while_restarts_stay_on_time)
 		if (clients[i].worst_ms > worst_ms)
 			worst_ms = clients[i].worst_ms;
 		cr_assert_gt(clients[i].ok, 0, "client %d was never answered", i);
-		cr_assert_eq(clients[i].failed, 0, "client %d: %u failed, last %d", i,
-			     clients[i].failed, clients[i].last_error);
+		cr_assert_eq(clients[i].failed,
+			     0,
+			     "client %d: %u failed, last %d",
+			     i,
+			     clients[i].failed,
+			     clients[i].last_error);
 	}
 	close(fd);
 
@@ -150,7 +156,8 @@ Test(control_load, fifty_clients_are_answered_while_restarts_stay_on_time)
 		cr_assert(e && svc && to, "bad event line: %s", line);
 		if (strcmp(svc, "crash") == 0 && strcmp(to, "backoff") == 0)
 			backoff_at = event_ms(e);
-		else if (strcmp(svc, "crash") == 0 && strcmp(to, "starting") == 0 && backoff_at >= 0) {
+		else if (strcmp(svc, "crash") == 0 && strcmp(to, "starting") == 0 &&
+			 backoff_at >= 0) {
 			long long delay = event_ms(e) - backoff_at;
 
 			restarts++;
@@ -162,12 +169,18 @@ Test(control_load, fifty_clients_are_answered_while_restarts_stay_on_time)
 	}
 	cr_log_info("%u requests answered in %d ms (%u/s), slowest %lld ms; %d restarts, the "
 		    "latest %lld ms after the exit for a %d ms delay",
-		    ok, RUN_MS, ok * 1000 / RUN_MS, worst_ms, restarts, worst_delay, DELAY_MS);
+		    ok,
+		    RUN_MS,
+		    ok * 1000 / RUN_MS,
+		    worst_ms,
+		    restarts,
+		    worst_delay,
+		    DELAY_MS);
 	/* The machine has two shared cores and, under check-sanitize, ASan: be generous;
 	 * a loop held up by its clients would be late by whole seconds. */
-	cr_assert_geq(restarts, RUN_MS / (DELAY_MS * 4), "only %d restarts in %d ms", restarts,
-		      RUN_MS);
+	cr_assert_geq(
+		restarts, RUN_MS / (DELAY_MS * 4), "only %d restarts in %d ms", restarts, RUN_MS);
 	cr_assert_geq(worst_delay, DELAY_MS - 1);
-	cr_assert_lt(worst_delay, DELAY_MS + 150, "a restart came %lld ms after the exit",
-		     worst_delay);
+	cr_assert_lt(
+		worst_delay, DELAY_MS + 150, "a restart came %lld ms after the exit", worst_delay);
 }

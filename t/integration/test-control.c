@@ -49,9 +49,13 @@ static void start_with(const char *fmt, ...)
 		vsnprintf(extra, sizeof(extra), fmt, ap);
 		va_end(ap);
 	}
-	vh_write(&v, "vigil.conf",
+	vh_write(&v,
+		 "vigil.conf",
 		 "service web {\n  command = \"%s pidfile %s trap HUP %s pause\"\n}\n%s",
-		 vh_helper(), vh_path(&v, "web.pid"), vh_path(&v, "web.sigs"), extra);
+		 vh_helper(),
+		 vh_path(&v, "web.pid"),
+		 vh_path(&v, "web.sigs"),
+		 extra);
 	vh_start(&v);
 	api_wait_up(&v);
 }
@@ -102,9 +106,19 @@ Test(control, lists_every_service_with_the_fields_of_the_spec)
 		char z;
 
 		cr_assert(since);
-		cr_assert_eq(sscanf(since, "%4d-%2d-%2dT%2d:%2d:%2d.%3d%c", &y, &mo, &d, &h, &mi, &s,
-				    &ms, &z),
-			     8, "since is not RFC 3339: %s", since);
+		cr_assert_eq(sscanf(since,
+				    "%4d-%2d-%2dT%2d:%2d:%2d.%3d%c",
+				    &y,
+				    &mo,
+				    &d,
+				    &h,
+				    &mi,
+				    &s,
+				    &ms,
+				    &z),
+			     8,
+			     "since is not RFC 3339: %s",
+			     since);
 		cr_assert_eq(z, 'Z');
 	}
 	cr_assert_str_eq(json_string_value(json_object_get(off, "state")), "stopped");
@@ -120,7 +134,8 @@ Test(control, shows_one_service_with_its_last_exit_and_probes)
 
 	start_with("service three {\n  command = \"%s exit 3\"\n  restart = never\n}\n"
 		   "service killed {\n  command = \"%s kill KILL\"\n  restart = never\n}\n",
-		   vh_helper(), vh_helper());
+		   vh_helper(),
+		   vh_helper());
 	cr_assert(api_wait_state(&v, "three", "exited", 5000));
 	cr_assert(api_wait_state(&v, "killed", "exited", 5000));
 
@@ -309,19 +324,24 @@ Test(control, reload_answers_the_diff_or_422_with_every_error)
 	start_with("service gone {\n  command = \"/bin/sleep 100\"\n}\n");
 	cr_assert(vh_wait_lines(vh_path(&v, "web.pid"), 1, 5000));
 	pid = vh_read_long(vh_path(&v, "web.pid"));
-	vh_write(&v, "vigil.conf",
+	vh_write(&v,
+		 "vigil.conf",
 		 "service web {\n  command = \"%s pidfile %s trap HUP %s pause\"\n}\n"
 		 "service new {\n  command = \"/bin/sleep 100\"\n}\n",
-		 vh_helper(), vh_path(&v, "web.pid"), vh_path(&v, "web.sigs"));
+		 vh_helper(),
+		 vh_path(&v, "web.pid"),
+		 vh_path(&v, "web.sigs"));
 	j = api_json(&v, "POST", "/v1/reload", 200);
 	cr_assert_str_eq(json_string_value(json_array_get(json_object_get(j, "added"), 0)), "new");
-	cr_assert_str_eq(json_string_value(json_array_get(json_object_get(j, "removed"), 0)), "gone");
+	cr_assert_str_eq(json_string_value(json_array_get(json_object_get(j, "removed"), 0)),
+			 "gone");
 	cr_assert_eq(json_array_size(json_object_get(j, "changed")), 0);
 	cr_assert_eq(json_integer_value(json_object_get(j, "unchanged")), 1);
 	json_decref(j);
 	cr_assert(api_wait_state(&v, "new", "running", 5000));
 
-	vh_write(&v, "vigil.conf",
+	vh_write(&v,
+		 "vigil.conf",
 		 "service web {\n  command = \"/bin/true\"\n  restrat = always\n}\n"
 		 "service other {\n  command = \"/bin/true\"\n  requires = {\"missing\"}\n}\n");
 	j = api_json(&v, "POST", "/v1/reload", 422);
@@ -376,7 +396,8 @@ Test(control, healthz_and_readyz_name_the_culprits)
 	cr_assert(strstr(body, "\"broken\""), "%s", body);
 	free(body);
 
-	vh_write(&v, "vigil.conf",
+	vh_write(&v,
+		 "vigil.conf",
 		 "service web {\n  command = \"%s pause\"\n}\n"
 		 "service broken {\n  command = \"/bin/false\"\n  type = oneshot\n}\n",
 		 vh_helper());
@@ -396,6 +417,9 @@ Test(control, unknown_paths_are_404_and_wrong_methods_405)
 	start_with(NULL);
 	cr_assert_eq(error_status("GET", "/v2/nothing"), 404);
 	cr_assert_eq(error_status("GET", "/v1/services/web/bogus"), 404);
+	/* Not UTF-8 once unescaped: still a JSON error, not a failure to answer. */
+	cr_assert_eq(error_status("GET", "/v1/services/%FF%FE"), 404);
+	cr_assert_eq(error_status("POST", "/v1/services/%C3/start"), 404);
 	cr_assert_eq(error_status("POST", "/v1/services"), 405);
 	cr_assert_eq(error_status("GET", "/v1/reload"), 405);
 	cr_assert_eq(error_status("GET", "/v1/services/web/stop"), 405);
@@ -409,8 +433,9 @@ Test(control, large_bodies_get_413_and_bad_requests_do_not_hurt_the_next)
 {
 	enum { BODY = 100 * 1024 };
 	char *req = malloc(BODY + 256), *out = NULL;
-	size_t len = (size_t)sprintf(req, "POST /v1/reload HTTP/1.1\r\nHost: x\r\n"
-					  "Content-Length: %d\r\n\r\n",
+	size_t len = (size_t)sprintf(req,
+				     "POST /v1/reload HTTP/1.1\r\nHost: x\r\n"
+				     "Content-Length: %d\r\n\r\n",
 				     BODY);
 	bool closed;
 	static const char *const malformed[] = {
@@ -429,8 +454,9 @@ Test(control, large_bodies_get_413_and_bad_requests_do_not_hurt_the_next)
 	cr_assert_eq(api_call(&v, "GET", "/v1/services", NULL), 200);
 
 	/* Without a length: read and dropped up to a point, then 413 or cut. */
-	len = (size_t)sprintf(req, "POST /v1/reload HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
-				   "Transfer-Encoding: chunked\r\n\r\n");
+	len = (size_t)sprintf(req,
+			      "POST /v1/reload HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+			      "Transfer-Encoding: chunked\r\n\r\n");
 	for (int i = 0; i < 20; i++)
 		len += (size_t)sprintf(req + len, "1000\r\n%04096d\r\n", 0);
 	len += (size_t)sprintf(req + len, "0\r\n\r\n");
@@ -440,9 +466,11 @@ Test(control, large_bodies_get_413_and_bad_requests_do_not_hurt_the_next)
 	cr_assert_eq(api_call(&v, "GET", "/v1/services", NULL), 200);
 
 	for (size_t i = 0; i < sizeof(malformed) / sizeof(malformed[0]); i++) {
-		cr_assert_geq(api_raw(v.sock, malformed[i], strlen(malformed[i]), &out, 5000, &closed),
-			      0);
-		cr_assert(closed || strstr(out, " 400 ") || strstr(out, " 505 "), "got: %.300s", out);
+		cr_assert_geq(
+			api_raw(v.sock, malformed[i], strlen(malformed[i]), &out, 5000, &closed),
+			0);
+		cr_assert(
+			closed || strstr(out, " 400 ") || strstr(out, " 505 "), "got: %.300s", out);
 		free(out);
 		cr_assert_eq(api_call(&v, "GET", "/v1/services", NULL), 200);
 	}
@@ -538,7 +566,8 @@ Test(control, the_tcp_listener_serves_health_and_metrics_only)
 
 Test(control, a_bad_http_listen_stops_vigild_at_start)
 {
-	vh_write(&v, "vigil.conf",
+	vh_write(&v,
+		 "vigil.conf",
 		 "http-listen = \"nonsense\"\nservice web {\n  command = \"/bin/sleep 100\"\n}\n");
 	vh_start(&v);
 	cr_assert_eq(vh_wait_exit(&v, 5000), 1);
@@ -556,7 +585,9 @@ Test(control, metrics_pass_promtool)
 	start_with("service crash {\n  command = \"/bin/false\"\n  restart-delay = 50ms\n}\n");
 	cr_assert_eq(api_call(&v, "GET", "/metrics", &body), 200);
 	cr_assert(strstr(body, "# TYPE vigil_service_restarts_total counter"));
-	cr_assert(strstr(body, "vigil_service_state{service=\"web\",state=\"running\"} 1"), "%s", body);
+	cr_assert(strstr(body, "vigil_service_state{service=\"web\",state=\"running\"} 1"),
+		  "%s",
+		  body);
 	cr_assert(strstr(body, "vigil_build_info{version=\""));
 	cr_assert(strstr(body, "vigil_service_start_time_seconds{service=\"web\"} "));
 	vh_write(&v, "metrics.txt", "%s", body);
@@ -594,7 +625,7 @@ Test(control, replaces_a_stale_socket_and_refuses_a_live_one)
 	cr_assert(bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
 	close(fd);
 	start_with(NULL);
-	cr_assert_eq(vh_count_log(&v, "Replacing the stale socket"), 1);
+	cr_assert_eq(vh_count_log(&v, "Replaced the stale socket"), 1);
 
 	vh_init(&second);
 	vh_write(&second, "vigil.conf", "service x {\n  command = \"/bin/sleep 100\"\n}\n");
@@ -622,7 +653,8 @@ Test(control, services_get_vigil_socket)
 {
 	char *d;
 
-	start_with("service d {\n  command = \"%s describe %s pause\"\n}\n", vh_helper(),
+	start_with("service d {\n  command = \"%s describe %s pause\"\n}\n",
+		   vh_helper(),
 		   vh_path(&v, "d.txt"));
 	cr_assert(vh_wait_lines(vh_path(&v, "d.txt"), 5, 5000));
 	d = vh_read(vh_path(&v, "d.txt"));

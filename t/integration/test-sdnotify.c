@@ -95,17 +95,20 @@ Test(sdnotify, ready_once_autostart_services_are_up_then_watchdog_and_stopping)
 	long long t0;
 	json_t *state;
 
-	vh_write(&v, "vigil.conf",
+	vh_write(&v,
+		 "vigil.conf",
 		 "service prep {\n  command = \"%s sleep 500 exit 0\"\n  type = oneshot\n}\n"
 		 "service app {\n  command = \"%s pause\"\n  requires = {\"prep\"}\n}\n"
 		 "service manual {\n  command = \"%s pause\"\n  autostart = false\n}\n",
-		 vh_helper(), vh_helper(), vh_helper());
+		 vh_helper(),
+		 vh_helper(),
+		 vh_helper());
 	t0 = api_now_ms();
 	vh_start(&v);
 	ready = collect(m, &n, 512, "READY=1", t0, 5000);
 	cr_assert_geq(ready, 0, "no READY=1");
-	cr_assert_geq(m[ready].ms, 450, "READY=1 before app could have started (%lld ms)",
-		      m[ready].ms);
+	cr_assert_geq(
+		m[ready].ms, 450, "READY=1 before app could have started (%lld ms)", m[ready].ms);
 	state = api_field(&v, "app", "state");
 	cr_assert_str_eq(json_string_value(state), "running");
 	json_decref(state);
@@ -114,9 +117,13 @@ Test(sdnotify, ready_once_autostart_services_are_up_then_watchdog_and_stopping)
 
 	/* WATCHDOG_USEC is 200 ms: a ping every 100 ms. */
 	collect(m, &n, 512, "no such message", t0, 1000);
-	cr_assert_geq(count(m, n, "WATCHDOG=1"), 10, "only %d pings in %lld ms",
-		      count(m, n, "WATCHDOG=1"), api_now_ms() - t0);
-	cr_assert(count(m, n, "STATUS=3 services: 1 stopped, 1 running, 1 exited") >= 1, "%s",
+	cr_assert_geq(count(m, n, "WATCHDOG=1"),
+		      10,
+		      "only %d pings in %lld ms",
+		      count(m, n, "WATCHDOG=1"),
+		      api_now_ms() - t0);
+	cr_assert(count(m, n, "STATUS=3 services: 1 stopped, 1 running, 1 exited") >= 1,
+		  "%s",
 		  m[n - 1].text);
 
 	kill(v.pid, SIGTERM);
@@ -131,12 +138,15 @@ Test(sdnotify, ready_even_when_a_requirement_keeps_crashing)
 	static struct message m[512];
 	int n = 0;
 
-	vh_write(&v, "vigil.conf",
+	vh_write(&v,
+		 "vigil.conf",
 		 "service dep {\n  command = \"%s exit 1\"\n  restart-delay = 200ms\n}\n"
 		 "service app {\n  command = \"%s pause\"\n  requires = {\"dep\"}\n}\n",
-		 vh_helper(), vh_helper());
+		 vh_helper(),
+		 vh_helper());
 	vh_start(&v);
-	cr_assert_geq(collect(m, &n, 512, "READY=1", api_now_ms(), 5000), 0,
+	cr_assert_geq(collect(m, &n, 512, "READY=1", api_now_ms(), 5000),
+		      0,
 		      "vigild never told systemd it was ready");
 }
 

@@ -40,10 +40,15 @@ static void start_with(const char *fmt, ...)
 		vsnprintf(extra, sizeof(extra), fmt, ap);
 		va_end(ap);
 	}
-	vh_write(&v, "vigil.conf",
+	vh_write(&v,
+		 "vigil.conf",
 		 "service web {\n  command = \"%s pidfile %s trap HUP %s pause\"\n}\n"
 		 "service off {\n  command = \"%s pause\"\n  autostart = false\n}\n%s",
-		 vh_helper(), vh_path(&v, "web.pid"), vh_path(&v, "web.sigs"), vh_helper(), extra);
+		 vh_helper(),
+		 vh_path(&v, "web.pid"),
+		 vh_path(&v, "web.sigs"),
+		 vh_helper(),
+		 extra);
 	vh_start(&v);
 	api_wait_up(&v);
 	cr_assert(api_wait_state(&v, "web", "running", 5000));
@@ -221,17 +226,24 @@ Test(vigilctl, reload_prints_the_diff_or_the_errors)
 	char *out = NULL, *err = NULL, want[256];
 
 	start_with(NULL);
-	vh_write(&v, "vigil.conf",
+	vh_write(&v,
+		 "vigil.conf",
 		 "service web {\n  command = \"%s pidfile %s trap HUP %s pause\"\n}\n"
-		 "service off {\n  command = \"%s pause\"\n  autostart = false\n  stop-timeout = 3s\n}\n"
+		 "service off {\n  command = \"%s pause\"\n  autostart = false\n  stop-timeout = "
+		 "3s\n}\n"
 		 "service new {\n  command = \"%s pause\"\n}\n",
-		 vh_helper(), vh_path(&v, "web.pid"), vh_path(&v, "web.sigs"), vh_helper(),
+		 vh_helper(),
+		 vh_path(&v, "web.pid"),
+		 vh_path(&v, "web.sigs"),
+		 vh_helper(),
 		 vh_helper());
 	cr_assert_eq(ctl_run(&v, &out, NULL, "reload", NULL), 0);
 	cr_assert_str_eq(out, "added: new\nremoved: (none)\nchanged: off\nunchanged: 1\n");
 	free(out);
 
-	vh_write(&v, "vigil.conf", "service web {\n  command = \"%s pause\"\n  bogus = 1\n}\n",
+	vh_write(&v,
+		 "vigil.conf",
+		 "service web {\n  command = \"%s pause\"\n  bogus = 1\n}\n",
 		 vh_helper());
 	cr_assert_eq(ctl_run(&v, &out, &err, "reload", NULL), 1);
 	snprintf(want, sizeof(want), "%s:3: ", v.conf);
@@ -254,7 +266,8 @@ Test(vigilctl, wait_returns_once_a_service_is_ready)
 	start_with("service late {\n  command = \"%s sleep 1000 exit 0\"\n  type = oneshot\n}\n",
 		   vh_helper());
 	t0 = api_now_ms();
-	cr_assert_eq(ctl_run(&v, NULL, &err, "wait", "-t", "10", "late", "web", NULL), 0, "%s", err);
+	cr_assert_eq(
+		ctl_run(&v, NULL, &err, "wait", "-t", "10", "late", "web", NULL), 0, "%s", err);
 	free(err);
 	cr_assert(api_now_ms() - t0 < 5000);
 	cr_assert(api_wait_state(&v, "late", "exited", 100), "returned before it was ready");
@@ -302,7 +315,9 @@ Test(vigilctl, health_follows_healthz)
 	cr_assert_eq(ctl_run(&v, &out, NULL, "health", NULL), 0);
 	cr_assert_str_eq(out, "healthy\n");
 	free(out);
-	vh_write(&v, "vigil.conf", "service bad {\n  command = \"/bin/false\"\n  type = oneshot\n}\n");
+	vh_write(&v,
+		 "vigil.conf",
+		 "service bad {\n  command = \"/bin/false\"\n  type = oneshot\n}\n");
 	cr_assert_eq(ctl_run(&v, NULL, NULL, "reload", NULL), 0);
 	cr_assert(api_wait_state(&v, "bad", "failed", 5000));
 	cr_assert_eq(ctl_run(&v, &out, NULL, "health", NULL), 1);
@@ -376,7 +391,8 @@ Test(vigilctl, a_service_can_drive_vigild_through_vigil_socket)
 	/* The service runs vigilctl with only the environment vigild gave it. */
 	start_with("service caller {\n  command = \"/bin/sh -c '%s status web > %s'\"\n"
 		   "  type = oneshot\n}\n",
-		   vh_vigilctl(), vh_path(&v, "caller.out"));
+		   vh_vigilctl(),
+		   vh_path(&v, "caller.out"));
 	cr_assert(api_wait_state(&v, "caller", "exited", 5000));
 	cr_assert(vh_wait_lines(vh_path(&v, "caller.out"), 2, 1000));
 	{

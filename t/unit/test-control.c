@@ -41,7 +41,10 @@ Test(control_route, finds_every_endpoint_of_the_spec)
 	struct control_match m;
 
 	for (size_t i = 0; i < ELEMENTSOF(t); i++) {
-		cr_assert_eq(route(t[i].method, t[i].path, false, &m), 0, "%s %s", t[i].method,
+		cr_assert_eq(route(t[i].method, t[i].path, false, &m),
+			     0,
+			     "%s %s",
+			     t[i].method,
 			     t[i].path);
 		cr_assert_str_eq(m.pattern, t[i].pattern);
 		if (t[i].name[0])
@@ -65,8 +68,16 @@ Test(control_route, a_known_path_with_another_method_is_405_with_allow)
 Test(control_route, unknown_paths_are_404)
 {
 	static const char *const paths[] = {
-		"/", "/v1", "/v1/services/", "/v1/services//start", "/v1/services/web/",
-		"/v1/services/web/start/now", "/v1/servicesx", "/healthzz", "/v2/services", "",
+		"/",
+		"/v1",
+		"/v1/services/",
+		"/v1/services//start",
+		"/v1/services/web/",
+		"/v1/services/web/start/now",
+		"/v1/servicesx",
+		"/healthzz",
+		"/v2/services",
+		"",
 	};
 	struct control_match m;
 
@@ -117,14 +128,24 @@ Test(listen, parses_host_and_port)
 	cr_assert_str_eq(host, "::1");
 	cr_assert_eq(listen_parse_address(":9100", host, sizeof(host), port, sizeof(port)), 0);
 	cr_assert_str_eq(host, "");
-	cr_assert_eq(listen_parse_address("localhost:0", host, sizeof(host), port, sizeof(port)), 0);
+	cr_assert_eq(listen_parse_address("localhost:0", host, sizeof(host), port, sizeof(port)),
+		     0);
 
-	static const char *const bad[] = {"127.0.0.1",	  "127.0.0.1:",	 "::1:80",     "[::1]80",
-					  "host:http",	  "host:70000", "[::1:80",    "host:-1",
-					  "host:1 ",	  ""};
+	static const char *const bad[] = {"127.0.0.1",
+					  "127.0.0.1:",
+					  "::1:80",
+					  "[::1]80",
+					  "host:http",
+					  "host:70000",
+					  "[::1:80",
+					  "host:-1",
+					  "host:1 ",
+					  ""};
 	for (size_t i = 0; i < ELEMENTSOF(bad); i++)
 		cr_assert_eq(listen_parse_address(bad[i], host, sizeof(host), port, sizeof(port)),
-			     -EINVAL, "accepted '%s'", bad[i]);
+			     -EINVAL,
+			     "accepted '%s'",
+			     bad[i]);
 }
 
 Test(listen, the_socket_option_wins_over_the_configuration_and_the_default)

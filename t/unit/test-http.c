@@ -62,9 +62,11 @@ Test(http, reads_a_body_of_content_length)
 	struct http_parser p;
 	struct sink s;
 
-	cr_assert_eq(feed(&p, "HTTP/1.0 404 Not Found\r\nContent-Type: application/json\r\n"
-			      "Content-Length: 13\r\n\r\n{\"error\":\"x\"}",
-			  0, &s),
+	cr_assert_eq(feed(&p,
+			  "HTTP/1.0 404 Not Found\r\nContent-Type: application/json\r\n"
+			  "Content-Length: 13\r\n\r\n{\"error\":\"x\"}",
+			  0,
+			  &s),
 		     1);
 	cr_assert_eq(p.status, 404);
 	cr_assert_str_eq(p.content_type, "application/json");
@@ -151,8 +153,9 @@ Test(http, ignores_what_follows_a_complete_response)
 	struct http_parser p;
 	struct sink s;
 
-	cr_assert_eq(feed(&p, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 500 x\r\n", 0, &s),
-		     1);
+	cr_assert_eq(
+		feed(&p, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 500 x\r\n", 0, &s),
+		1);
 	cr_assert_str_eq(s.buf, "ok");
 	cr_assert_eq(http_parser_feed(&p, "more", 4, to_sink, &s), 1);
 	cr_assert_str_eq(s.buf, "ok");
@@ -161,9 +164,14 @@ Test(http, ignores_what_follows_a_complete_response)
 Test(http, rejects_malformed_status_lines)
 {
 	static const char *const bad[] = {
-		"HTTP/2 200 OK\r\n\r\n",	  "HTTP/1.1 20 OK\r\n\r\n",   "HTTP/1.1 2000\r\n\r\n",
-		"http/1.1 200 OK\r\n\r\n",	  "HTTP/1.1 abc\r\n\r\n",     "GARBAGE\r\n\r\n",
-		"HTTP/1.1 100 Continue\r\n\r\n", "HTTP/1.1 099 x\r\n\r\n",
+		"HTTP/2 200 OK\r\n\r\n",
+		"HTTP/1.1 20 OK\r\n\r\n",
+		"HTTP/1.1 2000\r\n\r\n",
+		"http/1.1 200 OK\r\n\r\n",
+		"HTTP/1.1 abc\r\n\r\n",
+		"GARBAGE\r\n\r\n",
+		"HTTP/1.1 100 Continue\r\n\r\n",
+		"HTTP/1.1 099 x\r\n\r\n",
 	};
 	struct http_parser p;
 	struct sink s;
@@ -192,9 +200,12 @@ Test(http, rejects_bad_framing)
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		cr_assert_eq(feed(&p, bad[i], 0, &s), -EBADMSG, "accepted %s", bad[i]);
-	cr_assert_eq(feed(&p, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok", 0,
+	cr_assert_eq(feed(&p,
+			  "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nok",
+			  0,
 			  &s),
-		     1, "two equal lengths are fine");
+		     1,
+		     "two equal lengths are fine");
 }
 
 Test(http, caps_the_length_of_the_head)
