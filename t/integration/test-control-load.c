@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -183,4 +185,56 @@ Test(control_load, fifty_clients_are_answered_while_restarts_stay_on_time)
 	cr_assert_geq(worst_delay, DELAY_MS - 1);
 	cr_assert_lt(
 		worst_delay, DELAY_MS + 150, "a restart came %lld ms after the exit", worst_delay);
+}
+
+Test(control_load, a_flood_of_idle_connections_does_not_stop_supervision)
+{
+	enum { FLOOD = 300 };
+	static struct events ev;
+	static int fds[FLOOD];
+	struct http_parser p;
+	long long t0;
+	int fd, before, after;
+	char *line, *save = NULL;
+
+	vh_write(&v,
+		 "vigil.conf",
+		 "service crash {\n  command = \"%s exit 1\"\n  restart-delay = %dms\n"
+		 "  restart-delay-max = %dms\n  restart-jitter = 0%%\n}\n",
+		 vh_helper(),
+		 DELAY_MS,
+		 DELAY_MS);
+	vh_start(&v);
+	api_wait_up(&v);
+	cr_assert_eq(http_open(v.sock, "GET", "/v1/events", &fd), 0);
+	http_parser_init(&p);
+	while (!p.headers_done)
+		cr_assert_eq(http_read(fd, &p, 5000, keep, &ev), 0);
+
+	/* More connections than vigild takes (CONTROL_CONNECTIONS_MAX), all silent. */
+	for (int i = 0; i < FLOOD; i++) {
+		struct sockaddr_un sa = {.sun_family = AF_UNIX};
+
+		fds[i] = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		strcpy(sa.sun_path, v.sock);
+		cr_assert(connect(fds[i], (struct sockaddr *)&sa, sizeof(sa)) == 0);
+	}
+	t0 = api_now_ms();
+	while (api_now_ms() < t0 + 1500) {
+		int r = http_read(fd, &p, 100, keep, &ev);
+		cr_assert(r == 0 || r == -ETIMEDOUT, "event stream: %d", r);
+	}
+	before = 0;
+	for (line = strtok_r(ev.buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		before += strstr(line, "\"to\":\"starting\"") != NULL;
+	cr_assert_geq(before, 5, "only %d restarts while the connections were held", before);
+
+	for (int i = 0; i < FLOOD; i++)
+		close(fds[i]);
+	/* Once they are gone, the API answers at once again. */
+	t0 = api_now_ms();
+	cr_assert_eq(api_call(&v, "GET", "/v1/services", NULL), 200);
+	after = (int)(api_now_ms() - t0);
+	cr_assert_lt(after, 2000, "answered %d ms after the flood left", after);
+	close(fd);
 }

@@ -401,3 +401,25 @@ Test(vigilctl, a_service_can_drive_vigild_through_vigil_socket)
 		free(s);
 	}
 }
+
+Test(vigilctl, colours_on_a_terminal_unless_no_color)
+{
+	const char *which[] = {"sh", "-c", "command -v script", NULL};
+	char cmd[512], *out = NULL;
+	const char *argv[] = {"script", "-qec", cmd, "/dev/null", NULL};
+
+	if (vh_run(which, NULL, 5000) != 0)
+		cr_skip_test("script (util-linux) is not installed");
+	start_with(NULL);
+	snprintf(cmd, sizeof(cmd), "%s -s %s status", vh_vigilctl(), v.sock);
+	unsetenv("NO_COLOR");
+	cr_assert_eq(vh_run(argv, &out, 10000), 0);
+	cr_assert(strstr(out, "\033[32mrunning\033[0m"), "no colour on a terminal: %s", out);
+	free(out);
+	setenv("NO_COLOR", "1", 1);
+	cr_assert_eq(vh_run(argv, &out, 10000), 0);
+	cr_assert(
+		strstr(out, "running") && !strchr(out, '\033'), "colour despite NO_COLOR: %s", out);
+	free(out);
+	unsetenv("NO_COLOR");
+}
