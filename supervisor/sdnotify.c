@@ -176,6 +176,11 @@ int sdnotify_new(struct manager *m, struct sdnotify **ret)
 		return -ENOMEM;
 	sn->manager = m;
 	r = sd_event_add_post(ev, &sn->post, on_post, sn);
+	/* Ahead of the manager's own sources: a defer source that stays pending (the
+	 * manager's "settle") would otherwise win every time, and a quick shutdown end
+	 * the loop before STOPPING=1 went out. */
+	if (r >= 0)
+		r = sd_event_source_set_priority(sn->post, SD_EVENT_PRIORITY_IMPORTANT);
 	if (r >= 0)
 		r = sd_event_add_defer(ev, &sn->first, on_first, sn);
 	/* sd_watchdog_enabled() also checks WATCHDOG_PID against our pid. */
@@ -200,6 +205,8 @@ struct sdnotify *sdnotify_free(struct sdnotify *sn)
 {
 	if (!sn)
 		return NULL;
+	/* Whatever the loop had no iteration left to say (STOPPING=1 at the latest). */
+	update(sn);
 	sd_event_source_disable_unref(sn->post);
 	sd_event_source_disable_unref(sn->first);
 	sd_event_source_disable_unref(sn->watchdog);

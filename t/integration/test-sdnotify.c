@@ -129,6 +129,12 @@ Test(sdnotify, ready_once_autostart_services_are_up_then_watchdog_and_stopping)
 	kill(v.pid, SIGTERM);
 	stopping = collect(m, &n, 512, "STOPPING=1", t0, 5000);
 	cr_assert_geq(stopping, 0, "no STOPPING=1");
+	/* Sent as the shutdown starts, while app still runs, not as vigild exits. */
+	cr_assert(strstr(m[stopping].text, "STATUS=Shutting down, 3 services") &&
+			  (strstr(m[stopping].text, "running") ||
+			   strstr(m[stopping].text, "stopping")),
+		  "%s",
+		  m[stopping].text);
 	cr_assert_eq(vh_wait_exit(&v, 10000), 0);
 	cr_assert_eq(count(m, n, "READY=1"), 1);
 }
