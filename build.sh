@@ -9,7 +9,7 @@ need="build-essential autoconf automake pkg-config libconfuse-dev libsystemd-dev
       libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev libcurl4 libcriterion-dev"
 case $what in
 demo) need="$need python3 curl" ;;
-check) need="$need util-linux procps systemd" ;; # systemd: systemd-notify for the tests
+check) need="$need util-linux procps systemd prometheus" ;; # systemd-notify, promtool for the tests
 *) echo "usage: $0 demo|check" >&2; exit 2 ;;
 esac
 
@@ -35,6 +35,7 @@ case $what in
 demo)
 	echo "build.sh: starting the demo; in another terminal try:"
 	echo "  curl -s http://127.0.0.1:8080/demo.conf | head -3"
+	echo "  build/vigilctl -s build/demo/control.sock status"
 	echo "Ctrl-C stops it."
 	exec ./vigild -c ../etc/demo.conf
 	;;

@@ -66,18 +66,20 @@ static const char *const private_vars[] = {
 	"LISTEN_PID",	  "LISTEN_FDNAMES", "JOURNAL_STREAM",
 };
 
-static int build_base_env(char ***ret)
+/* vigild's environment without @private_vars, plus VIGIL_SOCKET=@socket_path so
+ * that services can call vigilctl (an inherited VIGIL_SOCKET is replaced). */
+static int build_base_env(const char *socket_path, char ***ret)
 {
 	size_t n = 0, k = 0;
 	char **env;
 
 	while (environ[n])
 		n++;
-	env = calloc(n + 1, sizeof(*env));
+	env = calloc(n + 2, sizeof(*env));
 	if (!env)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
-		bool keep = true;
+		bool keep = !(socket_path && strncmp(environ[i], "VIGIL_SOCKET=", 13) == 0);
 
 		for (size_t j = 0; j < ELEMENTSOF(private_vars); j++) {
 			size_t len = strlen(private_vars[j]);
@@ -88,6 +90,11 @@ static int build_base_env(char ***ret)
 			strv_free(env);
 			return -ENOMEM;
 		}
+	}
+	if (socket_path && asprintf(&env[k], "VIGIL_SOCKET=%s", socket_path) < 0) {
+		env[k] = NULL;
+		strv_free(env);
+		return -ENOMEM;
 	}
 	*ret = env;
 	return 0;
@@ -569,7 +576,7 @@ int manager_new(const struct manager_options *o, struct vigil_config *config,
 	r = sd_event_new(&m->event);
 	if (r < 0)
 		goto fail;
-	r = build_base_env(&m->base_env);
+	r = build_base_env(o->socket_path, &m->base_env);
 	if (r < 0)
 		goto fail;
 	/* Not PID 1: orphans of services are reparented here and reaped (SPEC §2). */

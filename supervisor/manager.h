@@ -22,7 +22,7 @@ struct config_errors;
 struct manager_options {
 	const char *config_path; /* NULL: none (`--` mode without -c) */
 	char *const *main_argv;	 /* the `--` COMMAND, or NULL */
-	const char *socket_path; /* -s, or NULL */
+	const char *socket_path; /* the control socket, passed to services as VIGIL_SOCKET */
 };
 
 /* Called for every transition of every service, after the service acted on it. */

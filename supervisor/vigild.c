@@ -11,9 +11,12 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "control.h"
+#include "listen.h"
 #include "log.h"
 #include "macro.h"
 #include "manager.h"
+#include "sdnotify.h"
 
 #define DEFAULT_CONFIG "/etc/vigil/vigil.conf"
 
@@ -100,7 +103,10 @@ int main(int argc, char *argv[])
 	struct config_errors errors = {0};
 	struct vigil_config *config = NULL;
 	struct manager *m = NULL;
-	bool check = false, level_set = false;
+	struct control *ctl = NULL;
+	struct sdnotify *sn = NULL;
+	CLEANUP_FREE char *socket_path = NULL;
+	bool check = false, level_set = false, explicit_socket;
 	int c, r;
 
 	block_signals();
@@ -185,10 +191,40 @@ int main(int argc, char *argv[])
 		return 0;
 	}
 
+	explicit_socket = mo.socket_path || config->control_socket;
+	r = listen_socket_path(mo.socket_path, config->control_socket, &socket_path);
+	if (r < 0) {
+		log_error_errno(r, "Failed to choose the control socket's path");
+		config_free(config);
+		return MANAGER_EXIT_STARTUP;
+	}
+	mo.socket_path = socket_path;
+
 	r = manager_new(&mo, config, &m);
 	if (r < 0)
 		return MANAGER_EXIT_STARTUP;
+	r = control_new(m,
+			&(struct control_options){
+				.socket_path = socket_path,
+				.group = manager_get_config(m)->control_group,
+				.http_listen = manager_get_config(m)->http_listen,
+			},
+			&ctl);
+	if (r < 0) {
+		/* As a container's init (tini's job) the default socket is a convenience:
+		 * a read-only /run must not keep the container from starting. */
+		if (!(mo.main_argv && !mo.config_path && !explicit_socket)) {
+			manager_free(m);
+			return MANAGER_EXIT_STARTUP;
+		}
+		log_warning("Running without the control socket");
+	}
+	r = sdnotify_new(m, &sn);
+	if (r < 0)
+		log_warning_errno(r, "Failed to set up notifications to systemd, ignoring");
 	r = manager_run(m);
+	sdnotify_free(sn);
+	control_free(ctl);
 	manager_free(m);
 	return r;
 }

@@ -148,8 +148,17 @@ void vh_start_args(struct vh *v, const char *const *args)
 {
 	const char *argv[64];
 	size_t n = 0;
+	bool has_socket = false;
 
+	for (const char *const *a = args; a && *a && strcmp(*a, "--") != 0; a++)
+		has_socket |= strcmp(*a, "-s") == 0;
 	argv[n++] = vh_vigild();
+	/* Tests run in parallel: each vigild gets its own control socket, never the
+	 * default one. */
+	if (!has_socket) {
+		argv[n++] = "-s";
+		argv[n++] = v->sock;
+	}
 	for (; args && *args && n < 62; args++)
 		argv[n++] = *args;
 	argv[n] = NULL;

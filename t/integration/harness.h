@@ -37,7 +37,8 @@ void vh_start_program(struct vh *v, const char *const *argv);
 /* Like vh_start_program(), with the program's stdout on @stdout_fd (stderr still goes
  * to v->log). */
 void vh_start_program_stdout(struct vh *v, const char *const *argv, int stdout_fd);
-/* Starts vigild with @args (NULL-terminated, after argv[0]). */
+/* Starts vigild with @args (NULL-terminated, after argv[0]), and `-s DIR/control.sock`
+ * unless @args has a -s. */
 void vh_start_args(struct vh *v, const char *const *args);
 /* Starts `vigild -c DIR/vigil.conf -s DIR/control.sock --log-level debug`. */
 void vh_start(struct vh *v);

@@ -132,7 +132,7 @@ Test(shutdown, as_pid_1_vigild_reaps_orphans_and_kills_leftovers_at_shutdown_tim
 {
 	const char *probe[] = {"unshare", "--fork", "--pid", "--mount-proc", "true", NULL};
 	const char *argv[] = {"unshare",  "--fork",	 "--pid",	 "--mount-proc", vh_vigild(),
-			      "-c",	  v.conf,	 "--log-level", "debug",	 "--",
+			      "-c",	  v.conf,	 "-s",		 v.sock,	 "--log-level", "debug", "--",
 			      vh_helper(), "sleep",	 "1000",	 "exit",	 "4",
 			      NULL};
 

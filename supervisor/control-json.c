@@ -1,0 +1,220 @@
+/* control-json.c: the JSON views of services, events, reload results and errors
+ * that the control API serves. */
+#include "control-json.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "config.h"
+#include "macro.h"
+#include "manager.h"
+#include "service.h"
+#include "signame.h"
+
+char *control_format_time(uint64_t usec, char buf[static CONTROL_TIME_SIZE])
+{
+	time_t sec = (time_t)(usec / SEC);
+	struct tm tm;
+
+	if (!gmtime_r(&sec, &tm)) {
+		snprintf(buf, CONTROL_TIME_SIZE, "1970-01-01T00:00:00.000Z");
+		return buf;
+	}
+	snprintf(buf,
+		 CONTROL_TIME_SIZE,
+		 "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ",
+		 tm.tm_year + 1900,
+		 tm.tm_mon + 1,
+		 tm.tm_mday,
+		 tm.tm_hour,
+		 tm.tm_min,
+		 tm.tm_sec,
+		 (unsigned)(usec % SEC / USEC_PER_MSEC));
+	return buf;
+}
+
+const char *service_health_to_string(const struct service *s)
+{
+	/* TODO(issue 4): the liveness probe's verdict once probes report results. */
+	(void)s;
+	return "unknown";
+}
+
+bool service_exited_successfully(const struct service *s)
+{
+	const struct service_config *c = service_get_config(s);
+	struct service_exit e = service_get_exit(s);
+
+	if (!e.known || e.signal)
+		return false;
+	for (size_t i = 0; i < c->n_success_codes; i++)
+		if (c->success_codes[i] == e.code)
+			return true;
+	return false;
+}
+
+/* The last STATUS= text of the service, or null. */
+static json_t *status_to_json(const struct service *s)
+{
+	/* TODO(issue 4): the notify server keeps the last STATUS= text. */
+	(void)s;
+	return json_null();
+}
+
+/* The last results of the service's probes, for the detailed view. */
+static json_t *probes_to_json(const struct service *s)
+{
+	/* TODO(issue 4): one {"role","type","target","result","time"} per probe. */
+	(void)s;
+	return json_array();
+}
+
+static json_t *exit_to_json(const struct service *s)
+{
+	struct service_exit e = service_get_exit(s);
+	const char *name;
+	char num[16];
+
+	if (!e.known)
+		return json_null();
+	if (!e.signal)
+		return json_pack("{s:i}", "code", e.code);
+	name = signame_to_string(e.signal);
+	if (!name) {
+		snprintf(num, sizeof(num), "%d", e.signal);
+		name = num;
+	}
+	return json_pack("{s:s}", "signal", name);
+}
+
+/* Text from outside (paths, a program's words, a client's URL) as a JSON string:
+ * bytes that are not valid UTF-8 become '?' rather than failing the answer. */
+static json_t *text_to_json(const char *s)
+{
+	json_t *j = json_string(s);
+	char *copy;
+
+	if (j || !s)
+		return j;
+	copy = strdup(s);
+	if (!copy)
+		return NULL;
+	for (char *p = copy; *p; p++)
+		if ((unsigned char)*p >= 0x80)
+			*p = '?';
+	j = json_string(copy);
+	free(copy);
+	return j;
+}
+
+static json_t *strv_to_json(char *const *v, size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < n; i++)
+		if (json_array_append_new(a, text_to_json(v[i])) < 0)
+			return json_decref(a), NULL;
+	return a;
+}
+
+/* Sets @key (a literal, so known to be valid UTF-8) to @v, taking @v. */
+static int set(json_t *o, const char *key, json_t *v)
+{
+	return json_object_set_new_nocheck(o, key, v);
+}
+
+/* A string vigild made up of ASCII (names, states, times): no UTF-8 check needed. */
+static json_t *ascii(const char *s)
+{
+	return json_stringn_nocheck(s, strlen(s));
+}
+
+json_t *service_to_json(const struct service *s, bool detail, uint64_t now)
+{
+	const struct service_config *c = service_get_config(s);
+	uint64_t started = service_get_started_at(s);
+	pid_t pid = service_get_pid(s);
+	char since[CONTROL_TIME_SIZE];
+	json_t *j = json_object();
+	int r = 0;
+
+	/* GET /v1/services builds one of these per service on every request: plain
+	 * object calls, no format strings to parse, no UTF-8 checks of our own ASCII. */
+	if (!j)
+		return NULL;
+	r |= set(j, "name", ascii(service_get_name(s)));
+	r |= set(j, "state", ascii(service_state_to_string(service_get_state(s))));
+	r |= set(j, "pid", pid > 0 ? json_integer(pid) : json_null());
+	r |= set(j, "ready", json_boolean(service_is_ready(s)));
+	r |= set(j, "health", ascii(service_health_to_string(s)));
+	r |= set(j, "restarts", json_integer(service_get_restarts(s)));
+	r |= set(j, "exit", exit_to_json(s));
+	r |= set(j, "since", ascii(control_format_time(service_get_since(s), since)));
+	r |= set(j,
+		 "uptime",
+		 started && now >= started ? json_integer((json_int_t)((now - started) / SEC))
+					   : json_null());
+	r |= set(j, "status", status_to_json(s));
+	if (!r && detail) {
+		r |= set(j, "reason", text_to_json(service_get_reason(s)));
+		r |= set(j, "wanted", json_boolean(service_is_wanted(s)));
+		r |= set(j, "autostart", json_boolean(c->autostart));
+		r |= set(j, "requires", strv_to_json(c->requires, c->n_requires));
+		r |= set(j, "probes", probes_to_json(s));
+	}
+	if (r) {
+		json_decref(j);
+		return NULL;
+	}
+	return j;
+}
+
+json_t *service_event_to_json(const struct service *s, enum service_state from, const char *reason,
+			      uint64_t now)
+{
+	char t[CONTROL_TIME_SIZE];
+
+	return json_pack("{s:s, s:s, s:s, s:s, s:o}",
+			 "time",
+			 control_format_time(now, t),
+			 "service",
+			 service_get_name(s),
+			 "from",
+			 service_state_to_string(from),
+			 "to",
+			 service_state_to_string(service_get_state(s)),
+			 "reason",
+			 text_to_json(reason ? reason : ""));
+}
+
+json_t *reload_result_to_json(const struct reload_result *r)
+{
+	return json_pack("{s:o, s:o, s:o, s:I}",
+			 "added",
+			 strv_to_json(r->added, strv_length(r->added)),
+			 "removed",
+			 strv_to_json(r->removed, strv_length(r->removed)),
+			 "changed",
+			 strv_to_json(r->changed, strv_length(r->changed)),
+			 "unchanged",
+			 (json_int_t)r->unchanged);
+}
+
+json_t *config_errors_to_json(const struct config_errors *e)
+{
+	return json_pack("{s:o}", "errors", strv_to_json(e->lines, e->n));
+}
+
+json_t *error_to_json(const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return json_pack("{s:o}", "error", text_to_json(msg));
+}

@@ -1,0 +1,1092 @@
+/* control.c: the control API: a routing table of (method, path, handler) served by
+ * libmicrohttpd inside the sd-event loop, peer authorization, and the event streams. */
+#include "control.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <systemd/sd-event.h>
+
+#include "config.h"
+#include "control-json.h"
+#include "listen.h"
+#include "log.h"
+#include "macro.h"
+#include "manager.h"
+#include "metrics.h"
+#include "service.h"
+#include "signame.h"
+
+/* Bytes of events kept for streams that read slower than events come; a stream
+ * that falls further behind is closed rather than buffered without bound. */
+#define CONTROL_RING_SIZE (256 * 1024)
+/* A body past CONTROL_BODY_MAX without a Content-Length (chunked) is read and
+ * dropped up to this much, to answer 413; beyond, the connection is cut. */
+#define CONTROL_DISCARD_MAX (1024 * 1024)
+/* Supplementary groups looked at for control-group membership. */
+#define CONTROL_PEER_GROUPS_MAX 256
+/* The API yields to supervision: signals, exits and timers go first. */
+#define CONTROL_PRIORITY (SD_EVENT_PRIORITY_NORMAL + 10)
+
+struct http_daemon {
+	struct control *ctl;
+	struct MHD_Daemon *mhd;
+	sd_event_source *io, *timer;
+	bool tcp;
+};
+
+/* An open GET /v1/events: where it is in the ring. */
+struct stream {
+	struct control *ctl;
+	struct MHD_Connection *conn;
+	uint64_t pos;
+	bool suspended, gone;
+	sd_event_source *hup; /* watches for the client leaving while suspended */
+	struct stream *prev, *next;
+};
+
+struct control {
+	struct manager *manager;
+	sd_event *event;
+	char *socket_path;
+	struct listen_unix sock;
+	bool have_sock;
+	struct http_daemon unix_d, tcp_d;
+	sd_event_source *post;  /* re-arms the daemons' timers */
+	sd_event_source *flush; /* wakes the event streams */
+	gid_t group;
+	char *group_name;
+	uid_t self;
+
+	char *ring; /* CONTROL_RING_SIZE bytes of event lines, once a stream opened */
+	uint64_t head;
+	struct stream *streams;
+	unsigned n_streams;
+	bool closing;
+};
+
+/* Who is on the other end of a connection (SO_PEERCRED). */
+struct peer {
+	bool known;
+	bool may_mutate;
+	uid_t uid;
+	pid_t pid;
+};
+
+/* Per request (MHD's con_cls). */
+struct request {
+	size_t body_len;
+	bool too_large;
+	bool replied;
+	bool shutdown_after; /* POST /v1/shutdown: start it once the answer is out */
+};
+
+/* What a handler gets: size-checked input. */
+struct call {
+	struct control *ctl;
+	struct MHD_Connection *conn;
+	const char *name; /* the service name matched by '*' */
+	const struct peer *peer;
+};
+
+/* What a handler builds: one of a JSON body, a text body or its own response. */
+struct reply {
+	json_t *json;
+	char *text;
+	size_t text_len;
+	const char *content_type;
+	struct MHD_Response *response;
+	bool shutdown_after;
+};
+
+typedef unsigned route_fn(const struct call *call, struct reply *out);
+
+struct control_route {
+	const char *method;
+	const char *pattern; /* '*' matches one path segment: the service name */
+	route_fn *handler;
+	unsigned flags;
+};
+
+static uint64_t now_realtime(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * SEC + (uint64_t)ts.tv_nsec / NSEC_PER_USEC;
+}
+
+static unsigned fail(struct reply *out, unsigned status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static unsigned fail(struct reply *out, unsigned status, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	out->json = error_to_json("%s", msg);
+	return status;
+}
+
+static unsigned out_of_memory(struct reply *out)
+{
+	return fail(out, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory");
+}
+
+static struct service *find_service(const struct call *call, struct reply *out, unsigned *status)
+{
+	struct service *s = manager_find(call->ctl->manager, call->name);
+
+	if (!s)
+		*status = fail(out, MHD_HTTP_NOT_FOUND, "no such service '%s'", call->name);
+	return s;
+}
+
+/* ---- handlers ---- */
+
+static unsigned handle_list(const struct call *call, struct reply *out)
+{
+	struct service *const *list;
+	size_t n = manager_get_services(call->ctl->manager, &list);
+	uint64_t now = now_realtime();
+
+	out->json = json_array();
+	for (size_t i = 0; out->json && i < n; i++)
+		if (json_array_append_new(out->json, service_to_json(list[i], false, now)) < 0)
+			out->json = (json_decref(out->json), NULL);
+	return out->json ? MHD_HTTP_OK : out_of_memory(out);
+}
+
+static unsigned handle_show(const struct call *call, struct reply *out)
+{
+	unsigned status;
+	struct service *s = find_service(call, out, &status);
+
+	if (!s)
+		return status;
+	out->json = service_to_json(s, true, now_realtime());
+	return out->json ? MHD_HTTP_OK : out_of_memory(out);
+}
+
+typedef int request_fn(struct manager *m, struct service *s);
+
+static unsigned request(const struct call *call, struct reply *out, request_fn *fn,
+			const char *action)
+{
+	unsigned status;
+	struct service *s = find_service(call, out, &status);
+	int r;
+
+	if (!s)
+		return status;
+	r = fn(call->ctl->manager, s);
+	if (r == -EALREADY)
+		return fail(out,
+			    MHD_HTTP_CONFLICT,
+			    "%s is already %s: nothing to %s",
+			    call->name,
+			    service_state_to_string(service_get_state(s)),
+			    action);
+	if (r == -ESHUTDOWN)
+		return fail(out, MHD_HTTP_SERVICE_UNAVAILABLE, "vigild is shutting down");
+	if (r < 0)
+		return fail(out, MHD_HTTP_INTERNAL_SERVER_ERROR, "%s: %s", action, strerror(-r));
+	log_info("%s: %s requested by uid %u (pid %d)",
+		 call->name,
+		 action,
+		 (unsigned)call->peer->uid,
+		 (int)call->peer->pid);
+	out->json = json_pack("{s:s, s:s}", "service", call->name, "action", action);
+	return out->json ? MHD_HTTP_ACCEPTED : out_of_memory(out);
+}
+
+static unsigned handle_start(const struct call *call, struct reply *out)
+{
+	return request(call, out, manager_start_service, "start");
+}
+
+static unsigned handle_stop(const struct call *call, struct reply *out)
+{
+	return request(call, out, manager_stop_service, "stop");
+}
+
+static unsigned handle_restart(const struct call *call, struct reply *out)
+{
+	return request(call, out, manager_restart_service, "restart");
+}
+
+static unsigned handle_signal(const struct call *call, struct reply *out)
+{
+	const char *arg = MHD_lookup_connection_value(call->conn, MHD_GET_ARGUMENT_KIND, "signal");
+	unsigned status;
+	struct service *s = find_service(call, out, &status);
+	int sig, r;
+
+	if (!s)
+		return status;
+	if (!arg || !arg[0])
+		return fail(out, MHD_HTTP_BAD_REQUEST, "missing ?signal=NAME");
+	sig = signame_from_string(arg);
+	if (sig < 0)
+		return fail(out, MHD_HTTP_BAD_REQUEST, "unknown signal '%.32s'", arg);
+	r = service_signal(s, sig);
+	if (r == -ESRCH)
+		return fail(out, MHD_HTTP_CONFLICT, "%s is not running", call->name);
+	if (r < 0)
+		return fail(out,
+			    MHD_HTTP_INTERNAL_SERVER_ERROR,
+			    "cannot signal %s: %s",
+			    call->name,
+			    strerror(-r));
+	log_info("%s: SIG%s sent, requested by uid %u (pid %d)",
+		 call->name,
+		 signame_to_string(sig) ?: arg,
+		 (unsigned)call->peer->uid,
+		 (int)call->peer->pid);
+	out->json = json_pack(
+		"{s:s, s:s}", "service", call->name, "signal", signame_to_string(sig) ?: arg);
+	return out->json ? MHD_HTTP_OK : out_of_memory(out);
+}
+
+static unsigned handle_logs(const struct call *call, struct reply *out)
+{
+	unsigned status;
+	struct service *s = find_service(call, out, &status);
+
+	if (!s)
+		return status;
+	/* TODO(issue 5): the in-memory tail, and ?follow=1 as a chunked stream. */
+	return fail(out,
+		    MHD_HTTP_NOT_FOUND,
+		    "logs are not available yet: this vigild does not keep service output");
+}
+
+static unsigned handle_reload(const struct call *call, struct reply *out)
+{
+	struct config_errors errors = {0};
+	struct reload_result res = {0};
+	int r;
+
+	if (manager_is_shutting_down(call->ctl->manager))
+		return fail(out, MHD_HTTP_SERVICE_UNAVAILABLE, "vigild is shutting down");
+	log_info("Reloading the configuration, requested by uid %u (pid %d)",
+		 (unsigned)call->peer->uid,
+		 (int)call->peer->pid);
+	r = manager_reload(call->ctl->manager, &errors, &res);
+	if (r < 0) {
+		for (size_t i = 0; i < errors.n; i++)
+			log_error("%s", errors.lines[i]);
+		log_error("Reload failed: nothing changed");
+		out->json = config_errors_to_json(&errors);
+		config_errors_clear(&errors);
+		return out->json ? MHD_HTTP_UNPROCESSABLE_CONTENT : out_of_memory(out);
+	}
+	out->json = reload_result_to_json(&res);
+	reload_result_clear(&res);
+	return out->json ? MHD_HTTP_OK : out_of_memory(out);
+}
+
+static unsigned handle_shutdown(const struct call *call, struct reply *out)
+{
+	log_info("Shutdown requested by uid %u (pid %d)",
+		 (unsigned)call->peer->uid,
+		 (int)call->peer->pid);
+	out->shutdown_after = true;
+	out->json = json_pack("{s:s}", "status", "shutting down");
+	return out->json ? MHD_HTTP_ACCEPTED : out_of_memory(out);
+}
+
+/* Adds {"name","state","why"} to @culprits. */
+static int add_culprit(json_t *culprits, const struct service *s, const char *why)
+{
+	return json_array_append_new(culprits,
+				     json_pack("{s:s, s:s, s:s}",
+					       "name",
+					       service_get_name(s),
+					       "state",
+					       service_state_to_string(service_get_state(s)),
+					       "why",
+					       why));
+}
+
+/* SPEC §11: unhealthy when an autostart service failed or fails its liveness. */
+static unsigned handle_healthz(const struct call *call, struct reply *out)
+{
+	struct service *const *list;
+	size_t n = manager_get_services(call->ctl->manager, &list);
+	json_t *culprits = json_array();
+
+	for (size_t i = 0; culprits && i < n; i++) {
+		const struct service *s = list[i];
+
+		if (!service_get_config(s)->autostart)
+			continue;
+		if (service_get_state(s) == SERVICE_FAILED)
+			add_culprit(culprits, s, service_get_reason(s));
+		else if (STREQ(service_health_to_string(s), "unhealthy"))
+			add_culprit(culprits, s, "liveness failing");
+	}
+	if (!culprits)
+		return out_of_memory(out);
+	n = json_array_size(culprits);
+	out->json =
+		json_pack("{s:s, s:o}", "status", n ? "unhealthy" : "healthy", "failing", culprits);
+	if (!out->json)
+		return out_of_memory(out);
+	return n ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_OK;
+}
+
+/* SPEC §11: not ready while a wanted service is not ready. A service whose run
+ * ended with success and no restart due (exited) did its job. */
+static unsigned handle_readyz(const struct call *call, struct reply *out)
+{
+	struct service *const *list;
+	size_t n = manager_get_services(call->ctl->manager, &list);
+	json_t *culprits = json_array();
+	bool stopping = manager_is_shutting_down(call->ctl->manager);
+
+	for (size_t i = 0; culprits && i < n; i++) {
+		const struct service *s = list[i];
+		enum service_state st = service_get_state(s);
+
+		if (!service_is_wanted(s) || service_is_ready(s))
+			continue;
+		if (st == SERVICE_EXITED && service_exited_successfully(s))
+			continue;
+		add_culprit(culprits, s, st == SERVICE_RUNNING ? "readiness failing" : "not ready");
+	}
+	if (!culprits)
+		return out_of_memory(out);
+	n = json_array_size(culprits);
+	out->json = json_pack("{s:s, s:o}",
+			      "status",
+			      stopping ? "shutting down"
+			      : n      ? "not ready"
+				       : "ready",
+			      "not_ready",
+			      culprits);
+	if (!out->json)
+		return out_of_memory(out);
+	return n || stopping ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_OK;
+}
+
+static unsigned handle_metrics(const struct call *call, struct reply *out)
+{
+	if (metrics_render(call->ctl->manager, &out->text, &out->text_len) < 0)
+		return out_of_memory(out);
+	out->content_type = METRICS_CONTENT_TYPE;
+	return MHD_HTTP_OK;
+}
+
+/* ---- the event streams ---- */
+
+static void ring_append(struct control *ctl, const char *data, size_t len)
+{
+	while (len > 0) {
+		size_t at = (size_t)(ctl->head % CONTROL_RING_SIZE);
+		size_t n = MIN(len, CONTROL_RING_SIZE - at);
+
+		memcpy(ctl->ring + at, data, n);
+		ctl->head += n;
+		data += n;
+		len -= n;
+	}
+}
+
+static void on_event(struct service *s, enum service_state from, const char *reason, void *userdata)
+{
+	struct control *ctl = userdata;
+	char *line;
+	json_t *j;
+
+	if (!ctl->streams)
+		return;
+	j = service_event_to_json(s, from, reason, now_realtime());
+	line = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	if (!line) {
+		log_warning("Failed to format an event: out of memory, ignoring");
+		return;
+	}
+	ring_append(ctl, line, strlen(line));
+	ring_append(ctl, "\n", 1);
+	free(line);
+	/* Not from here: this may run inside a request handler, and MHD must not be
+	 * entered again from its own callback. */
+	(void)sd_event_source_set_enabled(ctl->flush, SD_EVENT_ONESHOT);
+}
+
+static int on_stream_hup(sd_event_source *src, int fd, uint32_t revents, void *userdata);
+
+static void stream_suspend(struct stream *st)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(st->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+	MHD_suspend_connection(st->conn);
+	st->suspended = true;
+	/* MHD does not look at a suspended connection at all: watch for the client
+	 * leaving, or its slot would stay taken until the next event. */
+	if (ci &&
+	    sd_event_add_io(
+		    st->ctl->event, &st->hup, ci->connect_fd, EPOLLRDHUP, on_stream_hup, st) >= 0)
+		(void)sd_event_source_set_priority(st->hup, CONTROL_PRIORITY);
+}
+
+static void stream_resume(struct stream *st)
+{
+	if (!st->suspended)
+		return;
+	st->hup = sd_event_source_disable_unref(st->hup);
+	st->suspended = false;
+	MHD_resume_connection(st->conn);
+}
+
+static void wake_streams(struct control *ctl)
+{
+	for (struct stream *st = ctl->streams; st; st = st->next)
+		stream_resume(st);
+	/* In external-polling mode a resume does not wake the daemon: run it now
+	 * (notes §7). */
+	MHD_run(ctl->unix_d.mhd);
+}
+
+static int on_stream_hup(sd_event_source *src, int fd, uint32_t revents, void *userdata)
+{
+	struct stream *st = userdata;
+
+	(void)src;
+	(void)fd;
+	(void)revents;
+	st->gone = true;
+	stream_resume(st);
+	MHD_run(st->ctl->unix_d.mhd);
+	return 0;
+}
+
+static int on_flush(sd_event_source *src, void *userdata)
+{
+	(void)src;
+	wake_streams(userdata);
+	return 0;
+}
+
+static ssize_t stream_read(void *cls, uint64_t offset, char *buf, size_t max)
+{
+	struct stream *st = cls;
+	struct control *ctl = st->ctl;
+	uint64_t avail = ctl->head - st->pos;
+	size_t n, at;
+
+	(void)offset;
+	if (st->gone)
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	if (avail > CONTROL_RING_SIZE) {
+		log_debug("control: an event stream fell %llu bytes behind, closing it",
+			  (unsigned long long)avail);
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	}
+	if (avail == 0) {
+		if (ctl->closing)
+			return MHD_CONTENT_READER_END_OF_STREAM;
+		stream_suspend(st);
+		return 0;
+	}
+	n = (size_t)MIN(avail, (uint64_t)max);
+	at = (size_t)(st->pos % CONTROL_RING_SIZE);
+	if (n > CONTROL_RING_SIZE - at)
+		n = CONTROL_RING_SIZE - at; /* the rest on the next call */
+	memcpy(buf, ctl->ring + at, n);
+	st->pos += n;
+	return (ssize_t)n;
+}
+
+static void stream_free(void *cls)
+{
+	struct stream *st = cls;
+	struct control *ctl = st->ctl;
+
+	st->hup = sd_event_source_disable_unref(st->hup);
+	if (st->prev)
+		st->prev->next = st->next;
+	else
+		ctl->streams = st->next;
+	if (st->next)
+		st->next->prev = st->prev;
+	ctl->n_streams--;
+	free(st);
+}
+
+static unsigned handle_events(const struct call *call, struct reply *out)
+{
+	struct control *ctl = call->ctl;
+	struct stream *st;
+
+	if (ctl->n_streams >= CONTROL_STREAMS_MAX)
+		return fail(out,
+			    MHD_HTTP_SERVICE_UNAVAILABLE,
+			    "too many event streams (at most %d)",
+			    CONTROL_STREAMS_MAX);
+	if (!ctl->ring && !(ctl->ring = malloc(CONTROL_RING_SIZE)))
+		return out_of_memory(out);
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return out_of_memory(out);
+	*st = (struct stream){.ctl = ctl, .conn = call->conn, .pos = ctl->head};
+	out->response = MHD_create_response_from_callback(
+		MHD_SIZE_UNKNOWN, 4096, stream_read, st, stream_free);
+	if (!out->response) {
+		free(st);
+		return out_of_memory(out);
+	}
+	st->next = ctl->streams;
+	if (st->next)
+		st->next->prev = st;
+	ctl->streams = st;
+	ctl->n_streams++;
+	out->content_type = "application/x-ndjson";
+	return MHD_HTTP_OK;
+}
+
+/* ---- routing ---- */
+
+// clang-format off
+static const struct control_route routes[] = {
+	{"GET",  "/v1/services",           handle_list,     0},
+	{"GET",  "/v1/services/*",         handle_show,     0},
+	{"POST", "/v1/services/*/start",   handle_start,    CONTROL_ROUTE_MUTATES},
+	{"POST", "/v1/services/*/stop",    handle_stop,     CONTROL_ROUTE_MUTATES},
+	{"POST", "/v1/services/*/restart", handle_restart,  CONTROL_ROUTE_MUTATES},
+	{"POST", "/v1/services/*/signal",  handle_signal,   CONTROL_ROUTE_MUTATES},
+	{"GET",  "/v1/services/*/logs",    handle_logs,     0},
+	{"GET",  "/v1/events",             handle_events,   0},
+	{"POST", "/v1/reload",             handle_reload,   CONTROL_ROUTE_MUTATES},
+	{"POST", "/v1/shutdown",           handle_shutdown, CONTROL_ROUTE_MUTATES},
+	{"GET",  "/healthz",               handle_healthz,  CONTROL_ROUTE_TCP},
+	{"GET",  "/readyz",                handle_readyz,   CONTROL_ROUTE_TCP},
+	{"GET",  "/metrics",               handle_metrics,  CONTROL_ROUTE_TCP},
+};
+// clang-format on
+
+/* Matches @path against @pattern, where '*' stands for one non-empty segment. */
+static bool match_pattern(const char *pattern, const char *path, char *name, size_t name_size)
+{
+	while (*pattern) {
+		if (*pattern == '*') {
+			size_t n = strcspn(path, "/");
+
+			if (n == 0 || n >= name_size)
+				return false;
+			memcpy(name, path, n);
+			name[n] = '\0';
+			path += n;
+			pattern++;
+		} else if (*pattern++ != *path++)
+			return false;
+	}
+	return *path == '\0';
+}
+
+int control_route_find(const char *method, const char *path, bool tcp, struct control_match *ret)
+{
+	bool path_known = false;
+
+	if (STREQ(method, "HEAD"))
+		method = "GET";
+	ret->allow[0] = '\0';
+	for (size_t i = 0; i < ELEMENTSOF(routes); i++) {
+		const struct control_route *r = &routes[i];
+
+		if (tcp && !(r->flags & CONTROL_ROUTE_TCP))
+			continue;
+		if (!match_pattern(r->pattern, path, ret->name, sizeof(ret->name)))
+			continue;
+		if (STREQ(r->method, method)) {
+			ret->route = r;
+			ret->pattern = r->pattern;
+			ret->flags = r->flags;
+			return 0;
+		}
+		if (!strstr(ret->allow, r->method)) {
+			size_t len = strlen(ret->allow);
+			snprintf(ret->allow + len,
+				 sizeof(ret->allow) - len,
+				 "%s%s",
+				 len ? ", " : "",
+				 r->method);
+		}
+		path_known = true;
+	}
+	return path_known ? -EOPNOTSUPP : -ENOENT;
+}
+
+/* ---- requests ---- */
+
+static bool in_groups(const gid_t *groups, size_t n, gid_t g)
+{
+	for (size_t i = 0; i < n; i++)
+		if (groups[i] == g)
+			return true;
+	return false;
+}
+
+/* Looks at who connected: root, vigild's own user and members of control-group may
+ * change things (SPEC §7). */
+static void peer_identify(const struct control *ctl, int fd, struct peer *p)
+{
+	struct ucred uc;
+	socklen_t len = sizeof(uc);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) < 0) {
+		log_debug_errno(-errno, "control: Failed to read the peer's credentials");
+		return;
+	}
+	p->known = true;
+	p->uid = uc.uid;
+	p->pid = uc.pid;
+	p->may_mutate = uc.uid == 0 || uc.uid == ctl->self;
+	if (!p->may_mutate && ctl->group != (gid_t)-1) {
+		gid_t groups[CONTROL_PEER_GROUPS_MAX];
+		socklen_t glen = sizeof(groups);
+
+		p->may_mutate = uc.gid == ctl->group;
+		if (!p->may_mutate && getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &glen) == 0)
+			p->may_mutate = in_groups(groups, glen / sizeof(gid_t), ctl->group);
+	}
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	struct http_daemon *d = cls;
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		struct peer *p = calloc(1, sizeof(*p));
+
+		if (p && ci && !d->tcp)
+			peer_identify(d->ctl, ci->connect_fd, p);
+		*socket_context = p;
+	} else {
+		free(*socket_context);
+		*socket_context = NULL;
+	}
+}
+
+static enum MHD_Result queue(struct MHD_Connection *conn, unsigned status, struct reply *out,
+			     const char *allow)
+{
+	struct MHD_Response *resp = out->response;
+	const char *type = out->content_type;
+	enum MHD_Result ret;
+
+	if (!resp && out->json) {
+		char *s = json_dumps(out->json, JSON_COMPACT);
+		size_t n = s ? strlen(s) : 0;
+		char *t = s ? realloc(s, n + 2) : NULL;
+
+		if (t) {
+			t[n] = '\n'; /* for people reading curl's output */
+			t[n + 1] = '\0';
+			resp = MHD_create_response_from_buffer(n + 1, t, MHD_RESPMEM_MUST_FREE);
+			if (!resp)
+				free(t);
+		} else
+			free(s);
+		type = "application/json";
+	} else if (!resp && out->text) {
+		resp = MHD_create_response_from_buffer(
+			out->text_len, out->text, MHD_RESPMEM_MUST_FREE);
+		if (resp)
+			out->text = NULL;
+	}
+	if (!resp) {
+		static const char oom[] = "{\"error\":\"out of memory\"}\n";
+
+		resp = MHD_create_response_from_buffer(
+			sizeof(oom) - 1, (void *)oom, MHD_RESPMEM_PERSISTENT);
+		status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+		type = "application/json";
+		if (!resp)
+			return MHD_NO;
+	}
+	out->response = NULL;
+	if (type)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	if (allow)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+	ret = MHD_queue_response(conn, status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static enum MHD_Result reply_now(struct MHD_Connection *conn, struct request *rq, unsigned status,
+				 struct reply *out, const char *allow)
+{
+	enum MHD_Result ret = queue(conn, status, out, allow);
+
+	rq->replied = true;
+	rq->shutdown_after = out->shutdown_after;
+	json_decref(out->json);
+	free(out->text);
+	return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				  const char *method, const char *version, const char *upload_data,
+				  size_t *upload_data_size, void **con_cls)
+{
+	struct http_daemon *d = cls;
+	struct request *rq = *con_cls;
+	struct reply out = {0};
+	struct control_match m;
+	const union MHD_ConnectionInfo *ci;
+	const struct peer *peer;
+	static const struct peer nobody = {0};
+	unsigned status;
+	int r;
+
+	(void)version;
+	(void)upload_data;
+	if (!rq) {
+		const char *cl = MHD_lookup_connection_value(
+			conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+
+		rq = calloc(1, sizeof(*rq));
+		if (!rq)
+			return MHD_NO;
+		*con_cls = rq;
+		/* Refuse a large body before reading it; MHD then closes the connection. */
+		if (cl && strtoull(cl, NULL, 10) > CONTROL_BODY_MAX) {
+			status = fail(&out,
+				      MHD_HTTP_CONTENT_TOO_LARGE,
+				      "request body too large (at most %d bytes)",
+				      CONTROL_BODY_MAX);
+			return reply_now(conn, rq, status, &out, NULL);
+		}
+		return MHD_YES;
+	}
+	if (rq->replied) {
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (*upload_data_size > 0) {
+		/* No endpoint takes a body yet: count it, then drop it. */
+		rq->body_len += *upload_data_size;
+		*upload_data_size = 0;
+		if (rq->body_len > CONTROL_BODY_MAX)
+			rq->too_large = true;
+		return rq->body_len > CONTROL_DISCARD_MAX ? MHD_NO : MHD_YES;
+	}
+	if (rq->too_large) {
+		status = fail(&out,
+			      MHD_HTTP_CONTENT_TOO_LARGE,
+			      "request body too large (at most %d bytes)",
+			      CONTROL_BODY_MAX);
+		return reply_now(conn, rq, status, &out, NULL);
+	}
+
+	r = control_route_find(method, url, d->tcp, &m);
+	if (r == -ENOENT) {
+		status = fail(
+			&out, MHD_HTTP_NOT_FOUND, "no such endpoint: %.16s %.200s", method, url);
+		return reply_now(conn, rq, status, &out, NULL);
+	}
+	if (r == -EOPNOTSUPP) {
+		status = fail(&out,
+			      MHD_HTTP_METHOD_NOT_ALLOWED,
+			      "%.16s is not allowed on %.200s",
+			      method,
+			      url);
+		return reply_now(conn, rq, status, &out, m.allow);
+	}
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	peer = ci && ci->socket_context ? ci->socket_context : &nobody;
+	if ((m.flags & CONTROL_ROUTE_MUTATES) && !peer->may_mutate) {
+		log_info("control: denied %s %s to uid %u (pid %d)",
+			 method,
+			 url,
+			 (unsigned)peer->uid,
+			 (int)peer->pid);
+		if (d->ctl->group != (gid_t)-1)
+			status = fail(&out,
+				      MHD_HTTP_FORBIDDEN,
+				      "permission denied: uid %u is not root, vigild's user or in "
+				      "group '%s'",
+				      (unsigned)peer->uid,
+				      d->ctl->group_name);
+		else
+			status = fail(&out,
+				      MHD_HTTP_FORBIDDEN,
+				      "permission denied: uid %u is not root or vigild's user",
+				      (unsigned)peer->uid);
+		return reply_now(conn, rq, status, &out, NULL);
+	}
+	status = m.route->handler(
+		&(struct call){.ctl = d->ctl, .conn = conn, .name = m.name, .peer = peer}, &out);
+	return reply_now(conn, rq, status, &out, NULL);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct http_daemon *d = cls;
+	struct request *rq = *con_cls;
+
+	(void)conn;
+	(void)toe;
+	if (rq && rq->shutdown_after)
+		manager_shutdown(d->ctl->manager, MANAGER_EXIT_OK);
+	free(rq);
+	*con_cls = NULL;
+}
+
+/* ---- libmicrohttpd in the sd-event loop (notes §7) ---- */
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+	size_t n;
+
+	(void)cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n > 0 && msg[n - 1] == '\n')
+		msg[--n] = '\0';
+	/* Mostly clients that went away: nothing an operator can act on. */
+	log_debug("control: %s", msg);
+}
+
+static int on_mhd_io(sd_event_source *src, int fd, uint32_t revents, void *userdata)
+{
+	struct http_daemon *d = userdata;
+
+	(void)src;
+	(void)fd;
+	(void)revents;
+	MHD_run(d->mhd);
+	return 0;
+}
+
+static int on_mhd_timer(sd_event_source *src, uint64_t usec, void *userdata)
+{
+	struct http_daemon *d = userdata;
+
+	(void)src;
+	(void)usec;
+	MHD_run(d->mhd);
+	return 0;
+}
+
+static void rearm(struct control *ctl, struct http_daemon *d)
+{
+	MHD_UNSIGNED_LONG_LONG ms;
+	uint64_t now;
+
+	if (!d->mhd)
+		return;
+	if (MHD_get_timeout(d->mhd, &ms) != MHD_YES) {
+		(void)sd_event_source_set_enabled(d->timer, SD_EVENT_OFF);
+		return;
+	}
+	if (sd_event_now(ctl->event, CLOCK_MONOTONIC, &now) < 0)
+		return;
+	(void)sd_event_source_set_time(d->timer, now + (uint64_t)ms * USEC_PER_MSEC);
+	(void)sd_event_source_set_enabled(d->timer, SD_EVENT_ONESHOT);
+}
+
+/* After every loop iteration: MHD's next deadline may have moved. */
+static int on_post(sd_event_source *src, void *userdata)
+{
+	struct control *ctl = userdata;
+
+	(void)src;
+	rearm(ctl, &ctl->unix_d);
+	rearm(ctl, &ctl->tcp_d);
+	return 0;
+}
+
+static int daemon_start(struct control *ctl, struct http_daemon *d, int fd, bool tcp)
+{
+	const union MHD_DaemonInfo *info;
+	int r;
+
+	d->ctl = ctl;
+	d->tcp = tcp;
+	d->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
+				  0,
+				  NULL,
+				  NULL,
+				  on_request,
+				  d,
+				  /* the logger must come first */
+				  MHD_OPTION_EXTERNAL_LOGGER,
+				  on_mhd_log,
+				  NULL,
+				  MHD_OPTION_LISTEN_SOCKET,
+				  (MHD_socket)fd,
+				  MHD_OPTION_NOTIFY_CONNECTION,
+				  on_connection,
+				  d,
+				  MHD_OPTION_NOTIFY_COMPLETED,
+				  on_completed,
+				  d,
+				  MHD_OPTION_CONNECTION_TIMEOUT,
+				  (unsigned)CONTROL_TIMEOUT_SEC,
+				  MHD_OPTION_CONNECTION_LIMIT,
+				  (unsigned)CONTROL_CONNECTIONS_MAX,
+				  MHD_OPTION_END);
+	if (!d->mhd)
+		return -EIO;
+	info = MHD_get_daemon_info(d->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+	if (!info)
+		return -EIO;
+	r = sd_event_add_io(ctl->event, &d->io, info->epoll_fd, EPOLLIN, on_mhd_io, d);
+	if (r < 0)
+		return r;
+	r = sd_event_add_time(
+		ctl->event, &d->timer, CLOCK_MONOTONIC, USEC_INFINITY, 1, on_mhd_timer, d);
+	if (r < 0)
+		return r;
+	(void)sd_event_source_set_enabled(d->timer, SD_EVENT_OFF);
+	(void)sd_event_source_set_priority(d->io, CONTROL_PRIORITY);
+	(void)sd_event_source_set_priority(d->timer, CONTROL_PRIORITY);
+	(void)sd_event_source_set_description(d->io, tcp ? "control-tcp" : "control");
+	(void)sd_event_source_set_description(d->timer,
+					      tcp ? "control-tcp-timer" : "control-timer");
+	return 0;
+}
+
+static void daemon_stop(struct http_daemon *d)
+{
+	d->io = sd_event_source_disable_unref(d->io);
+	d->timer = sd_event_source_disable_unref(d->timer);
+	if (d->mhd)
+		MHD_stop_daemon(d->mhd); /* closes the listening socket too */
+	d->mhd = NULL;
+}
+
+int control_new(struct manager *m, const struct control_options *o, struct control **ret)
+{
+	struct control *ctl = calloc(1, sizeof(*ctl));
+	int r;
+
+	if (!ctl)
+		return log_error_errno(-ENOMEM, "Failed to set up the control socket");
+	ctl->manager = m;
+	ctl->event = manager_get_event(m);
+	ctl->self = geteuid();
+	ctl->group = (gid_t)-1;
+	ctl->socket_path = strdup(o->socket_path);
+	ctl->group_name = strdup(o->group ? o->group : "");
+	if (!ctl->socket_path || !ctl->group_name) {
+		control_free(ctl);
+		return log_error_errno(-ENOMEM, "Failed to set up the control socket");
+	}
+
+	r = listen_unix(o->socket_path, o->group, &ctl->sock);
+	if (r == -EADDRINUSE)
+		log_error("Failed to listen on '%s': another vigild is answering there",
+			  o->socket_path);
+	else if (r == -EEXIST)
+		log_error("Failed to listen on '%s': the file exists and is not a socket",
+			  o->socket_path);
+	else if (r < 0)
+		log_error_errno(r, "Failed to listen on '%s'", o->socket_path);
+	if (r < 0) {
+		control_free(ctl);
+		return r;
+	}
+	ctl->have_sock = true;
+	ctl->group = ctl->sock.gid;
+	if (ctl->sock.replaced_stale)
+		log_info("Replaced the stale socket '%s'", o->socket_path);
+	if (ctl->sock.group_error)
+		log_warning_errno(ctl->sock.group_error,
+				  "Failed to give '%s' to group '%s', ignoring",
+				  o->socket_path,
+				  o->group);
+	r = daemon_start(ctl, &ctl->unix_d, ctl->sock.fd, false);
+	if (r < 0) {
+		if (!ctl->unix_d.mhd)
+			close(ctl->sock.fd);
+		log_error_errno(r, "Failed to serve the control API on '%s'", o->socket_path);
+		control_free(ctl);
+		return r;
+	}
+	log_info("Listening on %s", o->socket_path);
+
+	if (o->http_listen) {
+		char bound[96];
+		int fd = -1;
+
+		r = listen_tcp(o->http_listen, &fd, bound, sizeof(bound));
+		if (r == -EINVAL)
+			log_error("Failed to listen on '%s': not HOST:PORT", o->http_listen);
+		else if (r < 0)
+			log_error_errno(r, "Failed to listen on '%s'", o->http_listen);
+		if (r >= 0) {
+			r = daemon_start(ctl, &ctl->tcp_d, fd, true);
+			if (r < 0) {
+				if (!ctl->tcp_d.mhd)
+					close(fd);
+				log_error_errno(r, "Failed to serve on '%s'", o->http_listen);
+			}
+		}
+		if (r < 0) {
+			control_free(ctl);
+			return r;
+		}
+		log_info("Serving /healthz, /readyz and /metrics on %s", bound);
+	}
+
+	r = sd_event_add_post(ctl->event, &ctl->post, on_post, ctl);
+	if (r >= 0)
+		r = sd_event_add_defer(ctl->event, &ctl->flush, on_flush, ctl);
+	if (r < 0) {
+		control_free(ctl);
+		return log_error_errno(r, "Failed to set up the control socket");
+	}
+	(void)sd_event_source_set_enabled(ctl->flush, SD_EVENT_OFF);
+	(void)sd_event_source_set_priority(ctl->flush, CONTROL_PRIORITY);
+	(void)sd_event_source_set_description(ctl->flush, "control-events");
+	manager_set_event_listener(m, on_event, ctl);
+	*ret = ctl;
+	return 0;
+}
+
+struct control *control_free(struct control *ctl)
+{
+	if (!ctl)
+		return NULL;
+	if (ctl->manager)
+		manager_set_event_listener(ctl->manager, NULL, NULL);
+	/* Streams end cleanly, and MHD refuses to stop with suspended connections. */
+	ctl->closing = true;
+	if (ctl->unix_d.mhd)
+		wake_streams(ctl);
+	daemon_stop(&ctl->unix_d);
+	daemon_stop(&ctl->tcp_d);
+	if (ctl->have_sock)
+		listen_unix_remove(ctl->socket_path, &ctl->sock);
+	sd_event_source_disable_unref(ctl->post);
+	sd_event_source_disable_unref(ctl->flush);
+	free(ctl->ring);
+	free(ctl->socket_path);
+	free(ctl->group_name);
+	free(ctl);
+	return NULL;
+}

@@ -1,0 +1,256 @@
+/* listen.c: the listening sockets of the control API: where the unix socket lives,
+ * how it is created and removed, and the TCP listener. */
+#include "listen.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "macro.h"
+
+#define LISTEN_BACKLOG 128
+
+int listen_socket_path(const char *option, const char *configured, char **ret)
+{
+	const char *p = option ? option : configured;
+	char buf[4096];
+
+	if (!p) {
+		const char *xdg = getenv("XDG_RUNTIME_DIR");
+
+		if (geteuid() == 0)
+			p = "/run/vigil/control.sock";
+		else if (xdg && xdg[0] == '/')
+			p = buf, snprintf(buf, sizeof(buf), "%s/vigil/control.sock", xdg);
+		else
+			p = buf, snprintf(buf,
+					  sizeof(buf),
+					  "/tmp/vigil-%u/control.sock",
+					  (unsigned)geteuid());
+	}
+	if (p[0] != '/') {
+		char cwd[4096];
+
+		if (!getcwd(cwd, sizeof(cwd)))
+			return -errno;
+		if (snprintf(buf, sizeof(buf), "%s/%s", cwd, p) >= (int)sizeof(buf))
+			return -ENAMETOOLONG;
+		p = buf;
+	}
+	*ret = strdup(p);
+	return *ret ? 0 : -ENOMEM;
+}
+
+/* Creates every missing directory above @path's last component. */
+static int mkdir_parents(const char *path, mode_t mode)
+{
+	char dir[LISTEN_PATH_MAX + 1];
+	size_t len = strlen(path);
+
+	if (len > LISTEN_PATH_MAX)
+		return -ENAMETOOLONG;
+	memcpy(dir, path, len + 1);
+	for (char *s = strchr(dir + 1, '/'); s; s = strchr(s + 1, '/')) {
+		*s = '\0';
+		if (mkdir(dir, mode) < 0 && errno != EEXIST)
+			return -errno;
+		*s = '/';
+	}
+	return 0;
+}
+
+static int unix_address(const char *path, struct sockaddr_un *sa, socklen_t *len)
+{
+	size_t n = strlen(path);
+
+	if (n > LISTEN_PATH_MAX)
+		return -ENAMETOOLONG;
+	*sa = (struct sockaddr_un){.sun_family = AF_UNIX};
+	memcpy(sa->sun_path, path, n + 1);
+	*len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + 1);
+	return 0;
+}
+
+/* Decides what to do with a file already at @path: a socket nobody answers on is
+ * stale and goes (returns 1); one that answers belongs to a live vigild. */
+static int clear_stale(const char *path)
+{
+	struct sockaddr_un sa;
+	socklen_t len;
+	struct stat st;
+	int r;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode))
+		return -EEXIST;
+	r = unix_address(path, &sa, &len);
+	if (r < 0)
+		return r;
+	{
+		CLEANUP_CLOSE int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+		if (fd < 0)
+			return -errno;
+		if (connect(fd, (struct sockaddr *)&sa, len) == 0)
+			return -EADDRINUSE;
+		if (errno != ECONNREFUSED)
+			return -errno;
+	}
+	if (unlink(path) < 0 && errno != ENOENT)
+		return -errno;
+	return 1;
+}
+
+int listen_unix(const char *path, const char *group, struct listen_unix *ret)
+{
+	CLEANUP_CLOSE int fd = -1;
+	struct sockaddr_un sa;
+	socklen_t len;
+	gid_t gid = (gid_t)-1;
+	struct stat st;
+	bool stale;
+	int r, group_error = 0;
+
+	r = unix_address(path, &sa, &len);
+	if (r < 0)
+		return r;
+	/* A directory of our own under /tmp keeps other users from its socket. */
+	r = mkdir_parents(path, strncmp(path, "/tmp/", 5) == 0 ? 0700 : 0755);
+	if (r < 0)
+		return r;
+	r = clear_stale(path);
+	if (r < 0)
+		return r;
+	stale = r > 0;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sa, len) < 0 || lstat(path, &st) < 0)
+		return -errno;
+	/* The socket appeared with the umask's mode (write for the owner only with the
+	 * usual 022, so nobody else could connect yet); now the spec's 0660. */
+	if (chmod(path, 0660) < 0)
+		return -errno;
+	if (group && group[0]) {
+		struct group *g = getgrnam(group);
+
+		if (g) {
+			gid = g->gr_gid;
+			if (chown(path, (uid_t)-1, gid) < 0) {
+				group_error = -errno;
+				gid = (gid_t)-1;
+			}
+		}
+	}
+	if (listen(fd, LISTEN_BACKLOG) < 0)
+		return -errno;
+	*ret = (struct listen_unix){
+		.fd = TAKE_FD(fd),
+		.gid = gid,
+		.dev = st.st_dev,
+		.ino = st.st_ino,
+		.replaced_stale = stale,
+		.group_error = group_error,
+	};
+	return 0;
+}
+
+void listen_unix_remove(const char *path, const struct listen_unix *l)
+{
+	struct stat st;
+
+	/* fstat() of a socket describes the socket, not its file: compare the file
+	 * with the one bind() created. */
+	if (lstat(path, &st) < 0 || st.st_dev != l->dev || st.st_ino != l->ino)
+		return;
+	if (unlink(path) < 0 && errno != ENOENT)
+		log_debug_errno(-errno, "Failed to remove '%s', ignoring", path);
+}
+
+int listen_parse_address(const char *addr, char *host, size_t host_size, char *port,
+			 size_t port_size)
+{
+	const char *colon, *h = addr;
+	size_t hlen;
+
+	if (!addr)
+		return -EINVAL;
+	if (addr[0] == '[') {
+		const char *end = strchr(addr, ']');
+
+		if (!end || end[1] != ':')
+			return -EINVAL;
+		h = addr + 1;
+		hlen = (size_t)(end - h);
+		colon = end + 1;
+	} else {
+		colon = strrchr(addr, ':');
+		if (!colon || memchr(addr, ':', (size_t)(colon - addr)))
+			return -EINVAL; /* a bare IPv6 address needs brackets */
+		hlen = (size_t)(colon - addr);
+	}
+	if (hlen >= host_size || strlen(colon + 1) >= port_size || !colon[1])
+		return -EINVAL;
+	for (const char *p = colon + 1; *p; p++)
+		if (*p < '0' || *p > '9')
+			return -EINVAL;
+	if (atol(colon + 1) > 65535)
+		return -EINVAL;
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	strcpy(port, colon + 1);
+	return 0;
+}
+
+int listen_tcp(const char *addr, int *ret_fd, char *bound, size_t bound_size)
+{
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
+				 .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+	struct addrinfo *ai = NULL;
+	struct sockaddr_storage ss;
+	socklen_t sslen = sizeof(ss);
+	char host[256], port[8], text[INET6_ADDRSTRLEN];
+	CLEANUP_CLOSE int fd = -1;
+	int r, one = 1;
+
+	r = listen_parse_address(addr, host, sizeof(host), port, sizeof(port));
+	if (r < 0)
+		return r;
+	if (getaddrinfo(host[0] ? host : NULL, port, &hints, &ai) != 0 || !ai)
+		return -EADDRNOTAVAIL;
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		r = -errno;
+	else if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+		 bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, LISTEN_BACKLOG) < 0)
+		r = -errno;
+	freeaddrinfo(ai);
+	if (r < 0)
+		return r;
+	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) < 0)
+		return -errno;
+	if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+		inet_ntop(AF_INET6, &s6->sin6_addr, text, sizeof(text));
+		snprintf(bound, bound_size, "[%s]:%u", text, (unsigned)ntohs(s6->sin6_port));
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+		inet_ntop(AF_INET, &s4->sin_addr, text, sizeof(text));
+		snprintf(bound, bound_size, "%s:%u", text, (unsigned)ntohs(s4->sin_port));
+	}
+	*ret_fd = TAKE_FD(fd);
+	return 0;
+}

@@ -1,0 +1,749 @@
+/* test-control.c: the control API of SPEC §7 against a real vigild: every endpoint
+ * and error status, limits, the socket itself, authorization and metrics. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <grp.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "api.h"
+#include "harness.h"
+#include "http.h"
+
+static struct vh v;
+
+static void setup(void)
+{
+	vh_init(&v);
+}
+
+static void teardown(void)
+{
+	vh_cleanup(&v);
+}
+
+TestSuite(control, .init = setup, .fini = teardown, .timeout = 40);
+
+/* Writes a configuration with a paused service `web`, plus what @fmt says (each
+ * %s in it is the helper program), and starts vigild. */
+static void start_with(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void start_with(const char *fmt, ...)
+{
+	char extra[2048] = "";
+	va_list ap;
+
+	if (fmt) {
+		va_start(ap, fmt);
+		vsnprintf(extra, sizeof(extra), fmt, ap);
+		va_end(ap);
+	}
+	vh_write(&v,
+		 "vigil.conf",
+		 "service web {\n  command = \"%s pidfile %s trap HUP %s pause\"\n}\n%s",
+		 vh_helper(),
+		 vh_path(&v, "web.pid"),
+		 vh_path(&v, "web.sigs"),
+		 extra);
+	vh_start(&v);
+	api_wait_up(&v);
+}
+
+static void assert_error_body(const char *body)
+{
+	json_t *j = json_loads(body, 0, NULL);
+
+	cr_assert(j, "not JSON: %s", body);
+	cr_assert(json_is_string(json_object_get(j, "error")), "no \"error\": %s", body);
+	cr_assert_gt(strlen(json_string_value(json_object_get(j, "error"))), 0);
+	json_decref(j);
+}
+
+/* The status of a request whose body must be {"error": ...}. */
+static int error_status(const char *method, const char *target)
+{
+	char *body = NULL;
+	int status = api_call(&v, method, target, &body);
+
+	assert_error_body(body);
+	free(body);
+	return status;
+}
+
+Test(control, lists_every_service_with_the_fields_of_the_spec)
+{
+	json_t *list, *web, *off;
+
+	start_with("service off {\n  command = \"/bin/true\"\n  autostart = false\n}\n");
+	cr_assert(api_wait_state(&v, "web", "running", 5000));
+	list = api_json(&v, "GET", "/v1/services", 200);
+	cr_assert_eq(json_array_size(list), 2);
+	web = json_array_get(list, 0);
+	off = json_array_get(list, 1);
+	cr_assert_str_eq(json_string_value(json_object_get(web, "name")), "web");
+	cr_assert_str_eq(json_string_value(json_object_get(web, "state")), "running");
+	cr_assert(json_is_integer(json_object_get(web, "pid")));
+	cr_assert(json_is_true(json_object_get(web, "ready")));
+	cr_assert_str_eq(json_string_value(json_object_get(web, "health")), "unknown");
+	cr_assert_eq(json_integer_value(json_object_get(web, "restarts")), 0);
+	cr_assert(json_is_null(json_object_get(web, "exit")));
+	cr_assert(json_is_integer(json_object_get(web, "uptime")));
+	cr_assert(json_is_null(json_object_get(web, "status")));
+	{
+		const char *since = json_string_value(json_object_get(web, "since"));
+		int y, mo, d, h, mi, s, ms;
+		char z;
+
+		cr_assert(since);
+		cr_assert_eq(sscanf(since,
+				    "%4d-%2d-%2dT%2d:%2d:%2d.%3d%c",
+				    &y,
+				    &mo,
+				    &d,
+				    &h,
+				    &mi,
+				    &s,
+				    &ms,
+				    &z),
+			     8,
+			     "since is not RFC 3339: %s",
+			     since);
+		cr_assert_eq(z, 'Z');
+	}
+	cr_assert_str_eq(json_string_value(json_object_get(off, "state")), "stopped");
+	cr_assert(json_is_null(json_object_get(off, "pid")));
+	cr_assert(json_is_false(json_object_get(off, "ready")));
+	cr_assert(json_is_null(json_object_get(off, "uptime")));
+	json_decref(list);
+}
+
+Test(control, shows_one_service_with_its_last_exit_and_probes)
+{
+	json_t *j, *e;
+
+	start_with("service three {\n  command = \"%s exit 3\"\n  restart = never\n}\n"
+		   "service killed {\n  command = \"%s kill KILL\"\n  restart = never\n}\n",
+		   vh_helper(),
+		   vh_helper());
+	cr_assert(api_wait_state(&v, "three", "exited", 5000));
+	cr_assert(api_wait_state(&v, "killed", "exited", 5000));
+
+	j = api_json(&v, "GET", "/v1/services/three", 200);
+	e = json_object_get(j, "exit");
+	cr_assert_eq(json_integer_value(json_object_get(e, "code")), 3);
+	cr_assert(json_is_array(json_object_get(j, "probes")));
+	cr_assert(json_is_string(json_object_get(j, "reason")));
+	cr_assert(json_is_false(json_object_get(j, "ready")));
+	json_decref(j);
+
+	j = api_json(&v, "GET", "/v1/services/killed", 200);
+	cr_assert_str_eq(json_string_value(json_object_get(json_object_get(j, "exit"), "signal")),
+			 "KILL");
+	json_decref(j);
+
+	cr_assert_eq(error_status("GET", "/v1/services/nope"), 404);
+}
+
+Test(control, start_stop_and_restart_answer_202_404_or_409)
+{
+	long first;
+
+	start_with("service off {\n  command = \"/bin/sleep 100\"\n  autostart = false\n}\n");
+	cr_assert(vh_wait_lines(vh_path(&v, "web.pid"), 1, 5000));
+	first = vh_read_long(vh_path(&v, "web.pid"));
+
+	cr_assert_eq(error_status("POST", "/v1/services/web/start"), 409);
+	cr_assert_eq(error_status("POST", "/v1/services/off/stop"), 409);
+	cr_assert_eq(error_status("POST", "/v1/services/nope/start"), 404);
+	cr_assert_eq(error_status("POST", "/v1/services/nope/stop"), 404);
+	cr_assert_eq(error_status("POST", "/v1/services/nope/restart"), 404);
+
+	cr_assert_eq(api_call(&v, "POST", "/v1/services/off/start", NULL), 202);
+	cr_assert(api_wait_state(&v, "off", "running", 5000));
+	cr_assert_eq(api_call(&v, "POST", "/v1/services/off/stop", NULL), 202);
+	cr_assert(api_wait_state(&v, "off", "stopped", 5000));
+
+	cr_assert_eq(api_call(&v, "POST", "/v1/services/web/restart", NULL), 202);
+	for (long long end = api_now_ms() + 5000;
+	     vh_read_long(vh_path(&v, "web.pid")) == first && api_now_ms() < end;)
+		vh_msleep(10);
+	cr_assert_neq(vh_read_long(vh_path(&v, "web.pid")), first);
+	cr_assert(api_wait_state(&v, "web", "running", 5000));
+}
+
+Test(control, signal_reaches_the_process_group_or_says_why_not)
+{
+	start_with("service off {\n  command = \"/bin/true\"\n  autostart = false\n}\n");
+	cr_assert(vh_wait_lines(vh_path(&v, "web.pid"), 1, 5000));
+
+	cr_assert_eq(api_call(&v, "POST", "/v1/services/web/signal?signal=HUP", NULL), 200);
+	cr_assert(vh_wait_lines(vh_path(&v, "web.sigs"), 1, 5000));
+	cr_assert_eq(vh_read_long(vh_path(&v, "web.sigs")), SIGHUP);
+	cr_assert_eq(api_call(&v, "POST", "/v1/services/web/signal?signal=SIGHUP", NULL), 200);
+
+	cr_assert_eq(error_status("POST", "/v1/services/web/signal"), 400);
+	cr_assert_eq(error_status("POST", "/v1/services/web/signal?signal=NOPE"), 400);
+	cr_assert_eq(error_status("POST", "/v1/services/nope/signal?signal=HUP"), 404);
+	cr_assert_eq(error_status("POST", "/v1/services/off/signal?signal=HUP"), 409);
+}
+
+Test(control, logs_say_clearly_that_they_are_not_kept_yet)
+{
+	char *body = NULL;
+
+	start_with(NULL);
+	cr_assert_eq(api_call(&v, "GET", "/v1/services/web/logs?lines=10", &body), 404);
+	assert_error_body(body);
+	cr_assert(strstr(body, "not available"), "%s", body);
+	free(body);
+	cr_assert_eq(api_call(&v, "GET", "/v1/services/nope/logs", &body), 404);
+	cr_assert(strstr(body, "no such service"), "%s", body);
+	free(body);
+}
+
+struct lines {
+	char buf[65536];
+	size_t len;
+};
+
+static int keep(const char *data, size_t len, void *userdata)
+{
+	struct lines *l = userdata;
+
+	if (l->len + len >= sizeof(l->buf))
+		return -EFBIG;
+	memcpy(l->buf + l->len, data, len);
+	l->len += len;
+	l->buf[l->len] = '\0';
+	return 0;
+}
+
+/* Reads the stream until @needle shows up. */
+static bool read_until(int fd, struct http_parser *p, struct lines *l, const char *needle,
+		       int timeout_ms)
+{
+	long long end = api_now_ms() + timeout_ms;
+
+	while (!strstr(l->buf, needle)) {
+		long long left = end - api_now_ms();
+
+		if (left <= 0 || http_read(fd, p, (int)left, keep, l) != 0)
+			return strstr(l->buf, needle) != NULL;
+	}
+	return true;
+}
+
+Test(control, events_stream_each_transition_as_a_json_line)
+{
+	struct http_parser p;
+	struct lines l = {0};
+	char *line, *save = NULL;
+	int fd, n = 0;
+
+	start_with(NULL);
+	cr_assert(api_wait_state(&v, "web", "running", 5000));
+	cr_assert_eq(http_open(v.sock, "GET", "/v1/events", &fd), 0);
+	http_parser_init(&p);
+	while (!p.headers_done)
+		cr_assert_eq(http_read(fd, &p, 5000, keep, &l), 0);
+	cr_assert_eq(p.status, 200);
+	cr_assert_str_eq(p.content_type, "application/x-ndjson");
+
+	cr_assert_eq(api_call(&v, "POST", "/v1/services/web/stop", NULL), 202);
+	cr_assert(read_until(fd, &p, &l, "\"to\":\"stopped\"", 5000), "got: %s", l.buf);
+	close(fd);
+
+	for (line = strtok_r(l.buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save), n++) {
+		json_t *e = json_loads(line, 0, NULL);
+
+		cr_assert(e, "not a JSON line: %s", line);
+		cr_assert_str_eq(json_string_value(json_object_get(e, "service")), "web");
+		cr_assert(json_is_string(json_object_get(e, "time")));
+		cr_assert(json_is_string(json_object_get(e, "reason")));
+		if (n == 0) {
+			cr_assert_str_eq(json_string_value(json_object_get(e, "from")), "running");
+			cr_assert_str_eq(json_string_value(json_object_get(e, "to")), "stopping");
+		}
+		json_decref(e);
+	}
+	cr_assert_eq(n, 2);
+}
+
+Test(control, event_streams_are_capped_and_a_closed_one_frees_its_slot)
+{
+	enum { N = 64 };
+	int fds[N], fd;
+	struct http_parser p;
+	struct lines l = {0};
+	long long end;
+
+	start_with(NULL);
+	for (int i = 0; i < N; i++) {
+		cr_assert_eq(http_open(v.sock, "GET", "/v1/events", &fds[i]), 0);
+		http_parser_init(&p);
+		while (!p.headers_done)
+			cr_assert_eq(http_read(fds[i], &p, 5000, NULL, NULL), 0);
+		cr_assert_eq(p.status, 200);
+	}
+	cr_assert_eq(error_status("GET", "/v1/events"), 503);
+	/* Other requests still work. */
+	cr_assert_eq(api_call(&v, "GET", "/v1/services", NULL), 200);
+	for (int i = 0; i < N; i++)
+		close(fds[i]);
+	/* vigild sees the clients leave without any event happening. */
+	end = api_now_ms() + 5000;
+	for (;;) {
+		cr_assert_eq(http_open(v.sock, "GET", "/v1/events", &fd), 0);
+		http_parser_init(&p);
+		while (!p.headers_done)
+			cr_assert_geq(http_read(fd, &p, 5000, keep, &l), 0);
+		close(fd);
+		if (p.status == 200)
+			break;
+		cr_assert_lt(api_now_ms(), end, "the closed streams were never noticed");
+		vh_msleep(20);
+	}
+}
+
+Test(control, reload_answers_the_diff_or_422_with_every_error)
+{
+	json_t *j;
+	long pid;
+
+	start_with("service gone {\n  command = \"/bin/sleep 100\"\n}\n");
+	cr_assert(vh_wait_lines(vh_path(&v, "web.pid"), 1, 5000));
+	pid = vh_read_long(vh_path(&v, "web.pid"));
+	vh_write(&v,
+		 "vigil.conf",
+		 "service web {\n  command = \"%s pidfile %s trap HUP %s pause\"\n}\n"
+		 "service new {\n  command = \"/bin/sleep 100\"\n}\n",
+		 vh_helper(),
+		 vh_path(&v, "web.pid"),
+		 vh_path(&v, "web.sigs"));
+	j = api_json(&v, "POST", "/v1/reload", 200);
+	cr_assert_str_eq(json_string_value(json_array_get(json_object_get(j, "added"), 0)), "new");
+	cr_assert_str_eq(json_string_value(json_array_get(json_object_get(j, "removed"), 0)),
+			 "gone");
+	cr_assert_eq(json_array_size(json_object_get(j, "changed")), 0);
+	cr_assert_eq(json_integer_value(json_object_get(j, "unchanged")), 1);
+	json_decref(j);
+	cr_assert(api_wait_state(&v, "new", "running", 5000));
+
+	vh_write(&v,
+		 "vigil.conf",
+		 "service web {\n  command = \"/bin/true\"\n  restrat = always\n}\n"
+		 "service other {\n  command = \"/bin/true\"\n  requires = {\"missing\"}\n}\n");
+	j = api_json(&v, "POST", "/v1/reload", 422);
+	cr_assert_geq(json_array_size(json_object_get(j, "errors")), 1);
+	{
+		const char *e = json_string_value(json_array_get(json_object_get(j, "errors"), 0));
+		char want[256];
+
+		snprintf(want, sizeof(want), "%s:3:", v.conf);
+		cr_assert(e && strstr(e, want), "no FILE:LINE in '%s'", e ? e : "");
+	}
+	json_decref(j);
+	/* Nothing changed: web runs on with the same pid, new is still there. */
+	cr_assert_eq(vh_read_long(vh_path(&v, "web.pid")), pid);
+	cr_assert(vh_alive((pid_t)pid));
+	cr_assert(api_wait_state(&v, "new", "running", 1000));
+}
+
+Test(control, shutdown_answers_202_then_vigild_exits_cleanly)
+{
+	char *body = NULL;
+
+	start_with(NULL);
+	cr_assert_eq(api_call(&v, "POST", "/v1/shutdown", &body), 202);
+	cr_assert(strstr(body, "shutting down"));
+	free(body);
+	cr_assert_eq(vh_wait_exit(&v, 10000), 0);
+	cr_assert(access(v.sock, F_OK) < 0, "the socket file was left behind");
+}
+
+Test(control, healthz_and_readyz_name_the_culprits)
+{
+	char *body = NULL;
+
+	start_with("service late {\n  command = \"%s sleep 1500 exit 0\"\n  type = oneshot\n}\n"
+		   "service broken {\n  command = \"/bin/false\"\n  type = oneshot\n"
+		   "  autostart = false\n}\n",
+		   vh_helper());
+
+	cr_assert_eq(api_call(&v, "GET", "/readyz", &body), 503);
+	cr_assert(strstr(body, "\"late\""), "%s", body);
+	free(body);
+	cr_assert(api_wait_state(&v, "late", "exited", 5000));
+	cr_assert_eq(api_call(&v, "GET", "/readyz", NULL), 200);
+	cr_assert_eq(api_call(&v, "GET", "/healthz", NULL), 200);
+
+	/* Failed, but not autostart: not a health problem. */
+	cr_assert_eq(api_call(&v, "POST", "/v1/services/broken/start", NULL), 202);
+	cr_assert(api_wait_state(&v, "broken", "failed", 5000));
+	cr_assert_eq(api_call(&v, "GET", "/healthz", NULL), 200);
+	cr_assert_eq(api_call(&v, "GET", "/readyz", &body), 503, "a wanted service is not ready");
+	cr_assert(strstr(body, "\"broken\""), "%s", body);
+	free(body);
+
+	vh_write(&v,
+		 "vigil.conf",
+		 "service web {\n  command = \"%s pause\"\n}\n"
+		 "service broken {\n  command = \"/bin/false\"\n  type = oneshot\n}\n",
+		 vh_helper());
+	cr_assert_eq(api_call(&v, "POST", "/v1/reload", NULL), 200);
+	cr_assert(api_wait_state(&v, "broken", "failed", 5000));
+	cr_assert_eq(api_call(&v, "GET", "/healthz", &body), 503);
+	cr_assert(strstr(body, "\"broken\""), "%s", body);
+	free(body);
+}
+
+Test(control, unknown_paths_are_404_and_wrong_methods_405)
+{
+	char *out = NULL;
+	bool closed;
+	const char req[] = "DELETE /v1/services/web HTTP/1.0\r\n\r\n";
+
+	start_with(NULL);
+	cr_assert_eq(error_status("GET", "/v2/nothing"), 404);
+	cr_assert_eq(error_status("GET", "/v1/services/web/bogus"), 404);
+	/* Not UTF-8 once unescaped: still a JSON error, not a failure to answer. */
+	cr_assert_eq(error_status("GET", "/v1/services/%FF%FE"), 404);
+	cr_assert_eq(error_status("POST", "/v1/services/%C3/start"), 404);
+	cr_assert_eq(error_status("POST", "/v1/services"), 405);
+	cr_assert_eq(error_status("GET", "/v1/reload"), 405);
+	cr_assert_eq(error_status("GET", "/v1/services/web/stop"), 405);
+	cr_assert_geq(api_raw(v.sock, req, strlen(req), &out, 5000, &closed), 0);
+	cr_assert(strstr(out, " 405 "), "%s", out);
+	cr_assert(strstr(out, "Allow: GET"), "%s", out);
+	free(out);
+}
+
+Test(control, large_bodies_get_413_and_bad_requests_do_not_hurt_the_next)
+{
+	enum { BODY = 100 * 1024 };
+	char *req = malloc(BODY + 256), *out = NULL;
+	size_t len = (size_t)sprintf(req,
+				     "POST /v1/reload HTTP/1.1\r\nHost: x\r\n"
+				     "Content-Length: %d\r\n\r\n",
+				     BODY);
+	bool closed;
+	static const char *const malformed[] = {
+		"GARBAGE\r\n\r\n",
+		"GET /v1/services HTTP/9.9\r\n\r\n",
+		"GET /v1/services HTTP/1.1\r\nBad Header Line\r\n\r\n",
+		"\x01\x02\x03\xff\r\n\r\n",
+	};
+
+	start_with(NULL);
+	memset(req + len, 'x', BODY);
+	cr_assert_geq(api_raw(v.sock, req, len + BODY, &out, 5000, &closed), 0);
+	cr_assert(strstr(out, " 413 "), "got: %.300s", out);
+	cr_assert(strstr(out, "{\"error\":"), "got: %.300s", out);
+	free(out);
+	cr_assert_eq(api_call(&v, "GET", "/v1/services", NULL), 200);
+
+	/* Without a length: read and dropped up to a point, then 413 or cut. */
+	len = (size_t)sprintf(req,
+			      "POST /v1/reload HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+			      "Transfer-Encoding: chunked\r\n\r\n");
+	for (int i = 0; i < 20; i++)
+		len += (size_t)sprintf(req + len, "1000\r\n%04096d\r\n", 0);
+	len += (size_t)sprintf(req + len, "0\r\n\r\n");
+	cr_assert_geq(api_raw(v.sock, req, len, &out, 5000, &closed), 0);
+	cr_assert(strstr(out, " 413 ") || closed, "got: %.300s", out);
+	free(out);
+	cr_assert_eq(api_call(&v, "GET", "/v1/services", NULL), 200);
+
+	for (size_t i = 0; i < sizeof(malformed) / sizeof(malformed[0]); i++) {
+		cr_assert_geq(
+			api_raw(v.sock, malformed[i], strlen(malformed[i]), &out, 5000, &closed),
+			0);
+		cr_assert(
+			closed || strstr(out, " 400 ") || strstr(out, " 505 "), "got: %.300s", out);
+		free(out);
+		cr_assert_eq(api_call(&v, "GET", "/v1/services", NULL), 200);
+	}
+	free(req);
+	cr_assert(vh_alive(v.pid));
+}
+
+Test(control, a_stalled_client_is_cut_off_and_delays_nobody)
+{
+	char *out = NULL;
+	bool closed;
+	long long t0;
+	const char half[] = "GET /v1/serv";
+
+	start_with(NULL);
+	t0 = api_now_ms();
+	/* Meanwhile (api_raw blocks), nothing would be served if it stalled the loop:
+	 * run it in a child and ask in the parent. */
+	pid_t pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		ssize_t n = api_raw(v.sock, half, strlen(half), &out, 20000, &closed);
+		_exit(n >= 0 && closed ? 0 : 1);
+	}
+	vh_msleep(100);
+	cr_assert_eq(api_call(&v, "GET", "/v1/services", NULL), 200);
+	{
+		int status;
+		cr_assert_eq(waitpid(pid, &status, 0), pid);
+		cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+			  "the stalled connection was not closed");
+	}
+	/* CONTROL_TIMEOUT_SEC is 10 s. */
+	cr_assert_geq(api_now_ms() - t0, 9000);
+	cr_assert_lt(api_now_ms() - t0, 16000);
+}
+
+/* Reads the port vigild logged for http-listen = "127.0.0.1:0". */
+static int tcp_port(void)
+{
+	char *log, *p;
+	int port = -1;
+
+	cr_assert(vh_wait_log(&v, "Serving /healthz, /readyz and /metrics on 127.0.0.1:", 1, 5000));
+	log = vh_read(v.log);
+	p = strstr(log, "metrics on 127.0.0.1:");
+	if (p)
+		port = atoi(p + strlen("metrics on 127.0.0.1:"));
+	free(log);
+	return port;
+}
+
+static int tcp_get(int port, const char *path, char **out)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	char req[256];
+	struct http_parser p;
+	struct lines *l = calloc(1, sizeof(*l));
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), r;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	cr_assert(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+	snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\n\r\n", path);
+	cr_assert(write(fd, req, strlen(req)) == (ssize_t)strlen(req));
+	http_parser_init(&p);
+	while ((r = http_read(fd, &p, 5000, keep, l)) == 0)
+		;
+	cr_assert_eq(r, 1);
+	close(fd);
+	*out = strdup(l->buf);
+	free(l);
+	return p.status;
+}
+
+Test(control, the_tcp_listener_serves_health_and_metrics_only)
+{
+	char *body;
+	int port;
+
+	start_with("http-listen = \"127.0.0.1:0\"\n");
+	port = tcp_port();
+	cr_assert_gt(port, 0);
+	cr_assert_eq(tcp_get(port, "/healthz", &body), 200);
+	free(body);
+	cr_assert_eq(tcp_get(port, "/readyz", &body), 200);
+	free(body);
+	cr_assert_eq(tcp_get(port, "/metrics", &body), 200);
+	cr_assert(strstr(body, "vigil_service_up{service=\"web\"} 1"), "%s", body);
+	free(body);
+	cr_assert_eq(tcp_get(port, "/v1/services", &body), 404);
+	free(body);
+}
+
+Test(control, a_bad_http_listen_stops_vigild_at_start)
+{
+	vh_write(&v,
+		 "vigil.conf",
+		 "http-listen = \"nonsense\"\nservice web {\n  command = \"/bin/sleep 100\"\n}\n");
+	vh_start(&v);
+	cr_assert_eq(vh_wait_exit(&v, 5000), 1);
+	cr_assert(vh_count_log(&v, "Failed to listen on 'nonsense'") == 1);
+}
+
+Test(control, metrics_pass_promtool)
+{
+	char *body = NULL, *out = NULL, cmd[512];
+	const char *sh[] = {"sh", "-c", cmd, NULL};
+	const char *which[] = {"sh", "-c", "command -v promtool", NULL};
+
+	if (vh_run(which, NULL, 5000) != 0)
+		cr_skip_test("promtool is not installed (Debian package prometheus)");
+	start_with("service crash {\n  command = \"/bin/false\"\n  restart-delay = 50ms\n}\n");
+	cr_assert_eq(api_call(&v, "GET", "/metrics", &body), 200);
+	cr_assert(strstr(body, "# TYPE vigil_service_restarts_total counter"));
+	cr_assert(strstr(body, "vigil_service_state{service=\"web\",state=\"running\"} 1"),
+		  "%s",
+		  body);
+	cr_assert(strstr(body, "vigil_build_info{version=\""));
+	cr_assert(strstr(body, "vigil_service_start_time_seconds{service=\"web\"} "));
+	vh_write(&v, "metrics.txt", "%s", body);
+	free(body);
+	snprintf(cmd, sizeof(cmd), "promtool check metrics < %s 2>&1", vh_path(&v, "metrics.txt"));
+	cr_assert_eq(vh_run(sh, &out, 20000), 0, "promtool: %s", out);
+	free(out);
+}
+
+/* ---- the socket ---- */
+
+Test(control, creates_the_parent_directory_with_mode_0660)
+{
+	struct stat st;
+	char sock[192];
+	const char *args[] = {"-c", v.conf, "-s", sock, NULL};
+
+	snprintf(sock, sizeof(sock), "%s/a/b/c.sock", v.dir);
+	vh_write(&v, "vigil.conf", "service web {\n  command = \"/bin/sleep 100\"\n}\n");
+	vh_start_args(&v, args);
+	cr_assert(vh_wait_log(&v, "Listening on", 1, 5000));
+	cr_assert_eq(stat(sock, &st), 0);
+	cr_assert(S_ISSOCK(st.st_mode));
+	cr_assert_eq(st.st_mode & 07777, 0660);
+}
+
+Test(control, replaces_a_stale_socket_and_refuses_a_live_one)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct vh second;
+
+	/* A socket file nobody listens on any more. */
+	strcpy(sa.sun_path, v.sock);
+	cr_assert(bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+	close(fd);
+	start_with(NULL);
+	cr_assert_eq(vh_count_log(&v, "Replaced the stale socket"), 1);
+
+	vh_init(&second);
+	vh_write(&second, "vigil.conf", "service x {\n  command = \"/bin/sleep 100\"\n}\n");
+	{
+		const char *args[] = {"-c", second.conf, "-s", v.sock, NULL};
+		vh_start_args(&second, args);
+	}
+	cr_assert_eq(vh_wait_exit(&second, 5000), 1);
+	cr_assert_eq(vh_count_log(&second, "another vigild is answering there"), 1);
+	vh_cleanup(&second);
+	/* The first one still answers. */
+	cr_assert_eq(api_call(&v, "GET", "/v1/services", NULL), 200);
+}
+
+Test(control, refuses_a_path_that_is_not_a_socket)
+{
+	vh_write(&v, "control.sock", "not a socket\n");
+	vh_write(&v, "vigil.conf", "service web {\n  command = \"/bin/sleep 100\"\n}\n");
+	vh_start(&v);
+	cr_assert_eq(vh_wait_exit(&v, 5000), 1);
+	cr_assert_eq(vh_count_log(&v, "the file exists and is not a socket"), 1);
+}
+
+Test(control, services_get_vigil_socket)
+{
+	char *d;
+
+	start_with("service d {\n  command = \"%s describe %s pause\"\n}\n",
+		   vh_helper(),
+		   vh_path(&v, "d.txt"));
+	cr_assert(vh_wait_lines(vh_path(&v, "d.txt"), 5, 5000));
+	d = vh_read(vh_path(&v, "d.txt"));
+	{
+		char want[256];
+		snprintf(want, sizeof(want), "env: VIGIL_SOCKET=%s\n", v.sock);
+		cr_assert(strstr(d, want), "%s", d);
+	}
+	free(d);
+}
+
+/* ---- authorization ---- */
+
+/* Runs vigilctl as nobody with the given group options. */
+static int as_nobody(const char *regid, const char *groups, char **err, const char *cmd,
+		     const char *arg)
+{
+	char regid_opt[64];
+	const char *prefix[] = {"setpriv",
+				"--reuid=nobody",
+				regid_opt,
+				groups ? "--groups" : "--clear-groups",
+				groups,
+				NULL};
+	const char *argv[] = {vh_vigilctl(), "-s", v.sock, cmd, arg, NULL};
+
+	snprintf(regid_opt, sizeof(regid_opt), "--regid=%s", regid);
+	if (!groups)
+		prefix[4] = NULL;
+	return ctl_runv(prefix, argv, NULL, err);
+}
+
+Test(control, an_unprivileged_client_cannot_change_anything)
+{
+	const char *which[] = {"sh", "-c", "command -v setpriv", NULL};
+	char *err = NULL;
+	long pid;
+
+	if (vh_run(which, NULL, 5000) != 0)
+		cr_skip_test("setpriv is not installed");
+	if (geteuid() != 0)
+		cr_skip_test("needs root to switch to nobody");
+	start_with(NULL);
+	cr_assert(vh_wait_lines(vh_path(&v, "web.pid"), 1, 5000));
+	pid = vh_read_long(vh_path(&v, "web.pid"));
+
+	/* The socket is 0660 root's: nobody cannot even connect. */
+	cr_assert_eq(chmod(v.dir, 0755), 0);
+	cr_assert_eq(as_nobody("nogroup", NULL, &err, "stop", "web"), 3, "%s", err);
+	cr_assert(strstr(err, "cannot reach vigild"), "%s", err);
+	free(err);
+
+	/* Opened up by hand: nobody may read, but every mutation gets 403. */
+	cr_assert_eq(chmod(v.sock, 0666), 0);
+	cr_assert_eq(as_nobody("nogroup", NULL, NULL, "status", "web"), 0);
+	cr_assert_eq(as_nobody("nogroup", NULL, &err, "stop", "web"), 1);
+	cr_assert(strstr(err, "permission denied"), "%s", err);
+	free(err);
+	cr_assert_eq(as_nobody("nogroup", NULL, NULL, "restart", "web"), 1);
+	cr_assert_eq(as_nobody("nogroup", NULL, NULL, "reload", NULL), 1);
+	cr_assert_eq(as_nobody("nogroup", NULL, NULL, "shutdown", NULL), 1);
+	cr_assert_eq(as_nobody("nogroup", NULL, NULL, "start", "web"), 1);
+
+	cr_assert_eq(vh_read_long(vh_path(&v, "web.pid")), pid);
+	cr_assert(vh_alive((pid_t)pid));
+	cr_assert(vh_alive(v.pid));
+	cr_assert_geq(vh_count_log(&v, "control: denied POST /v1/services/web/stop to uid 65534"),
+		      1);
+}
+
+Test(control, members_of_control_group_may_change_things)
+{
+	const char *which[] = {"sh", "-c", "command -v setpriv", NULL};
+	struct group *g = getgrnam("nogroup");
+	struct stat st;
+
+	if (vh_run(which, NULL, 5000) != 0 || !g || geteuid() != 0)
+		cr_skip_test("needs root, setpriv and the group nogroup");
+	start_with("control-group = \"nogroup\"\n"
+		   "service off {\n  command = \"/bin/sleep 100\"\n  autostart = false\n}\n");
+	cr_assert_eq(stat(v.sock, &st), 0);
+	cr_assert_eq(st.st_gid, g->gr_gid, "the socket belongs to control-group");
+	cr_assert_eq(chmod(v.dir, 0755), 0);
+
+	/* Primary group, then a supplementary one (SO_PEERGROUPS). */
+	cr_assert_eq(as_nobody("nogroup", NULL, NULL, "start", "off"), 0);
+	cr_assert(api_wait_state(&v, "off", "running", 5000));
+	cr_assert_eq(as_nobody("daemon", "nogroup", NULL, "stop", "off"), 0);
+	cr_assert(api_wait_state(&v, "off", "stopped", 5000));
+	/* Not in the group: the mode keeps it out. */
+	cr_assert_eq(as_nobody("daemon", NULL, NULL, "start", "off"), 3);
+}

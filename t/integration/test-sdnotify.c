@@ -1,0 +1,170 @@
+/* test-sdnotify.c: vigild under an outer systemd (SPEC §2): READY=1 once every
+ * autostart service was started, STATUS=, WATCHDOG=1 and STOPPING=1, read from a
+ * socket standing in for systemd's. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "api.h"
+#include "harness.h"
+
+static struct vh v;
+static int notify_fd = -1;
+
+static void setup(void)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+
+	vh_init(&v);
+	cr_assert_lt(strlen(v.dir) + sizeof("/notify.sock"), sizeof(sa.sun_path));
+	strcpy(sa.sun_path, v.dir);
+	strcat(sa.sun_path, "/notify.sock");
+	notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	cr_assert(notify_fd >= 0);
+	cr_assert(bind(notify_fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+	/* Only vigild gets these: the harness starts it from this process. */
+	setenv("NOTIFY_SOCKET", sa.sun_path, 1);
+	setenv("WATCHDOG_USEC", "200000", 1);
+	unsetenv("WATCHDOG_PID");
+}
+
+static void teardown(void)
+{
+	vh_cleanup(&v);
+	if (notify_fd >= 0)
+		close(notify_fd);
+	unsetenv("NOTIFY_SOCKET");
+	unsetenv("WATCHDOG_USEC");
+}
+
+TestSuite(sdnotify, .init = setup, .fini = teardown, .timeout = 30);
+
+struct message {
+	long long ms; /* since the start */
+	char text[512];
+};
+
+/* Collects messages until one contains @until or @timeout_ms pass. Returns the index
+ * of that message, or -1. */
+static int collect(struct message *m, int *n, int max, const char *until, long long t0,
+		   int timeout_ms)
+{
+	long long end = api_now_ms() + timeout_ms;
+
+	while (*n < max) {
+		long long left = end - api_now_ms();
+		struct timeval tv = {.tv_sec = left / 1000, .tv_usec = (left % 1000) * 1000};
+		ssize_t len;
+
+		if (left <= 0)
+			return -1;
+		setsockopt(notify_fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		len = recv(notify_fd, m[*n].text, sizeof(m[*n].text) - 1, 0);
+		if (len < 0)
+			return -1;
+		m[*n].text[len] = '\0';
+		m[*n].ms = api_now_ms() - t0;
+		if (strstr(m[*n].text, until))
+			return (*n)++;
+		(*n)++;
+	}
+	return -1;
+}
+
+static int count(const struct message *m, int n, const char *what)
+{
+	int k = 0;
+
+	for (int i = 0; i < n; i++)
+		k += strstr(m[i].text, what) != NULL;
+	return k;
+}
+
+Test(sdnotify, ready_once_autostart_services_are_up_then_watchdog_and_stopping)
+{
+	static struct message m[512];
+	int n = 0, ready, stopping;
+	long long t0;
+	json_t *state;
+
+	vh_write(&v,
+		 "vigil.conf",
+		 "service prep {\n  command = \"%s sleep 500 exit 0\"\n  type = oneshot\n}\n"
+		 "service app {\n  command = \"%s pause\"\n  requires = {\"prep\"}\n}\n"
+		 "service manual {\n  command = \"%s pause\"\n  autostart = false\n}\n",
+		 vh_helper(),
+		 vh_helper(),
+		 vh_helper());
+	t0 = api_now_ms();
+	vh_start(&v);
+	ready = collect(m, &n, 512, "READY=1", t0, 5000);
+	cr_assert_geq(ready, 0, "no READY=1");
+	cr_assert_geq(
+		m[ready].ms, 450, "READY=1 before app could have started (%lld ms)", m[ready].ms);
+	state = api_field(&v, "app", "state");
+	cr_assert_str_eq(json_string_value(state), "running");
+	json_decref(state);
+	cr_assert_eq(count(m, n, "READY=1"), 1);
+	cr_assert_geq(count(m, n, "STATUS="), 1);
+
+	/* WATCHDOG_USEC is 200 ms: a ping every 100 ms. */
+	collect(m, &n, 512, "no such message", t0, 1000);
+	cr_assert_geq(count(m, n, "WATCHDOG=1"),
+		      8,
+		      "only %d pings in %lld ms",
+		      count(m, n, "WATCHDOG=1"),
+		      api_now_ms() - t0);
+	cr_assert(count(m, n, "STATUS=3 services: 1 stopped, 1 running, 1 exited") >= 1,
+		  "%s",
+		  m[n - 1].text);
+
+	kill(v.pid, SIGTERM);
+	stopping = collect(m, &n, 512, "STOPPING=1", t0, 5000);
+	cr_assert_geq(stopping, 0, "no STOPPING=1");
+	/* Sent as the shutdown starts, while app still runs, not as vigild exits. */
+	cr_assert(strstr(m[stopping].text, "STATUS=Shutting down, 3 services") &&
+			  (strstr(m[stopping].text, "running") ||
+			   strstr(m[stopping].text, "stopping")),
+		  "%s",
+		  m[stopping].text);
+	cr_assert_eq(vh_wait_exit(&v, 10000), 0);
+	cr_assert_eq(count(m, n, "READY=1"), 1);
+}
+
+Test(sdnotify, ready_even_when_a_requirement_keeps_crashing)
+{
+	static struct message m[512];
+	int n = 0;
+
+	vh_write(&v,
+		 "vigil.conf",
+		 "service dep {\n  command = \"%s exit 1\"\n  restart-delay = 200ms\n}\n"
+		 "service app {\n  command = \"%s pause\"\n  requires = {\"dep\"}\n}\n",
+		 vh_helper(),
+		 vh_helper());
+	vh_start(&v);
+	cr_assert_geq(collect(m, &n, 512, "READY=1", api_now_ms(), 5000),
+		      0,
+		      "vigild never told systemd it was ready");
+}
+
+Test(sdnotify, nothing_is_sent_without_notify_socket)
+{
+	char buf[64];
+	struct timeval tv = {.tv_usec = 300000};
+
+	unsetenv("NOTIFY_SOCKET");
+	vh_write(&v, "vigil.conf", "service web {\n  command = \"%s pause\"\n}\n", vh_helper());
+	vh_start(&v);
+	api_wait_up(&v);
+	setsockopt(notify_fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	cr_assert_lt(recv(notify_fd, buf, sizeof(buf), 0), 0);
+}

@@ -1,0 +1,425 @@
+/* test-vigilctl.c: every command of SPEC §8 against a real vigild: output, JSON and
+ * exit codes (0 ok, 1 failed, 2 usage, 3 unreachable, 4 no such service). */
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "api.h"
+#include "harness.h"
+
+static struct vh v;
+
+static void setup(void)
+{
+	vh_init(&v);
+}
+
+static void teardown(void)
+{
+	vh_cleanup(&v);
+}
+
+TestSuite(vigilctl, .init = setup, .fini = teardown, .timeout = 40);
+
+/* A paused `web`, a stopped `off`, plus what @fmt adds (%s: the helper). */
+static void start_with(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void start_with(const char *fmt, ...)
+{
+	char extra[2048] = "";
+	va_list ap;
+
+	if (fmt) {
+		va_start(ap, fmt);
+		vsnprintf(extra, sizeof(extra), fmt, ap);
+		va_end(ap);
+	}
+	vh_write(&v,
+		 "vigil.conf",
+		 "service web {\n  command = \"%s pidfile %s trap HUP %s pause\"\n}\n"
+		 "service off {\n  command = \"%s pause\"\n  autostart = false\n}\n%s",
+		 vh_helper(),
+		 vh_path(&v, "web.pid"),
+		 vh_path(&v, "web.sigs"),
+		 vh_helper(),
+		 extra);
+	vh_start(&v);
+	api_wait_up(&v);
+	cr_assert(api_wait_state(&v, "web", "running", 5000));
+}
+
+Test(vigilctl, status_prints_an_aligned_table_without_colours_on_a_pipe)
+{
+	char *out = NULL, *err = NULL, *l2, *l3;
+
+	start_with(NULL);
+	cr_assert_eq(ctl_run(&v, &out, &err, "status", NULL), 0, "%s", err);
+	cr_assert_eq(strncmp(out, "NAME", 4), 0, "%s", out);
+	cr_assert(strstr(out, "STATE") && strstr(out, "PID") && strstr(out, "UPTIME") &&
+		  strstr(out, "RESTARTS") && strstr(out, "READY") && strstr(out, "HEALTH"));
+	cr_assert(!strchr(out, '\033'), "colours on a pipe: %s", out);
+	l2 = strchr(out, '\n') + 1;
+	l3 = strchr(l2, '\n') + 1;
+	cr_assert_eq(strncmp(l2, "web ", 4), 0, "%s", out);
+	cr_assert_eq(strncmp(l3, "off ", 4), 0, "%s", out);
+	/* Columns line up: STATE starts where each row's state does. */
+	cr_assert_eq(strstr(out, "STATE") - out, strstr(l2, "running") - l2, "%s", out);
+	cr_assert_eq(strstr(out, "STATE") - out, strstr(l3, "stopped") - l3, "%s", out);
+	free(out);
+	free(err);
+}
+
+Test(vigilctl, status_of_names_and_json)
+{
+	char *out = NULL;
+	json_t *j;
+
+	start_with(NULL);
+	cr_assert_eq(ctl_run(&v, &out, NULL, "status", "off", NULL), 0);
+	cr_assert(strstr(out, "off") && !strstr(out, "web"), "%s", out);
+	free(out);
+	cr_assert_eq(ctl_run(&v, &out, NULL, "--json", "status", NULL), 0);
+	j = json_loads(out, 0, NULL);
+	cr_assert(json_is_array(j), "%s", out);
+	cr_assert_eq(json_array_size(j), 2);
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(j, 0), "state")),
+			 "running");
+	json_decref(j);
+	free(out);
+	cr_assert_eq(ctl_run(&v, NULL, NULL, "status", "web", "nope", NULL), 4);
+}
+
+Test(vigilctl, start_stop_restart_and_their_exit_codes)
+{
+	char *out = NULL, *err = NULL;
+	long pid;
+
+	start_with(NULL);
+	cr_assert_eq(ctl_run(&v, &out, NULL, "start", "off", NULL), 0);
+	cr_assert_str_eq(out, "off: starting\n");
+	free(out);
+	cr_assert(api_wait_state(&v, "off", "running", 5000));
+	cr_assert_eq(ctl_run(&v, NULL, &err, "start", "off", NULL), 0, "nothing to do is fine");
+	cr_assert(strstr(err, "already running"), "%s", err);
+	free(err);
+	cr_assert_eq(ctl_run(&v, NULL, NULL, "stop", "off", NULL), 0);
+	cr_assert(api_wait_state(&v, "off", "stopped", 5000));
+	cr_assert_eq(ctl_run(&v, NULL, &err, "stop", "nope", NULL), 4);
+	cr_assert(strstr(err, "no such service 'nope'"), "%s", err);
+	free(err);
+	cr_assert_eq(ctl_run(&v, NULL, NULL, "start", "off", "nope", NULL), 4);
+	cr_assert(api_wait_state(&v, "off", "running", 5000), "the known one still started");
+
+	cr_assert(vh_wait_lines(vh_path(&v, "web.pid"), 1, 5000));
+	pid = vh_read_long(vh_path(&v, "web.pid"));
+	cr_assert_eq(ctl_run(&v, &out, NULL, "restart", "web", NULL), 0);
+	cr_assert_str_eq(out, "web: restarting\n");
+	free(out);
+	for (long long end = api_now_ms() + 5000;
+	     vh_read_long(vh_path(&v, "web.pid")) == pid && api_now_ms() < end;)
+		vh_msleep(10);
+	cr_assert_neq(vh_read_long(vh_path(&v, "web.pid")), pid);
+
+	cr_assert_eq(ctl_run(&v, NULL, NULL, "stop", "all", NULL), 0);
+	cr_assert(api_wait_state(&v, "web", "stopped", 5000));
+	cr_assert(api_wait_state(&v, "off", "stopped", 5000));
+	cr_assert_eq(ctl_run(&v, &out, NULL, "--json", "start", "all", NULL), 0);
+	cr_assert(strstr(out, "\"action\": \"start\""), "%s", out);
+	free(out);
+	cr_assert(api_wait_state(&v, "web", "running", 5000));
+	cr_assert(api_wait_state(&v, "off", "running", 5000));
+}
+
+Test(vigilctl, signal_and_its_exit_codes)
+{
+	char *out = NULL;
+
+	start_with(NULL);
+	cr_assert_eq(ctl_run(&v, &out, NULL, "signal", "HUP", "web", NULL), 0);
+	cr_assert_str_eq(out, "web: SIGHUP sent\n");
+	free(out);
+	cr_assert(vh_wait_lines(vh_path(&v, "web.sigs"), 1, 5000));
+	cr_assert_eq(ctl_run(&v, NULL, NULL, "signal", "NOPE", "web", NULL), 2);
+	cr_assert_eq(ctl_run(&v, NULL, NULL, "signal", "HUP", "nope", NULL), 4);
+	cr_assert_eq(ctl_run(&v, NULL, NULL, "signal", "HUP", "off", NULL), 1);
+	cr_assert_eq(ctl_run(&v, NULL, NULL, "signal", "HUP", NULL), 2);
+}
+
+Test(vigilctl, logs_are_not_available_yet_and_say_so)
+{
+	char *err = NULL;
+
+	start_with(NULL);
+	cr_assert_eq(ctl_run(&v, NULL, &err, "logs", "-n", "5", "web", NULL), 1);
+	cr_assert(strstr(err, "not available"), "%s", err);
+	free(err);
+	cr_assert_eq(ctl_run(&v, NULL, NULL, "logs", "-f", "nope", NULL), 4);
+	cr_assert_eq(ctl_run(&v, NULL, NULL, "logs", "-n", "x", "web", NULL), 2);
+	cr_assert_eq(ctl_run(&v, NULL, NULL, "logs", NULL), 2);
+}
+
+Test(vigilctl, events_stream_until_vigild_goes_away)
+{
+	int pipefd[2];
+	char *out;
+	pid_t pid;
+	int status;
+
+	start_with(NULL);
+	cr_assert(pipe(pipefd) == 0);
+	pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		const char *argv[] = {vh_vigilctl(), "-s", v.sock, "events", NULL};
+		sigset_t none;
+
+		dup2(pipefd[1], 1);
+		close(pipefd[0]);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		execv(argv[0], (char **)argv);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	/* Once the stream is open, each restart shows; the first ones may come too early. */
+	{
+		FILE *f = fdopen(pipefd[0], "r");
+		char line[512];
+		bool seen = false;
+
+		cr_assert(f);
+		for (int i = 0; i < 50 && !seen; i++) {
+			cr_assert_eq(api_call(&v, "POST", "/v1/services/off/start", NULL), 202);
+			cr_assert(api_wait_state(&v, "off", "running", 5000));
+			cr_assert_eq(api_call(&v, "POST", "/v1/services/off/stop", NULL), 202);
+			cr_assert(api_wait_state(&v, "off", "stopped", 5000));
+			/* The line arrives within 0.2 ms or so; poll a little. */
+			struct pollfd pfd = {.fd = pipefd[0], .events = POLLIN};
+			if (poll(&pfd, 1, 200) > 0 && fgets(line, sizeof(line), f))
+				seen = strstr(line, " off: ") != NULL;
+		}
+		cr_assert(seen, "no event line from vigilctl events");
+		cr_assert_eq(api_call(&v, "POST", "/v1/shutdown", NULL), 202);
+		cr_assert_eq(vh_wait_exit(&v, 10000), 0);
+		{
+			size_t cap = 65536, len = 0;
+			out = calloc(1, cap);
+			while (len + 1 < cap && fgets(out + len, (int)(cap - len), f))
+				len = strlen(out);
+		}
+		fclose(f);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "events exited with %d", status);
+	cr_assert(strstr(out, "web: running -> stopping (shutdown)"), "%s", out);
+	free(out);
+}
+
+Test(vigilctl, reload_prints_the_diff_or_the_errors)
+{
+	char *out = NULL, *err = NULL, want[256];
+
+	start_with(NULL);
+	vh_write(&v,
+		 "vigil.conf",
+		 "service web {\n  command = \"%s pidfile %s trap HUP %s pause\"\n}\n"
+		 "service off {\n  command = \"%s pause\"\n  autostart = false\n  stop-timeout = "
+		 "3s\n}\n"
+		 "service new {\n  command = \"%s pause\"\n}\n",
+		 vh_helper(),
+		 vh_path(&v, "web.pid"),
+		 vh_path(&v, "web.sigs"),
+		 vh_helper(),
+		 vh_helper());
+	cr_assert_eq(ctl_run(&v, &out, NULL, "reload", NULL), 0);
+	cr_assert_str_eq(out, "added: new\nremoved: (none)\nchanged: off\nunchanged: 1\n");
+	free(out);
+
+	vh_write(&v,
+		 "vigil.conf",
+		 "service web {\n  command = \"%s pause\"\n  bogus = 1\n}\n",
+		 vh_helper());
+	cr_assert_eq(ctl_run(&v, &out, &err, "reload", NULL), 1);
+	snprintf(want, sizeof(want), "%s:3: ", v.conf);
+	cr_assert(strstr(err, "reload failed, nothing changed"), "%s", err);
+	cr_assert(strstr(err, want), "no FILE:LINE in: %s", err);
+	cr_assert_str_eq(out, "");
+	free(out);
+	free(err);
+	cr_assert_eq(ctl_run(&v, &out, NULL, "--json", "reload", NULL), 1);
+	cr_assert(strstr(out, "\"errors\""), "%s", out);
+	free(out);
+	cr_assert(api_wait_state(&v, "new", "running", 1000), "nothing changed");
+}
+
+Test(vigilctl, wait_returns_once_a_service_is_ready)
+{
+	long long t0;
+	char *err = NULL;
+
+	start_with("service late {\n  command = \"%s sleep 1000 exit 0\"\n  type = oneshot\n}\n",
+		   vh_helper());
+	t0 = api_now_ms();
+	cr_assert_eq(
+		ctl_run(&v, NULL, &err, "wait", "-t", "10", "late", "web", NULL), 0, "%s", err);
+	free(err);
+	cr_assert(api_now_ms() - t0 < 5000);
+	cr_assert(api_wait_state(&v, "late", "exited", 100), "returned before it was ready");
+	/* Already ready: at once. */
+	t0 = api_now_ms();
+	cr_assert_eq(ctl_run(&v, NULL, NULL, "wait", "web", NULL), 0);
+	cr_assert_lt(api_now_ms() - t0, 1000);
+}
+
+Test(vigilctl, wait_times_out_on_a_service_that_never_gets_ready)
+{
+	long long t0, took;
+	char *err = NULL;
+
+	start_with("service never {\n  command = \"%s sleep 60000\"\n  type = oneshot\n}\n",
+		   vh_helper());
+	t0 = api_now_ms();
+	cr_assert_eq(ctl_run(&v, NULL, &err, "wait", "-t", "1.5", "never", NULL), 1);
+	took = api_now_ms() - t0;
+	cr_assert_geq(took, 1400);
+	cr_assert_lt(took, 4000);
+	cr_assert(strstr(err, "timed out") && strstr(err, "never"), "%s", err);
+	free(err);
+	cr_assert_eq(ctl_run(&v, NULL, NULL, "wait", "-t", "1", "nope", NULL), 4);
+	cr_assert_eq(ctl_run(&v, NULL, NULL, "wait", "-t", "x", "never", NULL), 2);
+	cr_assert_eq(ctl_run(&v, NULL, NULL, "wait", NULL), 2);
+}
+
+Test(vigilctl, wait_gives_up_at_once_on_a_failed_service)
+{
+	long long t0;
+
+	start_with("service bad {\n  command = \"/bin/false\"\n  type = oneshot\n}\n");
+	cr_assert(api_wait_state(&v, "bad", "failed", 5000));
+	t0 = api_now_ms();
+	cr_assert_eq(ctl_run(&v, NULL, NULL, "wait", "-t", "30", "bad", NULL), 1);
+	cr_assert_lt(api_now_ms() - t0, 5000);
+}
+
+Test(vigilctl, health_follows_healthz)
+{
+	char *out = NULL;
+
+	start_with(NULL);
+	cr_assert_eq(ctl_run(&v, &out, NULL, "health", NULL), 0);
+	cr_assert_str_eq(out, "healthy\n");
+	free(out);
+	vh_write(&v,
+		 "vigil.conf",
+		 "service bad {\n  command = \"/bin/false\"\n  type = oneshot\n}\n");
+	cr_assert_eq(ctl_run(&v, NULL, NULL, "reload", NULL), 0);
+	cr_assert(api_wait_state(&v, "bad", "failed", 5000));
+	cr_assert_eq(ctl_run(&v, &out, NULL, "health", NULL), 1);
+	cr_assert(strstr(out, "bad: failed"), "%s", out);
+	free(out);
+}
+
+Test(vigilctl, shutdown_stops_vigild)
+{
+	start_with(NULL);
+	cr_assert_eq(ctl_run(&v, NULL, NULL, "shutdown", NULL), 0);
+	cr_assert_eq(vh_wait_exit(&v, 10000), 0);
+	cr_assert_eq(ctl_run(&v, NULL, NULL, "status", NULL), 3);
+}
+
+Test(vigilctl, usage_errors_exit_2_without_contacting_vigild)
+{
+	char *err = NULL;
+	const char *bad_socket[] = {vh_vigilctl(), "-s", "/nonexistent/vigil.sock", "bogus", NULL};
+
+	cr_assert_eq(ctl_runv(NULL, bad_socket, NULL, &err), 2);
+	cr_assert(strstr(err, "unknown command 'bogus'"), "%s", err);
+	free(err);
+	cr_assert_eq(ctl_run(NULL, NULL, NULL, NULL), 2);
+	cr_assert_eq(ctl_run(NULL, NULL, NULL, "--bogus", "status", NULL), 2);
+	cr_assert_eq(ctl_run(NULL, NULL, NULL, "start", NULL), 2);
+	cr_assert_eq(ctl_run(NULL, NULL, NULL, "reload", "extra", NULL), 2);
+	cr_assert_eq(ctl_run(NULL, NULL, NULL, "--help", NULL), 0);
+}
+
+Test(vigilctl, version_needs_no_vigild)
+{
+	char *out = NULL;
+	const char *argv[] = {vh_vigilctl(), "-s", "/nonexistent/vigil.sock", "version", NULL};
+
+	cr_assert_eq(ctl_runv(NULL, argv, &out, NULL), 0);
+	cr_assert_eq(strncmp(out, "vigilctl ", 9), 0, "%s", out);
+	free(out);
+}
+
+Test(vigilctl, an_unreachable_vigild_exits_3_with_the_path)
+{
+	char *err = NULL, want[256];
+
+	cr_assert_eq(ctl_run(&v, NULL, &err, "status", NULL), 3);
+	snprintf(want, sizeof(want), "vigilctl: cannot reach vigild at %s: ", v.sock);
+	cr_assert_eq(strncmp(err, want, strlen(want)), 0, "%s", err);
+	free(err);
+	cr_assert_eq(ctl_run(&v, NULL, NULL, "wait", "web", NULL), 3);
+	cr_assert_eq(ctl_run(&v, NULL, NULL, "events", NULL), 3);
+	cr_assert_eq(ctl_run(&v, NULL, NULL, "health", NULL), 3);
+}
+
+Test(vigilctl, the_socket_comes_from_vigil_socket_when_there_is_no_s)
+{
+	const char *argv[] = {vh_vigilctl(), "status", "web", NULL};
+	char *out = NULL;
+
+	start_with(NULL);
+	setenv("VIGIL_SOCKET", v.sock, 1);
+	cr_assert_eq(ctl_runv(NULL, argv, &out, NULL), 0);
+	cr_assert(strstr(out, "web"), "%s", out);
+	free(out);
+	setenv("VIGIL_SOCKET", "/nonexistent/vigil.sock", 1);
+	cr_assert_eq(ctl_runv(NULL, argv, NULL, NULL), 3);
+	unsetenv("VIGIL_SOCKET");
+}
+
+Test(vigilctl, a_service_can_drive_vigild_through_vigil_socket)
+{
+	/* The service runs vigilctl with only the environment vigild gave it. */
+	start_with("service caller {\n  command = \"/bin/sh -c '%s status web > %s'\"\n"
+		   "  type = oneshot\n}\n",
+		   vh_vigilctl(),
+		   vh_path(&v, "caller.out"));
+	cr_assert(api_wait_state(&v, "caller", "exited", 5000));
+	cr_assert(vh_wait_lines(vh_path(&v, "caller.out"), 2, 1000));
+	{
+		char *s = vh_read(vh_path(&v, "caller.out"));
+		cr_assert(strstr(s, "web") && strstr(s, "running"), "%s", s);
+		free(s);
+	}
+}
+
+Test(vigilctl, colours_on_a_terminal_unless_no_color)
+{
+	const char *which[] = {"sh", "-c", "command -v script", NULL};
+	char cmd[512], *out = NULL;
+	const char *argv[] = {"script", "-qec", cmd, "/dev/null", NULL};
+
+	if (vh_run(which, NULL, 5000) != 0)
+		cr_skip_test("script (util-linux) is not installed");
+	start_with(NULL);
+	snprintf(cmd, sizeof(cmd), "%s -s %s status", vh_vigilctl(), v.sock);
+	unsetenv("NO_COLOR");
+	cr_assert_eq(vh_run(argv, &out, 10000), 0);
+	cr_assert(strstr(out, "\033[32mrunning\033[0m"), "no colour on a terminal: %s", out);
+	free(out);
+	setenv("NO_COLOR", "1", 1);
+	cr_assert_eq(vh_run(argv, &out, 10000), 0);
+	cr_assert(
+		strstr(out, "running") && !strchr(out, '\033'), "colour despite NO_COLOR: %s", out);
+	free(out);
+	unsetenv("NO_COLOR");
+}

@@ -1,0 +1,180 @@
+/* test-control.c: the control API's pure parts: routing, addresses, paths, times. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "control-json.h"
+#include "control.h"
+#include "listen.h"
+#include "macro.h"
+
+static int route(const char *method, const char *path, bool tcp, struct control_match *m)
+{
+	memset(m, 0, sizeof(*m));
+	return control_route_find(method, path, tcp, m);
+}
+
+Test(control_route, finds_every_endpoint_of_the_spec)
+{
+	static const struct {
+		const char *method, *path, *pattern, *name;
+		bool mutates;
+	} t[] = {
+		{"GET", "/v1/services", "/v1/services", "", false},
+		{"GET", "/v1/services/web", "/v1/services/*", "web", false},
+		{"POST", "/v1/services/web/start", "/v1/services/*/start", "web", true},
+		{"POST", "/v1/services/db.main/stop", "/v1/services/*/stop", "db.main", true},
+		{"POST", "/v1/services/a-b_c/restart", "/v1/services/*/restart", "a-b_c", true},
+		{"POST", "/v1/services/web/signal", "/v1/services/*/signal", "web", true},
+		{"GET", "/v1/services/web/logs", "/v1/services/*/logs", "web", false},
+		{"GET", "/v1/events", "/v1/events", "", false},
+		{"POST", "/v1/reload", "/v1/reload", "", true},
+		{"POST", "/v1/shutdown", "/v1/shutdown", "", true},
+		{"GET", "/healthz", "/healthz", "", false},
+		{"GET", "/readyz", "/readyz", "", false},
+		{"GET", "/metrics", "/metrics", "", false},
+	};
+	struct control_match m;
+
+	for (size_t i = 0; i < ELEMENTSOF(t); i++) {
+		cr_assert_eq(route(t[i].method, t[i].path, false, &m),
+			     0,
+			     "%s %s",
+			     t[i].method,
+			     t[i].path);
+		cr_assert_str_eq(m.pattern, t[i].pattern);
+		if (t[i].name[0])
+			cr_assert_str_eq(m.name, t[i].name);
+		cr_assert_eq(!!(m.flags & CONTROL_ROUTE_MUTATES), t[i].mutates, "%s", t[i].path);
+	}
+}
+
+Test(control_route, a_known_path_with_another_method_is_405_with_allow)
+{
+	struct control_match m;
+
+	cr_assert_eq(route("DELETE", "/v1/services/web", false, &m), -EOPNOTSUPP);
+	cr_assert_str_eq(m.allow, "GET");
+	cr_assert_eq(route("GET", "/v1/services/web/start", false, &m), -EOPNOTSUPP);
+	cr_assert_str_eq(m.allow, "POST");
+	cr_assert_eq(route("POST", "/metrics", false, &m), -EOPNOTSUPP);
+	cr_assert_eq(route("PUT", "/v1/reload", false, &m), -EOPNOTSUPP);
+}
+
+Test(control_route, unknown_paths_are_404)
+{
+	static const char *const paths[] = {
+		"/",
+		"/v1",
+		"/v1/services/",
+		"/v1/services//start",
+		"/v1/services/web/",
+		"/v1/services/web/start/now",
+		"/v1/servicesx",
+		"/healthzz",
+		"/v2/services",
+		"",
+	};
+	struct control_match m;
+
+	for (size_t i = 0; i < ELEMENTSOF(paths); i++)
+		cr_assert_eq(route("GET", paths[i], false, &m), -ENOENT, "'%s'", paths[i]);
+}
+
+Test(control_route, a_name_longer_than_any_service_matches_nothing)
+{
+	char path[256];
+	struct control_match m;
+
+	snprintf(path, sizeof(path), "/v1/services/%0*d", CONTROL_NAME_MAX, 0);
+	cr_assert_eq(route("GET", path, false, &m), 0);
+	snprintf(path, sizeof(path), "/v1/services/%0*d", CONTROL_NAME_MAX + 1, 0);
+	cr_assert_eq(route("GET", path, false, &m), -ENOENT);
+}
+
+Test(control_route, the_tcp_listener_serves_only_health_and_metrics)
+{
+	struct control_match m;
+
+	cr_assert_eq(route("GET", "/healthz", true, &m), 0);
+	cr_assert_eq(route("GET", "/readyz", true, &m), 0);
+	cr_assert_eq(route("GET", "/metrics", true, &m), 0);
+	cr_assert_eq(route("GET", "/v1/services", true, &m), -ENOENT);
+	cr_assert_eq(route("POST", "/v1/shutdown", true, &m), -ENOENT);
+	cr_assert_eq(route("GET", "/v1/events", true, &m), -ENOENT);
+}
+
+Test(control_route, head_is_answered_like_get)
+{
+	struct control_match m;
+
+	cr_assert_eq(route("HEAD", "/v1/services", false, &m), 0);
+	cr_assert_eq(route("HEAD", "/v1/reload", false, &m), -EOPNOTSUPP);
+}
+
+Test(listen, parses_host_and_port)
+{
+	char host[64], port[8];
+
+	cr_assert_eq(listen_parse_address("127.0.0.1:9100", host, sizeof(host), port, sizeof(port)),
+		     0);
+	cr_assert_str_eq(host, "127.0.0.1");
+	cr_assert_str_eq(port, "9100");
+	cr_assert_eq(listen_parse_address("[::1]:80", host, sizeof(host), port, sizeof(port)), 0);
+	cr_assert_str_eq(host, "::1");
+	cr_assert_eq(listen_parse_address(":9100", host, sizeof(host), port, sizeof(port)), 0);
+	cr_assert_str_eq(host, "");
+	cr_assert_eq(listen_parse_address("localhost:0", host, sizeof(host), port, sizeof(port)),
+		     0);
+
+	static const char *const bad[] = {"127.0.0.1",
+					  "127.0.0.1:",
+					  "::1:80",
+					  "[::1]80",
+					  "host:http",
+					  "host:70000",
+					  "[::1:80",
+					  "host:-1",
+					  "host:1 ",
+					  ""};
+	for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+		cr_assert_eq(listen_parse_address(bad[i], host, sizeof(host), port, sizeof(port)),
+			     -EINVAL,
+			     "accepted '%s'",
+			     bad[i]);
+}
+
+Test(listen, the_socket_option_wins_over_the_configuration_and_the_default)
+{
+	char *p = NULL, cwd[4096], want[4200];
+
+	cr_assert_eq(listen_socket_path("/a/opt.sock", "/b/conf.sock", &p), 0);
+	cr_assert_str_eq(p, "/a/opt.sock");
+	free(p);
+	cr_assert_eq(listen_socket_path(NULL, "/b/conf.sock", &p), 0);
+	cr_assert_str_eq(p, "/b/conf.sock");
+	free(p);
+	cr_assert_eq(listen_socket_path(NULL, "rel/c.sock", &p), 0);
+	cr_assert(getcwd(cwd, sizeof(cwd)));
+	snprintf(want, sizeof(want), "%s/rel/c.sock", cwd);
+	cr_assert_str_eq(p, want, "a relative path is made absolute");
+	free(p);
+	cr_assert_eq(listen_socket_path(NULL, NULL, &p), 0);
+	if (geteuid() == 0)
+		cr_assert_str_eq(p, "/run/vigil/control.sock");
+	else
+		cr_assert(strstr(p, "/vigil") && strstr(p, "control.sock"));
+	free(p);
+}
+
+Test(control_json, times_are_rfc3339_utc_with_milliseconds)
+{
+	char buf[CONTROL_TIME_SIZE];
+
+	cr_assert_str_eq(control_format_time(0, buf), "1970-01-01T00:00:00.000Z");
+	cr_assert_str_eq(control_format_time(1700000000123456ULL, buf), "2023-11-14T22:13:20.123Z");
+}
