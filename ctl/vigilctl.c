@@ -304,33 +304,120 @@ static int get_services(const struct ctx *c, json_t **ret)
 	return 0;
 }
 
-static int cmd_status(struct ctx *c, int argc, char **argv)
+/* GETs one service's detailed view into *ret. Returns 0, or an exit code. */
+static int get_service(const struct ctx *c, const char *name, json_t **ret)
 {
-	json_t *list, *shown;
+	char enc[256], target[512];
+	struct http_response res;
+	json_t *j;
 	int rc;
 
-	rc = get_services(c, &list);
+	encode(name, enc, sizeof(enc));
+	snprintf(target, sizeof(target), "/v1/services/%s", enc);
+	rc = call(c, "GET", target, &res);
 	if (rc)
 		return rc;
-	if (argc > 1) {
-		shown = json_array();
-		for (int i = 1; i < argc; i++) {
-			json_t *v = find_by_name(list, argv[i]);
+	if (res.status == 404) {
+		http_response_clear(&res);
+		fprintf(stderr, "vigilctl: no such service '%s'\n", name);
+		return EXIT_NO_SERVICE;
+	}
+	if (res.status != 200) {
+		rc = report_error(&res);
+		http_response_clear(&res);
+		return rc;
+	}
+	j = parse(&res);
+	http_response_clear(&res);
+	if (!json_is_object(j)) {
+		json_decref(j);
+		fprintf(stderr, "vigilctl: malformed answer from vigild at %s\n", c->socket);
+		return EXIT_FAILED;
+	}
+	*ret = j;
+	return 0;
+}
 
-			if (v)
-				json_array_append(shown, v);
-			else {
-				fprintf(stderr, "vigilctl: no such service '%s'\n", argv[i]);
-				rc = EXIT_NO_SERVICE;
+/* The lines under the table for `status NAME`: why, STATUS= text, last exit, and
+ * each probe's last result. */
+static void print_detail(json_t *svc)
+{
+	const char *name = json_string_value(json_object_get(svc, "name")) ?: "?";
+	const char *reason = json_string_value(json_object_get(svc, "reason"));
+	const char *status = json_string_value(json_object_get(svc, "status"));
+	json_t *ex = json_object_get(svc, "exit"), *probes = json_object_get(svc, "probes"), *p;
+	size_t i;
+
+	printf("\n%s:\n", name);
+	if (reason && *reason)
+		printf("  reason:  %s\n", reason);
+	if (status)
+		printf("  status:  %s\n", status);
+	if (json_is_object(ex)) {
+		json_t *code = json_object_get(ex, "code");
+		if (json_is_integer(code))
+			printf("  exit:    code %lld\n", (long long)json_integer_value(code));
+		else
+			printf("  exit:    signal %s\n",
+			       json_string_value(json_object_get(ex, "signal")) ?: "?");
+	}
+	json_array_foreach(probes, i, p)
+	{
+		json_t *last = json_object_get(p, "last");
+
+		printf("  %-9s %s %s: ",
+		       json_string_value(json_object_get(p, "role")) ?: "?",
+		       json_string_value(json_object_get(p, "type")) ?: "?",
+		       json_string_value(json_object_get(p, "target")) ?: "?");
+		if (!json_is_object(last))
+			printf("not checked yet\n");
+		else
+			printf("%s at %s in %.1fms, \"%s\", %lld failing in a row\n",
+			       json_string_value(json_object_get(last, "result")) ?: "?",
+			       json_string_value(json_object_get(last, "time")) ?: "?",
+			       json_real_value(json_object_get(last, "duration")) * 1000.0,
+			       json_string_value(json_object_get(last, "message")) ?: "",
+			       (long long)json_integer_value(
+				       json_object_get(p, "consecutive_failures")));
+	}
+}
+
+static int cmd_status(struct ctx *c, int argc, char **argv)
+{
+	json_t *list;
+	int rc = 0;
+
+	if (argc == 1) {
+		rc = get_services(c, &list);
+		if (rc)
+			return rc;
+	} else {
+		/* Named services: their detailed views, probes included. */
+		list = json_array();
+		for (int i = 1; i < argc; i++) {
+			json_t *v = NULL;
+			int r = get_service(c, argv[i], &v);
+
+			if (r == EXIT_UNREACHABLE) {
+				json_decref(list);
+				return r;
 			}
+			if (r)
+				rc = worse(rc, r);
+			else
+				json_array_append_new(list, v);
 		}
-		json_decref(list);
-		list = shown;
 	}
 	if (c->json)
 		print_json(list);
-	else if (json_array_size(list) > 0 || argc == 1)
+	else if (json_array_size(list) > 0 || argc == 1) {
+		size_t i;
+		json_t *v;
+
 		print_table(c, list);
+		if (argc > 1)
+			json_array_foreach(list, i, v) print_detail(v);
+	}
 	json_decref(list);
 	return rc;
 }

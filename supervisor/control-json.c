@@ -11,6 +11,7 @@
 #include "config.h"
 #include "macro.h"
 #include "manager.h"
+#include "probe.h"
 #include "service.h"
 #include "signame.h"
 
@@ -38,9 +39,14 @@ char *control_format_time(uint64_t usec, char buf[static CONTROL_TIME_SIZE])
 
 const char *service_health_to_string(const struct service *s)
 {
-	/* TODO(issue 4): the liveness probe's verdict once probes report results. */
-	(void)s;
-	return "unknown";
+	switch (service_get_health(s)) {
+	case PROBE_HEALTH_PASSING:
+		return "healthy";
+	case PROBE_HEALTH_FAILING:
+		return "unhealthy";
+	default:
+		return "unknown";
+	}
 }
 
 bool service_exited_successfully(const struct service *s)
@@ -56,20 +62,84 @@ bool service_exited_successfully(const struct service *s)
 	return false;
 }
 
+static json_t *text_to_json(const char *s);
+
 /* The last STATUS= text of the service, or null. */
 static json_t *status_to_json(const struct service *s)
 {
-	/* TODO(issue 4): the notify server keeps the last STATUS= text. */
-	(void)s;
-	return json_null();
+	const char *t = service_get_status_text(s);
+
+	return t ? text_to_json(t) : json_null();
+}
+
+static const char *probe_health_to_string(enum probe_health h)
+{
+	return h == PROBE_HEALTH_PASSING   ? "passing"
+	       : h == PROBE_HEALTH_FAILING ? "failing"
+					   : "unknown";
+}
+
+/* One probe's last result, for the detailed view. */
+static json_t *probe_to_json(enum probe_role role, const struct probe_info *pi)
+{
+	char when[CONTROL_TIME_SIZE];
+	json_t *o = json_pack("{s:s, s:s, s:o, s:b, s:s, s:I, s:I, s:I, s:I}",
+			      "role",
+			      probe_role_to_string(role),
+			      "type",
+			      probe_type_to_string(pi->type),
+			      "target",
+			      text_to_json(pi->target),
+			      "active",
+			      pi->active,
+			      "health",
+			      probe_health_to_string(pi->health),
+			      "consecutive_failures",
+			      (json_int_t)pi->consecutive_failures,
+			      "consecutive_successes",
+			      (json_int_t)pi->consecutive_successes,
+			      "checks_total",
+			      (json_int_t)pi->checks_total,
+			      "failures_total",
+			      (json_int_t)pi->failures_total);
+
+	if (!o)
+		return NULL;
+	if (!pi->has_result) {
+		if (json_object_set_new(o, "last", json_null()) < 0)
+			return json_decref(o), NULL;
+		return o;
+	}
+	if (json_object_set_new(
+		    o,
+		    "last",
+		    json_pack("{s:s, s:s, s:f, s:o}",
+			      "result",
+			      pi->last_result == PROBE_PASS ? "pass" : "fail",
+			      "time",
+			      control_format_time(pi->last_time, when),
+			      "duration",
+			      (double)pi->last_duration / (double)SEC,
+			      "message",
+			      text_to_json(pi->message))) < 0)
+		return json_decref(o), NULL;
+	return o;
 }
 
 /* The last results of the service's probes, for the detailed view. */
 static json_t *probes_to_json(const struct service *s)
 {
-	/* TODO(issue 4): one {"role","type","target","result","time"} per probe. */
-	(void)s;
-	return json_array();
+	json_t *a = json_array();
+
+	for (enum probe_role r = 0; a && r < PROBE_ROLE_COUNT; r++) {
+		struct probe_info pi;
+
+		if (service_get_probe(s, r, &pi) < 0)
+			continue;
+		if (json_array_append_new(a, probe_to_json(r, &pi)) < 0)
+			return json_decref(a), NULL;
+	}
+	return a;
 }
 
 static json_t *exit_to_json(const struct service *s)
@@ -177,7 +247,7 @@ json_t *service_event_to_json(const struct service *s, enum service_state from, 
 {
 	char t[CONTROL_TIME_SIZE];
 
-	return json_pack("{s:s, s:s, s:s, s:s, s:o}",
+	return json_pack("{s:s, s:s, s:s, s:s, s:o, s:b}",
 			 "time",
 			 control_format_time(now, t),
 			 "service",
@@ -187,7 +257,9 @@ json_t *service_event_to_json(const struct service *s, enum service_state from, 
 			 "to",
 			 service_state_to_string(service_get_state(s)),
 			 "reason",
-			 text_to_json(reason ? reason : ""));
+			 text_to_json(reason ? reason : ""),
+			 "ready",
+			 service_is_ready(s));
 }
 
 json_t *reload_result_to_json(const struct reload_result *r)

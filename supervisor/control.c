@@ -21,6 +21,7 @@
 #include "control-json.h"
 #include "listen.h"
 #include "log.h"
+#include "logs.h"
 #include "macro.h"
 #include "manager.h"
 #include "metrics.h"
@@ -33,6 +34,9 @@
 /* A body past CONTROL_BODY_MAX without a Content-Length (chunked) is read and
  * dropped up to this much, to answer 413; beyond, the connection is cut. */
 #define CONTROL_DISCARD_MAX (1024 * 1024)
+/* GET .../logs: lines of the tail by default, and at most. */
+#define CONTROL_LOG_LINES     100
+#define CONTROL_LOG_LINES_MAX 1000000
 /* Supplementary groups looked at for control-group membership. */
 #define CONTROL_PEER_GROUPS_MAX 256
 /* The API yields to supervision: signals, exits and timers go first. */
@@ -45,14 +49,15 @@ struct http_daemon {
 	bool tcp;
 };
 
-/* An open GET /v1/events: where it is in the ring. */
+/* An open GET /v1/events (where it is in the ring), or GET .../logs (its reader). */
 struct stream {
 	struct control *ctl;
 	struct MHD_Connection *conn;
 	uint64_t pos;
+	struct log_reader *reader; /* a log stream; NULL: an event stream */
 	bool suspended, gone;
 	sd_event_source *hup; /* watches for the client leaving while suspended */
-	struct stream *prev, *next;
+	struct stream *prev, *next; /* the event streams */
 };
 
 struct control {
@@ -260,19 +265,6 @@ static unsigned handle_signal(const struct call *call, struct reply *out)
 	return out->json ? MHD_HTTP_OK : out_of_memory(out);
 }
 
-static unsigned handle_logs(const struct call *call, struct reply *out)
-{
-	unsigned status;
-	struct service *s = find_service(call, out, &status);
-
-	if (!s)
-		return status;
-	/* TODO(issue 5): the in-memory tail, and ?follow=1 as a chunked stream. */
-	return fail(out,
-		    MHD_HTTP_NOT_FOUND,
-		    "logs are not available yet: this vigild does not keep service output");
-}
-
 static unsigned handle_reload(const struct call *call, struct reply *out)
 {
 	struct config_errors errors = {0};
@@ -457,7 +449,7 @@ static void stream_resume(struct stream *st)
 static void wake_streams(struct control *ctl)
 {
 	for (struct stream *st = ctl->streams; st; st = st->next)
-		stream_resume(st);
+		stream_resume(st); /* only event streams are listed */
 	/* In external-polling mode a resume does not wake the daemon: run it now
 	 * (notes §7). */
 	MHD_run(ctl->unix_d.mhd);
@@ -519,6 +511,11 @@ static void stream_free(void *cls)
 	struct control *ctl = st->ctl;
 
 	st->hup = sd_event_source_disable_unref(st->hup);
+	if (st->reader) {
+		log_reader_free(st->reader);
+		free(st);
+		return;
+	}
 	if (st->prev)
 		st->prev->next = st->next;
 	else
@@ -557,6 +554,107 @@ static unsigned handle_events(const struct call *call, struct reply *out)
 	ctl->streams = st;
 	ctl->n_streams++;
 	out->content_type = "application/x-ndjson";
+	return MHD_HTTP_OK;
+}
+
+/* ---- service logs: a reader on the service's tail, streamed when following ---- */
+
+static void on_log_wake(struct log_reader *r, void *userdata)
+{
+	struct stream *st = userdata;
+
+	(void)r;
+	stream_resume(st);
+	/* A resume does not wake the daemon in external-polling mode (notes §7). */
+	MHD_run(st->ctl->unix_d.mhd);
+}
+
+static ssize_t log_stream_read(void *cls, uint64_t offset, char *buf, size_t max)
+{
+	struct stream *st = cls;
+	ssize_t n;
+
+	(void)offset;
+	if (st->gone)
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	n = log_reader_read(st->reader, buf, max);
+	if (n > 0)
+		return n;
+	if (n == 0 || st->ctl->closing)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	if (n != -EAGAIN)
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	stream_suspend(st);
+	return 0;
+}
+
+/* ?lines=N: how many lines of the tail to start with (CONTROL_LOG_LINES by default). */
+static int parse_lines(struct MHD_Connection *conn, size_t *ret)
+{
+	const char *v = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "lines");
+	char *end;
+	unsigned long long n;
+
+	if (!v) {
+		*ret = CONTROL_LOG_LINES;
+		return 0;
+	}
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (end == v || *end || errno || v[0] == '-')
+		return -EINVAL;
+	*ret = (size_t)MIN(n, (unsigned long long)CONTROL_LOG_LINES_MAX);
+	return 0;
+}
+
+static unsigned handle_logs(const struct call *call, struct reply *out)
+{
+	const char *f = MHD_lookup_connection_value(call->conn, MHD_GET_ARGUMENT_KIND, "follow");
+	bool follow = f && (STREQ(f, "1") || STREQ(f, "true") || STREQ(f, "yes"));
+	struct service_logs *logs;
+	struct stream *st;
+	unsigned status;
+	size_t lines;
+	int r;
+	struct service *s = find_service(call, out, &status);
+
+	if (!s)
+		return status;
+	if (f && !follow && !STREQ(f, "0") && !STREQ(f, "false") && !STREQ(f, "no"))
+		return fail(out, MHD_HTTP_BAD_REQUEST, "bad follow '%s' (use 1 or 0)", f);
+	if (parse_lines(call->conn, &lines) < 0)
+		return fail(out,
+			    MHD_HTTP_BAD_REQUEST,
+			    "bad lines '%s' (a number of lines)",
+			    MHD_lookup_connection_value(call->conn, MHD_GET_ARGUMENT_KIND, "lines"));
+	logs = service_get_logs(s);
+	if (!logs)
+		return fail(out, MHD_HTTP_NOT_FOUND, "%s: its output is not captured", call->name);
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return out_of_memory(out);
+	*st = (struct stream){.ctl = call->ctl, .conn = call->conn};
+	r = service_logs_reader_new(logs, lines, follow, on_log_wake, st, &st->reader);
+	if (r == -EMFILE) {
+		free(st);
+		return fail(out,
+			    MHD_HTTP_SERVICE_UNAVAILABLE,
+			    "%s: too many log readers (at most %d)",
+			    call->name,
+			    LOGS_READERS_MAX);
+	}
+	if (r < 0) {
+		free(st);
+		return out_of_memory(out);
+	}
+	out->response = MHD_create_response_from_callback(
+		MHD_SIZE_UNKNOWN, 16 * 1024, log_stream_read, st, stream_free);
+	if (!out->response) {
+		log_reader_free(st->reader);
+		free(st);
+		return out_of_memory(out);
+	}
+	out->content_type = "text/plain; charset=utf-8";
 	return MHD_HTTP_OK;
 }
 

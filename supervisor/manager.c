@@ -123,11 +123,16 @@ static void on_transition(struct service *s, enum service_state from, const char
 	mark_dirty(m);
 }
 
-/* A ready flag changed without a transition: a waiting dependent may go on. */
+/* A ready flag changed without a transition: a waiting dependent may go on, and the
+ * event stream says so (from = to, so `vigilctl wait` need not poll). */
 static void on_ready(struct service *s, void *userdata)
 {
-	(void)s;
-	mark_dirty(userdata);
+	struct manager *m = userdata;
+
+	if (m->on_event)
+		m->on_event(s, service_get_state(s), service_is_ready(s) ? "ready" : "not ready",
+			    m->event_userdata);
+	mark_dirty(m);
 }
 
 /* Raises vigild's soft fd limit to the hard one (every service holds a notify socket,

@@ -8,6 +8,7 @@
 
 #include "macro.h"
 #include "manager.h"
+#include "probe.h"
 #include "service.h"
 
 /* Writes @v as a label value: backslash, double quote and newline escaped, as the
@@ -115,10 +116,56 @@ int metrics_render(const struct manager *m, char **ret, size_t *ret_len)
 			(unsigned long long)(t % SEC / USEC_PER_MSEC));
 	}
 
-	/* TODO(issue 4): samples once probes run; the families are declared so that
-	 * dashboards and alerts can be written against them now. */
 	header(f, "vigil_probe_failures_total", "counter", "Failed checks, per service and probe.");
+	for (size_t i = 0; i < n; i++)
+		for (enum probe_role r = 0; r < PROBE_ROLE_COUNT; r++) {
+			struct probe_info pi;
+
+			if (service_get_probe(list[i], r, &pi) < 0)
+				continue;
+			fputs("vigil_probe_failures_total{service=\"", f);
+			put_label(f, service_get_name(list[i]));
+			fprintf(f,
+				"\",probe=\"%s\"} %llu\n",
+				probe_role_to_string(r),
+				(unsigned long long)pi.failures_total);
+		}
+
 	header(f, "vigil_probe_duration_seconds", "histogram", "How long checks took.");
+	for (size_t i = 0; i < n; i++)
+		for (enum probe_role r = 0; r < PROBE_ROLE_COUNT; r++) {
+			const uint64_t *bounds = probe_duration_bounds();
+			struct probe_info pi;
+
+			if (service_get_probe(list[i], r, &pi) < 0)
+				continue;
+			for (size_t b = 0; b <= PROBE_DURATION_BUCKETS; b++) {
+				fputs("vigil_probe_duration_seconds_bucket{service=\"", f);
+				put_label(f, service_get_name(list[i]));
+				fprintf(f, "\",probe=\"%s\",le=\"", probe_role_to_string(r));
+				if (b < PROBE_DURATION_BUCKETS)
+					fprintf(f, "%g", (double)bounds[b] / (double)SEC);
+				else
+					fputs("+Inf", f);
+				fprintf(f,
+					"\"} %llu\n",
+					(unsigned long long)(b < PROBE_DURATION_BUCKETS
+								     ? pi.duration_buckets[b]
+								     : pi.checks_total));
+			}
+			fputs("vigil_probe_duration_seconds_sum{service=\"", f);
+			put_label(f, service_get_name(list[i]));
+			fprintf(f,
+				"\",probe=\"%s\"} %.6f\n",
+				probe_role_to_string(r),
+				(double)pi.duration_sum / (double)SEC);
+			fputs("vigil_probe_duration_seconds_count{service=\"", f);
+			put_label(f, service_get_name(list[i]));
+			fprintf(f,
+				"\",probe=\"%s\"} %llu\n",
+				probe_role_to_string(r),
+				(unsigned long long)pi.checks_total);
+		}
 
 	if (fclose(f) != 0 || !buf) {
 		free(buf);

@@ -173,19 +173,28 @@ void vh_start(struct vh *v)
 
 char *vh_read(const char *path)
 {
-	FILE *f = fopen(path, "r");
+	/* Read to EOF rather than trust the size: /proc files say they are empty. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	size_t len = 0, cap = 4096;
 	char *buf;
-	long len;
 
-	if (!f)
+	if (fd < 0)
 		return NULL;
-	fseek(f, 0, SEEK_END);
-	len = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)len + 1);
-	len = (long)fread(buf, 1, (size_t)len, f);
+	buf = malloc(cap);
+	for (;;) {
+		ssize_t n;
+
+		if (cap - len < 2048)
+			buf = realloc(buf, cap *= 2);
+		n = read(fd, buf + len, cap - len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
 	buf[len] = '\0';
-	fclose(f);
 	return buf;
 }
 
@@ -228,10 +237,19 @@ bool vh_wait_log(struct vh *v, const char *needle, int count, int timeout_ms)
 	return false;
 }
 
+int vh_count_lines_in(const char *text)
+{
+	int n = 0;
+
+	for (const char *p = text; p && (p = strchr(p, '\n')); p++)
+		n++;
+	return n;
+}
+
 int vh_count_lines(const char *path)
 {
 	char *s = vh_read(path);
-	int n = count_in(s, "\n");
+	int n = vh_count_lines_in(s);
 
 	free(s);
 	return n;

@@ -49,6 +49,8 @@ int vh_count_log(struct vh *v, const char *needle);
 /* Waits until the file holds at least @lines lines. */
 bool vh_wait_lines(const char *path, int lines, int timeout_ms);
 int vh_count_lines(const char *path);
+/* The newlines in @text. */
+int vh_count_lines_in(const char *text);
 /* Reads a whole file into a new string (NULL if absent). */
 char *vh_read(const char *path);
 /* Reads the first number in a file, or -1. */

@@ -198,14 +198,28 @@ Test(control, signal_reaches_the_process_group_or_says_why_not)
 	cr_assert_eq(error_status("POST", "/v1/services/off/signal?signal=HUP"), 409);
 }
 
-Test(control, logs_say_clearly_that_they_are_not_kept_yet)
+Test(control, logs_serve_the_tail_as_text_and_check_their_arguments)
 {
 	char *body = NULL;
 
-	start_with(NULL);
-	cr_assert_eq(api_call(&v, "GET", "/v1/services/web/logs?lines=10", &body), 404);
+	start_with("service talk {\n  command = \"%s out first out second out third pause\"\n}\n",
+		   vh_helper());
+	for (int i = 0; i < 200; i++) {
+		free(body);
+		body = NULL;
+		cr_assert_eq(api_call(&v, "GET", "/v1/services/talk/logs?lines=2", &body), 200);
+		if (strstr(body, "out third\n"))
+			break;
+		vh_msleep(10);
+	}
+	cr_assert_null(strstr(body, "out first"), "%s", body);
+	cr_assert(strstr(body, "Z out second\n") && strstr(body, "Z out third\n"), "%s", body);
+	free(body);
+	cr_assert_eq(api_call(&v, "GET", "/v1/services/talk/logs?lines=abc", &body), 400);
 	assert_error_body(body);
-	cr_assert(strstr(body, "not available"), "%s", body);
+	free(body);
+	cr_assert_eq(api_call(&v, "GET", "/v1/services/talk/logs?follow=perhaps", &body), 400);
+	assert_error_body(body);
 	free(body);
 	cr_assert_eq(api_call(&v, "GET", "/v1/services/nope/logs", &body), 404);
 	cr_assert(strstr(body, "no such service"), "%s", body);

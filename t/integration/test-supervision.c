@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <criterion/criterion.h>
 
@@ -256,4 +257,21 @@ Test(supervision, a_failed_service_with_on_failed_shutdown_exits_3)
 	vh_start(&v);
 	cr_assert_eq(vh_wait_exit(&v, 10000), 3);
 	cr_assert(vh_count_log(&v, "bystander: running -> stopping (shutdown)") == 1);
+}
+
+Test(supervision, an_exec_that_fails_in_the_child_is_reported_every_time)
+{
+	/* The program exists, so the failure comes from execve in the child (its
+	 * interpreter is missing), again at every restart. */
+	vh_write(&v, "bad", "#!/nonexistent/interpreter\n");
+	chmod(vh_path(&v, "bad"), 0755);
+	vh_write(&v, "vigil.conf",
+		 "service b {\n"
+		 "  command = \"%s\"\n"
+		 "  restart-delay = 20ms\n"
+		 "}\n",
+		 vh_path(&v, "bad"));
+	vh_start(&v);
+	cr_assert(vh_wait_log(&v, "b: starting -> backoff (cannot execute", 3, 5000));
+	cr_assert_eq(vh_count_log(&v, "b: starting -> running"), 0);
 }

@@ -151,14 +151,66 @@ Test(vigilctl, signal_and_its_exit_codes)
 	cr_assert_eq(ctl_run(&v, NULL, NULL, "signal", "HUP", NULL), 2);
 }
 
-Test(vigilctl, logs_are_not_available_yet_and_say_so)
+Test(vigilctl, logs_prints_the_tail_and_follows_new_lines)
 {
-	char *err = NULL;
+	int pipefd[2];
+	char *out = NULL;
+	pid_t pid;
+	int status;
 
-	start_with(NULL);
-	cr_assert_eq(ctl_run(&v, NULL, &err, "logs", "-n", "5", "web", NULL), 1);
-	cr_assert(strstr(err, "not available"), "%s", err);
-	free(err);
+	start_with("service talk {\n  command = \"%s out one out two out three out four out five "
+		   "out six pidfile %s sleep 1500 out late pause\"\n}\n",
+		   vh_helper(),
+		   vh_path(&v, "talk.pid"));
+	cr_assert(vh_wait_lines(vh_path(&v, "talk.pid"), 1, 5000));
+	for (int i = 0; i < 200; i++) {
+		free(out);
+		out = NULL;
+		cr_assert_eq(ctl_run(&v, &out, NULL, "logs", "-n", "5", "talk", NULL), 0);
+		if (strstr(out, "out six\n"))
+			break;
+		vh_msleep(10);
+	}
+	/* The last five lines, each with its time and stream. */
+	cr_assert_null(strstr(out, " out one\n"), "%s", out);
+	cr_assert(strstr(out, "Z out two\n") && strstr(out, "Z out six\n"), "%s", out);
+	cr_assert_eq(vh_count_lines_in(out), 5, "%s", out);
+	free(out);
+
+	/* -f: the line written 1.5 s after start shows within a second of being written. */
+	cr_assert(pipe(pipefd) == 0);
+	pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		const char *argv[] = {vh_vigilctl(), "-s", v.sock, "logs", "-f", "-n", "1", "talk", NULL};
+		sigset_t none;
+
+		dup2(pipefd[1], 1);
+		close(pipefd[0]);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		execv(argv[0], (char **)argv);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	{
+		FILE *f = fdopen(pipefd[0], "r");
+		char line[512];
+		bool late = false;
+		long long end = api_now_ms() + 5000;
+
+		cr_assert(f);
+		while (!late && api_now_ms() < end) {
+			struct pollfd pfd = {.fd = pipefd[0], .events = POLLIN};
+			if (poll(&pfd, 1, 100) > 0 && fgets(line, sizeof(line), f))
+				late = strstr(line, " out late") != NULL;
+		}
+		kill(pid, SIGTERM);
+		fclose(f);
+		cr_assert(late, "logs -f never showed the new line");
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+
 	cr_assert_eq(ctl_run(&v, NULL, NULL, "logs", "-f", "nope", NULL), 4);
 	cr_assert_eq(ctl_run(&v, NULL, NULL, "logs", "-n", "x", "web", NULL), 2);
 	cr_assert_eq(ctl_run(&v, NULL, NULL, "logs", NULL), 2);
