@@ -25,6 +25,7 @@
 #include "macro.h"
 #include "manager.h"
 #include "metrics.h"
+#include "mhd.h"
 #include "service.h"
 #include "signame.h"
 
@@ -39,12 +40,17 @@
 #define CONTROL_LOG_LINES_MAX 1000000
 /* Supplementary groups looked at for control-group membership. */
 #define CONTROL_PEER_GROUPS_MAX 256
+/* libmicrohttpd, once the first client came (mhd.h). */
+static const struct mhd_api *mhd;
+
 /* The API yields to supervision: signals, exits and timers go first. */
 #define CONTROL_PRIORITY (SD_EVENT_PRIORITY_NORMAL + 10)
 
 struct http_daemon {
 	struct control *ctl;
-	struct MHD_Daemon *mhd;
+	struct MHD_Daemon *mhd; /* NULL until the first client came */
+	int fd;			/* the listening socket; MHD's once it started */
+	sd_event_source *first; /* watches @fd for the first client */
 	sd_event_source *io, *timer;
 	bool tcp;
 };
@@ -234,7 +240,7 @@ static unsigned handle_restart(const struct call *call, struct reply *out)
 
 static unsigned handle_signal(const struct call *call, struct reply *out)
 {
-	const char *arg = MHD_lookup_connection_value(call->conn, MHD_GET_ARGUMENT_KIND, "signal");
+	const char *arg = mhd->lookup_connection_value(call->conn, MHD_GET_ARGUMENT_KIND, "signal");
 	unsigned status;
 	struct service *s = find_service(call, out, &status);
 	int sig, r;
@@ -425,9 +431,9 @@ static int on_stream_hup(sd_event_source *src, int fd, uint32_t revents, void *u
 static void stream_suspend(struct stream *st)
 {
 	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(st->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		mhd->get_connection_info(st->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 
-	MHD_suspend_connection(st->conn);
+	mhd->suspend_connection(st->conn);
 	st->suspended = true;
 	/* MHD does not look at a suspended connection at all: watch for the client
 	 * leaving, or its slot would stay taken until the next event. */
@@ -443,7 +449,7 @@ static void stream_resume(struct stream *st)
 		return;
 	st->hup = sd_event_source_disable_unref(st->hup);
 	st->suspended = false;
-	MHD_resume_connection(st->conn);
+	mhd->resume_connection(st->conn);
 }
 
 static void wake_streams(struct control *ctl)
@@ -452,7 +458,7 @@ static void wake_streams(struct control *ctl)
 		stream_resume(st); /* only event streams are listed */
 	/* In external-polling mode a resume does not wake the daemon: run it now
 	 * (notes §7). */
-	MHD_run(ctl->unix_d.mhd);
+	mhd->run(ctl->unix_d.mhd);
 }
 
 static int on_stream_hup(sd_event_source *src, int fd, uint32_t revents, void *userdata)
@@ -464,7 +470,7 @@ static int on_stream_hup(sd_event_source *src, int fd, uint32_t revents, void *u
 	(void)revents;
 	st->gone = true;
 	stream_resume(st);
-	MHD_run(st->ctl->unix_d.mhd);
+	mhd->run(st->ctl->unix_d.mhd);
 	return 0;
 }
 
@@ -542,7 +548,7 @@ static unsigned handle_events(const struct call *call, struct reply *out)
 	if (!st)
 		return out_of_memory(out);
 	*st = (struct stream){.ctl = ctl, .conn = call->conn, .pos = ctl->head};
-	out->response = MHD_create_response_from_callback(
+	out->response = mhd->create_response_from_callback(
 		MHD_SIZE_UNKNOWN, 4096, stream_read, st, stream_free);
 	if (!out->response) {
 		free(st);
@@ -566,7 +572,7 @@ static void on_log_wake(struct log_reader *r, void *userdata)
 	(void)r;
 	stream_resume(st);
 	/* A resume does not wake the daemon in external-polling mode (notes §7). */
-	MHD_run(st->ctl->unix_d.mhd);
+	mhd->run(st->ctl->unix_d.mhd);
 }
 
 static ssize_t log_stream_read(void *cls, uint64_t offset, char *buf, size_t max)
@@ -591,7 +597,7 @@ static ssize_t log_stream_read(void *cls, uint64_t offset, char *buf, size_t max
 /* ?lines=N: how many lines of the tail to start with (CONTROL_LOG_LINES by default). */
 static int parse_lines(struct MHD_Connection *conn, size_t *ret)
 {
-	const char *v = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "lines");
+	const char *v = mhd->lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "lines");
 	char *end;
 	unsigned long long n;
 
@@ -609,7 +615,7 @@ static int parse_lines(struct MHD_Connection *conn, size_t *ret)
 
 static unsigned handle_logs(const struct call *call, struct reply *out)
 {
-	const char *f = MHD_lookup_connection_value(call->conn, MHD_GET_ARGUMENT_KIND, "follow");
+	const char *f = mhd->lookup_connection_value(call->conn, MHD_GET_ARGUMENT_KIND, "follow");
 	bool follow = f && (STREQ(f, "1") || STREQ(f, "true") || STREQ(f, "yes"));
 	struct service_logs *logs;
 	struct stream *st;
@@ -626,7 +632,7 @@ static unsigned handle_logs(const struct call *call, struct reply *out)
 		return fail(out,
 			    MHD_HTTP_BAD_REQUEST,
 			    "bad lines '%s' (a number of lines)",
-			    MHD_lookup_connection_value(call->conn, MHD_GET_ARGUMENT_KIND, "lines"));
+			    mhd->lookup_connection_value(call->conn, MHD_GET_ARGUMENT_KIND, "lines"));
 	logs = service_get_logs(s);
 	if (!logs)
 		return fail(out, MHD_HTTP_NOT_FOUND, "%s: its output is not captured", call->name);
@@ -647,7 +653,7 @@ static unsigned handle_logs(const struct call *call, struct reply *out)
 		free(st);
 		return out_of_memory(out);
 	}
-	out->response = MHD_create_response_from_callback(
+	out->response = mhd->create_response_from_callback(
 		MHD_SIZE_UNKNOWN, 16 * 1024, log_stream_read, st, stream_free);
 	if (!out->response) {
 		log_reader_free(st->reader);
@@ -772,7 +778,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 
 	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
 		const union MHD_ConnectionInfo *ci =
-			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+			mhd->get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 		struct peer *p = calloc(1, sizeof(*p));
 
 		if (p && ci && !d->tcp)
@@ -799,14 +805,14 @@ static enum MHD_Result queue(struct MHD_Connection *conn, unsigned status, struc
 		if (t) {
 			t[n] = '\n'; /* for people reading curl's output */
 			t[n + 1] = '\0';
-			resp = MHD_create_response_from_buffer(n + 1, t, MHD_RESPMEM_MUST_FREE);
+			resp = mhd->create_response_from_buffer(n + 1, t, MHD_RESPMEM_MUST_FREE);
 			if (!resp)
 				free(t);
 		} else
 			free(s);
 		type = "application/json";
 	} else if (!resp && out->text) {
-		resp = MHD_create_response_from_buffer(
+		resp = mhd->create_response_from_buffer(
 			out->text_len, out->text, MHD_RESPMEM_MUST_FREE);
 		if (resp)
 			out->text = NULL;
@@ -814,7 +820,7 @@ static enum MHD_Result queue(struct MHD_Connection *conn, unsigned status, struc
 	if (!resp) {
 		static const char oom[] = "{\"error\":\"out of memory\"}\n";
 
-		resp = MHD_create_response_from_buffer(
+		resp = mhd->create_response_from_buffer(
 			sizeof(oom) - 1, (void *)oom, MHD_RESPMEM_PERSISTENT);
 		status = MHD_HTTP_INTERNAL_SERVER_ERROR;
 		type = "application/json";
@@ -823,11 +829,11 @@ static enum MHD_Result queue(struct MHD_Connection *conn, unsigned status, struc
 	}
 	out->response = NULL;
 	if (type)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+		mhd->add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
 	if (allow)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
-	ret = MHD_queue_response(conn, status, resp);
-	MHD_destroy_response(resp);
+		mhd->add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+	ret = mhd->queue_response(conn, status, resp);
+	mhd->destroy_response(resp);
 	return ret;
 }
 
@@ -860,7 +866,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	(void)version;
 	(void)upload_data;
 	if (!rq) {
-		const char *cl = MHD_lookup_connection_value(
+		const char *cl = mhd->lookup_connection_value(
 			conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 
 		rq = calloc(1, sizeof(*rq));
@@ -911,7 +917,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			      url);
 		return reply_now(conn, rq, status, &out, m.allow);
 	}
-	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	ci = mhd->get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	peer = ci && ci->socket_context ? ci->socket_context : &nobody;
 	if ((m.flags & CONTROL_ROUTE_MUTATES) && !peer->may_mutate) {
 		log_info("control: denied %s %s to uid %u (pid %d)",
@@ -975,7 +981,7 @@ static int on_mhd_io(sd_event_source *src, int fd, uint32_t revents, void *userd
 	(void)src;
 	(void)fd;
 	(void)revents;
-	MHD_run(d->mhd);
+	mhd->run(d->mhd);
 	return 0;
 }
 
@@ -985,7 +991,7 @@ static int on_mhd_timer(sd_event_source *src, uint64_t usec, void *userdata)
 
 	(void)src;
 	(void)usec;
-	MHD_run(d->mhd);
+	mhd->run(d->mhd);
 	return 0;
 }
 
@@ -996,7 +1002,7 @@ static void rearm(struct control *ctl, struct http_daemon *d)
 
 	if (!d->mhd)
 		return;
-	if (MHD_get_timeout(d->mhd, &ms) != MHD_YES) {
+	if (mhd->get_timeout(d->mhd, &ms) != MHD_YES) {
 		(void)sd_event_source_set_enabled(d->timer, SD_EVENT_OFF);
 		return;
 	}
@@ -1017,39 +1023,38 @@ static int on_post(sd_event_source *src, void *userdata)
 	return 0;
 }
 
-static int daemon_start(struct control *ctl, struct http_daemon *d, int fd, bool tcp)
+static int daemon_start(struct http_daemon *d)
 {
+	struct control *ctl = d->ctl;
 	const union MHD_DaemonInfo *info;
 	int r;
 
-	d->ctl = ctl;
-	d->tcp = tcp;
-	d->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
-				  0,
-				  NULL,
-				  NULL,
-				  on_request,
-				  d,
-				  /* the logger must come first */
-				  MHD_OPTION_EXTERNAL_LOGGER,
-				  on_mhd_log,
-				  NULL,
-				  MHD_OPTION_LISTEN_SOCKET,
-				  (MHD_socket)fd,
-				  MHD_OPTION_NOTIFY_CONNECTION,
-				  on_connection,
-				  d,
-				  MHD_OPTION_NOTIFY_COMPLETED,
-				  on_completed,
-				  d,
-				  MHD_OPTION_CONNECTION_TIMEOUT,
-				  (unsigned)CONTROL_TIMEOUT_SEC,
-				  MHD_OPTION_CONNECTION_LIMIT,
-				  (unsigned)CONTROL_CONNECTIONS_MAX,
-				  MHD_OPTION_END);
+	d->mhd = mhd->start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
+				   0,
+				   NULL,
+				   NULL,
+				   on_request,
+				   d,
+				   /* the logger must come first */
+				   MHD_OPTION_EXTERNAL_LOGGER,
+				   on_mhd_log,
+				   NULL,
+				   MHD_OPTION_LISTEN_SOCKET,
+				   (MHD_socket)d->fd,
+				   MHD_OPTION_NOTIFY_CONNECTION,
+				   on_connection,
+				   d,
+				   MHD_OPTION_NOTIFY_COMPLETED,
+				   on_completed,
+				   d,
+				   MHD_OPTION_CONNECTION_TIMEOUT,
+				   (unsigned)CONTROL_TIMEOUT_SEC,
+				   MHD_OPTION_CONNECTION_LIMIT,
+				   (unsigned)CONTROL_CONNECTIONS_MAX,
+				   MHD_OPTION_END);
 	if (!d->mhd)
 		return -EIO;
-	info = MHD_get_daemon_info(d->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+	info = mhd->get_daemon_info(d->mhd, MHD_DAEMON_INFO_EPOLL_FD);
 	if (!info)
 		return -EIO;
 	r = sd_event_add_io(ctl->event, &d->io, info->epoll_fd, EPOLLIN, on_mhd_io, d);
@@ -1062,9 +1067,65 @@ static int daemon_start(struct control *ctl, struct http_daemon *d, int fd, bool
 	(void)sd_event_source_set_enabled(d->timer, SD_EVENT_OFF);
 	(void)sd_event_source_set_priority(d->io, CONTROL_PRIORITY);
 	(void)sd_event_source_set_priority(d->timer, CONTROL_PRIORITY);
-	(void)sd_event_source_set_description(d->io, tcp ? "control-tcp" : "control");
+	(void)sd_event_source_set_description(d->io, d->tcp ? "control-tcp" : "control");
 	(void)sd_event_source_set_description(d->timer,
-					      tcp ? "control-tcp-timer" : "control-timer");
+					      d->tcp ? "control-tcp-timer" : "control-timer");
+	return 0;
+}
+
+/* The first client of either listener: load libmicrohttpd and hand it both
+ * listening sockets. Until then vigild holds them and nothing else. */
+static int on_first_client(sd_event_source *src, int fd, uint32_t revents, void *userdata)
+{
+	struct http_daemon *woken = userdata;
+	struct control *ctl = woken->ctl;
+	struct http_daemon *daemons[] = {&ctl->unix_d, &ctl->tcp_d};
+	char why[512];
+	int c;
+
+	(void)src;
+	(void)revents;
+	if (!mhd)
+		mhd = mhd_load(why, sizeof(why));
+	if (!mhd) {
+		log_error("Failed to serve the control API: %s", why);
+		/* Nobody waits in the backlog for an answer that cannot come. */
+		while ((c = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0)
+			close(c);
+		return 0;
+	}
+	for (size_t i = 0; i < ELEMENTSOF(daemons); i++) {
+		struct http_daemon *d = daemons[i];
+		int r;
+
+		if (!d->first)
+			continue;
+		d->first = sd_event_source_disable_unref(d->first);
+		r = daemon_start(d);
+		if (r < 0)
+			log_error_errno(r,
+					"Failed to serve %s",
+					d->tcp ? "the TCP listener" : "the control API");
+	}
+	/* Take the client that woke us now rather than at the next wakeup. */
+	if (woken->mhd)
+		mhd->run(woken->mhd);
+	return 0;
+}
+
+/* Holds @fd for @d and waits for the first client. Returns 0 or a negative errno. */
+static int daemon_prepare(struct control *ctl, struct http_daemon *d, int fd, bool tcp)
+{
+	int r;
+
+	d->ctl = ctl;
+	d->tcp = tcp;
+	d->fd = fd;
+	r = sd_event_add_io(ctl->event, &d->first, fd, EPOLLIN, on_first_client, d);
+	if (r < 0)
+		return r;
+	(void)sd_event_source_set_priority(d->first, CONTROL_PRIORITY);
+	(void)sd_event_source_set_description(d->first, tcp ? "control-tcp-first" : "control-first");
 	return 0;
 }
 
@@ -1072,8 +1133,12 @@ static void daemon_stop(struct http_daemon *d)
 {
 	d->io = sd_event_source_disable_unref(d->io);
 	d->timer = sd_event_source_disable_unref(d->timer);
+	if (d->first) {
+		d->first = sd_event_source_disable_unref(d->first);
+		close(d->fd);
+	}
 	if (d->mhd)
-		MHD_stop_daemon(d->mhd); /* closes the listening socket too */
+		mhd->stop_daemon(d->mhd); /* closes the listening socket too */
 	d->mhd = NULL;
 }
 
@@ -1117,9 +1182,9 @@ int control_new(struct manager *m, const struct control_options *o, struct contr
 				  "Failed to give '%s' to group '%s', ignoring",
 				  o->socket_path,
 				  o->group);
-	r = daemon_start(ctl, &ctl->unix_d, ctl->sock.fd, false);
+	r = daemon_prepare(ctl, &ctl->unix_d, ctl->sock.fd, false);
 	if (r < 0) {
-		if (!ctl->unix_d.mhd)
+		if (!ctl->unix_d.first)
 			close(ctl->sock.fd);
 		log_error_errno(r, "Failed to serve the control API on '%s'", o->socket_path);
 		control_free(ctl);
@@ -1137,9 +1202,9 @@ int control_new(struct manager *m, const struct control_options *o, struct contr
 		else if (r < 0)
 			log_error_errno(r, "Failed to listen on '%s'", o->http_listen);
 		if (r >= 0) {
-			r = daemon_start(ctl, &ctl->tcp_d, fd, true);
+			r = daemon_prepare(ctl, &ctl->tcp_d, fd, true);
 			if (r < 0) {
-				if (!ctl->tcp_d.mhd)
+				if (!ctl->tcp_d.first)
 					close(fd);
 				log_error_errno(r, "Failed to serve on '%s'", o->http_listen);
 			}

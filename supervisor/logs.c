@@ -33,6 +33,8 @@
 #define LOGS_READS_PER_WAKE 4
 
 /* One pipe of one run: stdout or stderr. */
+#define LOGS_SLOTS (2 * LOGS_RUNS_MAX)
+
 struct pipe_slot {
 	struct service_logs *l;
 	enum log_stream stream;
@@ -58,13 +60,39 @@ struct service_logs {
 	struct log_tail tail;
 	struct log_file *file;
 	struct log_out *journal[LOG_STREAM_COUNT]; /* opened by the first line */
-	struct pipe_slot slots[2 * LOGS_RUNS_MAX];
+	/* Pipes of the runs (stdout and stderr of each): one run's inline; earlier
+	 * runs still held open by leftover processes use @extra, allocated when first
+	 * needed and never moved (waiters point into slots). */
+	struct pipe_slot slots[2];
+	struct pipe_slot *extra; /* LOGS_SLOTS - 2 */
 	unsigned runs;
 	bool appended; /* the tail got lines since readers were last woken */
 	uint64_t forward_lost;
 	struct log_reader *readers;
 	unsigned n_readers;
 };
+
+static size_t slot_count(const struct service_logs *l)
+{
+	return l->extra ? LOGS_SLOTS : 2;
+}
+
+static struct pipe_slot *slot_at(struct service_logs *l, size_t i)
+{
+	return i < 2 ? &l->slots[i] : &l->extra[i - 2];
+}
+
+static void on_ready(struct log_waiter *w);
+
+static void slot_init(struct service_logs *l, struct pipe_slot *sl, size_t i)
+{
+	*sl = (struct pipe_slot){
+		.l = l,
+		.stream = i % 2 ? LOG_STREAM_ERR : LOG_STREAM_OUT,
+		.fd = -1,
+		.waiter = {.on_ready = on_ready},
+	};
+}
 
 struct log_reader {
 	struct logs *hub;
@@ -466,8 +494,8 @@ void logs_drain(struct logs *h)
 	uint64_t deadline = now_clock(CLOCK_MONOTONIC) + LOGS_DRAIN_TIMEOUT;
 
 	for (struct service_logs *l = h->services; l; l = l->next) {
-		for (size_t i = 0; i < ELEMENTSOF(l->slots); i++)
-			drain_slot(&l->slots[i], deadline);
+		for (size_t i = 0; i < slot_count(l); i++)
+			drain_slot(slot_at(l, i), deadline);
 		log_file_flush(l->file);
 		for (size_t s = 0; s < LOG_STREAM_COUNT; s++)
 			if (l->journal[s])
@@ -494,12 +522,7 @@ int service_logs_new(struct logs *h, const char *name, struct service_logs **ret
 	l->name_len = strlen(name);
 	log_tail_init(&l->tail, 0);
 	for (size_t i = 0; i < ELEMENTSOF(l->slots); i++)
-		l->slots[i] = (struct pipe_slot){
-			.l = l,
-			.stream = i % 2 ? LOG_STREAM_ERR : LOG_STREAM_OUT,
-			.fd = -1,
-			.waiter = {.on_ready = on_ready},
-		};
+		slot_init(l, &l->slots[i], i);
 	r = log_file_new(h->event, name, &l->file);
 	if (r >= 0)
 		r = log_file_set_dir(l->file, h->dir);
@@ -522,9 +545,9 @@ struct service_logs *service_logs_free(struct service_logs *l)
 	if (!l)
 		return NULL;
 	h = l->hub;
-	for (size_t i = 0; i < ELEMENTSOF(l->slots); i++)
-		if (l->slots[i].fd >= 0)
-			force_close(&l->slots[i]);
+	for (size_t i = 0; i < slot_count(l); i++)
+		if (slot_at(l, i)->fd >= 0)
+			force_close(slot_at(l, i));
 	if (l->forward_lost > 0)
 		log_warning("%s: %llu lines were not forwarded: stdout was full when it went away",
 			    l->name,
@@ -553,6 +576,7 @@ struct service_logs *service_logs_free(struct service_logs *l)
 			break;
 		}
 	log_tail_clear(&l->tail);
+	free(l->extra);
 	free(l->name);
 	free(l);
 	return NULL;
@@ -567,25 +591,31 @@ void service_logs_set_limits(struct service_logs *l, uint64_t max_size, unsigned
 			    l->name);
 }
 
-/* Finds a free pair of slots, closing the oldest run's when all are taken. */
+/* Finds a free pair of slots: the inline one, else one of @extra (allocated now, the
+ * first time leftovers hold a run's pipes), else the oldest run's, closed. */
 static size_t free_pair(struct service_logs *l)
 {
 	for (;;) {
 		size_t oldest = 0;
 
-		for (size_t i = 0; i < ELEMENTSOF(l->slots); i += 2) {
-			if (l->slots[i].fd < 0 && l->slots[i + 1].fd < 0)
+		for (size_t i = 0; i < slot_count(l); i += 2) {
+			if (slot_at(l, i)->fd < 0 && slot_at(l, i + 1)->fd < 0)
 				return i;
-			if (l->slots[i].run < l->slots[oldest].run)
+			if (slot_at(l, i)->run < slot_at(l, oldest)->run)
 				oldest = i;
+		}
+		if (!l->extra && (l->extra = calloc(LOGS_SLOTS - 2, sizeof(*l->extra)))) {
+			for (size_t i = 2; i < LOGS_SLOTS; i++)
+				slot_init(l, slot_at(l, i), i);
+			return 2;
 		}
 		log_warning("%s: processes left behind by earlier runs still hold %u output pipes: "
 			    "closing the oldest",
 			    l->name,
 			    LOGS_RUNS_MAX);
 		for (size_t i = oldest; i < oldest + 2; i++)
-			if (l->slots[i].fd >= 0)
-				force_close(&l->slots[i]);
+			if (slot_at(l, i)->fd >= 0)
+				force_close(slot_at(l, i));
 	}
 }
 
@@ -597,7 +627,7 @@ int service_logs_open_run(struct service_logs *l, int *ret_out, int *ret_err)
 
 	l->runs++;
 	for (size_t s = 0; s < 2 && r >= 0; s++) {
-		struct pipe_slot *sl = &l->slots[base + s];
+		struct pipe_slot *sl = slot_at(l, base + s);
 		int p[2];
 
 		if (pipe2(p, O_CLOEXEC) < 0) {
@@ -623,8 +653,8 @@ int service_logs_open_run(struct service_logs *l, int *ret_out, int *ret_err)
 		for (size_t s = 0; s < 2; s++) {
 			if (w[s] >= 0)
 				close(w[s]);
-			if (l->slots[base + s].fd >= 0)
-				close_slot(&l->slots[base + s]);
+			if (slot_at(l, base + s)->fd >= 0)
+				close_slot(slot_at(l, base + s));
 		}
 		return r;
 	}
@@ -637,8 +667,8 @@ unsigned service_logs_open_pipes(const struct service_logs *l)
 {
 	unsigned n = 0;
 
-	for (size_t i = 0; i < ELEMENTSOF(l->slots); i++)
-		n += l->slots[i].fd >= 0;
+	for (size_t i = 0; i < slot_count(l); i++)
+		n += slot_at((struct service_logs *)l, i)->fd >= 0;
 	return n;
 }
 

@@ -54,7 +54,7 @@ struct manager {
 	manager_event_fn *on_event;
 	void *event_userdata;
 
-	char *notify_dir;           /* the services' notify sockets; NULL: none */
+	char *notify_prefix;        /* the services' notify sockets (notify.h); NULL: none */
 	struct rlimit child_nofile; /* RLIMIT_NOFILE as vigild got it, for children */
 	bool nofile_raised;
 	struct logs *logs;
@@ -609,11 +609,9 @@ int manager_new(const struct manager_options *o, struct vigil_config *config,
 		goto fail;
 	(void)sd_event_source_set_enabled(m->kill_timer, SD_EVENT_OFF);
 	raise_fd_limit(m);
-	r = notify_dir_new(&m->notify_dir);
+	r = notify_prefix_new(&m->notify_prefix);
 	if (r < 0)
-		log_warning_errno(r,
-				  "Failed to create a directory for notify sockets, services get "
-				  "no NOTIFY_SOCKET");
+		log_warning_errno(r, "Failed to name the notify sockets, services get no NOTIFY_SOCKET");
 	r = logs_new(m->event, &m->logs);
 	if (r < 0)
 		goto fail;
@@ -628,7 +626,7 @@ int manager_new(const struct manager_options *o, struct vigil_config *config,
 		.logs = m->logs,
 		.on_transition = on_transition,
 		.userdata = m,
-		.notify_dir = m->notify_dir,
+		.notify_prefix = m->notify_prefix,
 		.on_ready = on_ready,
 		.child_nofile = m->nofile_raised ? &m->child_nofile : NULL,
 	};
@@ -659,9 +657,7 @@ struct manager *manager_free(struct manager *m)
 	for (size_t i = 0; i < m->n_removed; i++)
 		service_free(m->removed[i]);
 	free(m->removed);
-	/* After the services: each unlinked its socket. */
-	notify_dir_remove(m->notify_dir);
-	free(m->notify_dir);
+	free(m->notify_prefix);
 	logs_free(m->logs);
 	sd_event_source_disable_unref(m->settle);
 	sd_event_source_disable_unref(m->shutdown_timer);

@@ -3,12 +3,13 @@
  * closed, senders checked, and the watchdog timer. */
 #include "notify.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stddef.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -136,86 +137,38 @@ void notify_parse(const char *buf, size_t len, struct notify_message *ret)
 
 /* ---- the runtime directory ---- */
 
-/* Removes every entry of @dir (sockets, no subdirectories). */
-static void empty_dir(const char *dir)
+/* ---- where the sockets are ---- */
+
+int notify_prefix_new(char **ret)
 {
-	DIR *d = opendir(dir);
-	struct dirent *de;
+	uint64_t rnd = 0;
+	char *p;
 
-	if (!d)
-		return;
-	while ((de = readdir(d)))
-		if (!STREQ(de->d_name, ".") && !STREQ(de->d_name, ".."))
-			(void)unlinkat(dirfd(d), de->d_name, 0);
-	closedir(d);
-}
-
-/* Makes sure @base is a directory of ours that nobody else may write to. */
-static int ensure_base(const char *base)
-{
-	struct stat st;
-
-	if (mkdir(base, 0755) < 0 && errno != EEXIST)
-		return -errno;
-	if (lstat(base, &st) < 0)
-		return -errno;
-	if (!S_ISDIR(st.st_mode))
-		return -ENOTDIR;
-	if (st.st_uid != geteuid() || (st.st_mode & 022))
-		return -EPERM;
+	/* The random part: nobody can bind a service's name before vigild does. */
+	if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		return -EIO;
+	if (asprintf(&p, "@vigil/%d-%016llx", (int)getpid(), (unsigned long long)rnd) < 0)
+		return -ENOMEM;
+	*ret = p;
 	return 0;
 }
 
-int notify_dir_new(char **ret)
+/* Fills @sa for @path: a file, or with a leading '@' an abstract name whose length is
+ * exact (as sd_notify() reads NOTIFY_SOCKET). Returns the address length, or 0 when
+ * the path does not fit. */
+static socklen_t make_addr(const char *path, struct sockaddr_un *sa)
 {
-	char bases[3][256];
-	size_t n = 0;
-	const char *xdg = getenv("XDG_RUNTIME_DIR");
-	int r = -ENOENT;
+	size_t len = strlen(path);
 
-	if (geteuid() == 0)
-		snprintf(bases[n++], sizeof(bases[0]), "/run/vigil");
-	else if (xdg && xdg[0] == '/')
-		snprintf(bases[n++], sizeof(bases[0]), "%s/vigil", xdg);
-	snprintf(bases[n++], sizeof(bases[0]), "/tmp/vigil-%u", (unsigned)geteuid());
-
-	for (size_t i = 0; i < n; i++) {
-		char dir[sizeof(bases[0]) + 32];
-
-		snprintf(dir, sizeof(dir), "%.255s/notify.%d", bases[i], (int)getpid());
-		/* DIR/NAME must fit in sun_path for the longest service name. */
-		if (strlen(dir) + 1 + CONFIG_NAME_MAX >=
-		    sizeof(((struct sockaddr_un *)0)->sun_path)) {
-			r = -ENAMETOOLONG;
-			continue;
-		}
-		r = ensure_base(bases[i]);
-		if (r < 0)
-			continue;
-		/* Our pid's directory can only be a leftover of a vigild that is gone. */
-		empty_dir(dir);
-		if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
-			r = -errno;
-			continue;
-		}
-		/* mkdir applies the umask: others must reach the sockets. */
-		if (chmod(dir, 0755) < 0) {
-			r = -errno;
-			continue;
-		}
-		*ret = strdup(dir);
-		return *ret ? 0 : -ENOMEM;
+	*sa = (struct sockaddr_un){.sun_family = AF_UNIX};
+	if (len >= sizeof(sa->sun_path))
+		return 0;
+	memcpy(sa->sun_path, path, len);
+	if (path[0] == '@') {
+		sa->sun_path[0] = '\0';
+		return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len);
 	}
-	return r;
-}
-
-void notify_dir_remove(const char *dir)
-{
-	if (!dir)
-		return;
-	empty_dir(dir);
-	if (rmdir(dir) < 0 && errno != ENOENT)
-		log_debug("Failed to remove '%s', ignoring: %s", dir, strerror(errno));
+	return (socklen_t)sizeof(*sa);
 }
 
 /* ---- the socket ---- */
@@ -337,13 +290,14 @@ void notify_flush(struct notify *n)
 int notify_new(sd_event *event, const char *path, notify_message_fn *on_message,
 	       notify_watchdog_fn *on_watchdog, void *userdata, struct notify **ret)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct sockaddr_un sa;
+	socklen_t sa_len = make_addr(path, &sa);
+	bool abstract = path[0] == '@';
 	struct notify *n;
 	int one = 1, r;
 
-	if (strlen(path) >= sizeof(sa.sun_path))
+	if (sa_len == 0)
 		return -ENAMETOOLONG;
-	memcpy(sa.sun_path, path, strlen(path) + 1);
 	n = calloc(1, sizeof(*n));
 	if (!n)
 		return -ENOMEM;
@@ -359,9 +313,12 @@ int notify_new(sd_event *event, const char *path, notify_message_fn *on_message,
 		notify_free(n);
 		return r;
 	}
-	(void)unlink(path);
+	/* A file socket: a leftover goes, and every user's service may send (the
+	 * sender is checked per datagram). An abstract one has no file and no mode. */
+	if (!abstract)
+		(void)unlink(path);
 	if (setsockopt(n->fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0 ||
-	    bind(n->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0666) < 0) {
+	    bind(n->fd, (struct sockaddr *)&sa, sa_len) < 0 || (!abstract && chmod(path, 0666) < 0)) {
 		r = -errno;
 		notify_free(n);
 		return r;
@@ -385,7 +342,7 @@ struct notify *notify_free(struct notify *n)
 	sd_event_source_disable_unref(n->watchdog);
 	if (n->fd >= 0) {
 		close(n->fd);
-		if (n->path)
+		if (n->path && n->path[0] != '@')
 			(void)unlink(n->path);
 	}
 	free(n->path);

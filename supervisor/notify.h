@@ -30,23 +30,23 @@ struct notify_message {
  * untouched). Plain: no I/O. */
 void notify_parse(const char *buf, size_t len, struct notify_message *ret);
 
-/* Creates the directory that holds this vigild's notify sockets: DIR/notify.PID, with
- * DIR /run/vigil as root, else $XDG_RUNTIME_DIR/vigil, else /tmp/vigil-UID (the first
- * that works, is ours and leaves room in sun_path for any service name). A leftover of
- * an earlier vigild with the same pid is emptied. Writes the path to *ret. Returns 0
- * or a negative errno. */
-int notify_dir_new(char **ret);
-/* Removes the directory and what is left in it. */
-void notify_dir_remove(const char *dir);
+/* Chooses where this vigild's notify sockets live: the abstract socket names
+ * "@vigil/PID-RANDOM"; a service's socket is PREFIX/NAME. An abstract socket has no
+ * file: binding one creates no inode (on an ext4 /run that cost about half a
+ * millisecond a service), nothing stays behind when vigild dies, and the random part
+ * keeps anyone from binding a service's name first (senders are checked anyway).
+ * Writes the prefix to *ret. Returns 0 or -ENOMEM. */
+int notify_prefix_new(char **ret);
 
 /* Called for each accepted datagram. */
 typedef void notify_message_fn(struct notify *n, const struct notify_message *m, void *userdata);
 /* Called when the watchdog was not fed in time. */
 typedef void notify_watchdog_fn(struct notify *n, void *userdata);
 
-/* Binds a datagram socket at @path (mode 0666: a service of any user may send; the
- * sender is checked per datagram) and watches it with a high priority, so that a
- * child never blocks on a full queue. Returns 0 or a negative errno. */
+/* Binds a datagram socket at @path, a file (mode 0666) or with a leading '@' an
+ * abstract name, and watches it with a high priority, so that a child never blocks on
+ * a full queue; a service of any user may send, the sender being checked per
+ * datagram. Returns 0 or a negative errno. */
 int notify_new(sd_event *event, const char *path, notify_message_fn *on_message,
 	       notify_watchdog_fn *on_watchdog, void *userdata, struct notify **ret);
 /* Closes and unlinks the socket. Accepts NULL, returns NULL. */

@@ -51,12 +51,10 @@ struct service {
 	struct spawn_creds creds;       /* the current run's user and groups */
 	char **run_env;      /* the current run's environment, with env-file (pointers) */
 	char **run_file_env; /* the strings its env-file gave */
-	char *notify_path;              /* NOTIFY_SOCKET; NULL: no notify directory */
+	char *notify_path;              /* NOTIFY_SOCKET; NULL: none */
 	struct notify *notify;          /* bound at the first spawn */
 	pid_t probes_pid, watchdog_pid; /* the run they were started for; 0: none */
-	bool has_status;
-	char status[NOTIFY_STATUS_MAX + 1]; /* the last STATUS= text */
-	char failure[256];                  /* why an unhealthy service is being stopped */
+	char *status; /* the last STATUS= text; NULL before any, allocated by the first */
 	char *own_env[3]; /* NOTIFY_SOCKET=, WATCHDOG_USEC=: what vigild tells the child */
 	struct service_logs *logs; /* NULL without capture */
 };
@@ -238,7 +236,7 @@ static int spawn(struct service *s, char *why, size_t why_size)
 		snprintf(why,
 			 why_size,
 			 "cannot create the notify socket '%s': %s",
-			 s->notify_path ? s->notify_path : "(no runtime directory)",
+			 s->notify_path ? s->notify_path : "(none)",
 			 strerror(-r));
 		spawn_creds_clear(&creds);
 		return r;
@@ -305,8 +303,7 @@ static int spawn(struct service *s, char *why, size_t why_size)
 	s->probe_host.creds = &s->creds;
 	s->probe_host.umask = cfg->umask;
 	notify_set_sender(s->notify, s->creds.set ? s->creds.uid : (uid_t)-1, pid);
-	s->has_status = false;
-	s->status[0] = '\0';
+	s->status = mfree(s->status);
 	return 0;
 }
 
@@ -442,9 +439,6 @@ void service_feed(struct service *s, enum lc_event ev, const char *reason)
 				       "%s: %s -> %s (%s)", s->cfg->name,
 				       service_state_to_string(from),
 				       service_state_to_string(s->lc.state), s->reason);
-			/* Kept for the exit that follows: its reason says why it was stopped. */
-			if (s->lc.state == SERVICE_STOPPING && s->lc.stop_is_failure)
-				snprintf(s->failure, sizeof(s->failure), "%s", s->reason);
 		}
 		if (!(actions & LC_SPAWN)) {
 			sync_health(s);
@@ -479,7 +473,7 @@ static bool in_success_codes(const struct service_config *cfg, int code)
 static void on_main_exit(struct reaper_watch *w, int status)
 {
 	struct service *s = (struct service *)((char *)w - offsetof(struct service, watch));
-	char reason[64], full[sizeof(s->failure) + 80];
+	char reason[64], full[sizeof(s->reason) + 80];
 	bool success;
 
 	s->pid = 0;
@@ -504,9 +498,10 @@ static void on_main_exit(struct reaper_watch *w, int status)
 		(void)kill(-w->pid, s->cfg->stop_signal);
 		(void)kill(-w->pid, SIGCONT);
 	}
-	/* Stopped for failing its health: that stays the reason in status. */
-	if (s->lc.state == SERVICE_STOPPING && s->lc.stop_is_failure && s->failure[0]) {
-		snprintf(full, sizeof(full), "%s; then %s", s->failure, reason);
+	/* Stopped for failing its health: that stays the reason in status (the reason
+	 * of the transition to stopping, unchanged since, as no transition came). */
+	if (s->lc.state == SERVICE_STOPPING && s->lc.stop_is_failure && s->reason[0]) {
+		snprintf(full, sizeof(full), "%s; then %s", s->reason, reason);
 		service_feed(s, LC_EV_EXIT_FAILURE, full);
 		return;
 	}
@@ -596,9 +591,12 @@ static void on_notify(struct notify *n, const struct notify_message *m, void *us
 
 	(void)n;
 	if (m->has_status) {
-		memcpy(s->status, m->status, sizeof(s->status));
-		s->has_status = true;
-		log_debug("%s: status: %s", name, s->status);
+		if (!s->status)
+			s->status = malloc(NOTIFY_STATUS_MAX + 1);
+		if (s->status) {
+			memcpy(s->status, m->status, NOTIFY_STATUS_MAX + 1);
+			log_debug("%s: status: %s", name, s->status);
+		}
 	}
 	if (m->ready) {
 		bool starting = s->lc.state == SERVICE_STARTING;
@@ -665,8 +663,8 @@ int service_new(const struct service_host *host, struct service_config *cfg, str
 		.nofile = host->child_nofile,
 	};
 	r = 0;
-	if (host->notify_dir &&
-	    asprintf(&s->notify_path, "%s/%s", host->notify_dir, cfg->name) < 0) {
+	if (host->notify_prefix &&
+	    asprintf(&s->notify_path, "%s/%s", host->notify_prefix, cfg->name) < 0) {
 		s->notify_path = NULL;
 		r = -ENOMEM;
 	}
@@ -712,6 +710,7 @@ struct service *service_free(struct service *s)
 	spawn_creds_clear(&s->creds);
 	free(s->run_env);
 	strv_free(s->run_file_env);
+	free(s->status);
 	free(s->envp); /* the strings belong to the host, the config and own_env */
 	for (size_t i = 0; i < ELEMENTSOF(s->own_env); i++)
 		free(s->own_env[i]);
@@ -831,7 +830,7 @@ const char *service_get_reason(const struct service *s)
 
 const char *service_get_status_text(const struct service *s)
 {
-	return s->has_status ? s->status : NULL;
+	return s->status;
 }
 
 int service_get_probe(const struct service *s, enum probe_role role, struct probe_info *ret)

@@ -33,8 +33,8 @@ struct service_host {
 	struct logs *logs; /* NULL: services write to stdout_fd and stderr_fd */
 	service_transition_fn *on_transition;
 	void *userdata;
-	/* Where the notify sockets live (NULL: none, NOTIFY_SOCKET is not set). */
-	const char *notify_dir;
+	/* Notify sockets are PREFIX/NAME (notify.h); NULL: none, no NOTIFY_SOCKET. */
+	const char *notify_prefix;
 	/* Called when the ready flag changed without a transition (readiness probe,
 	 * STOPPING=1): waiting dependents may go on. */
 	void (*on_ready)(struct service *s, void *userdata);

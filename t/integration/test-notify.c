@@ -1,6 +1,7 @@
 /* test-notify.c: the sd_notify protocol (SPEC §5) with a real vigild: readiness from
  * sd_notify() and systemd-notify, STATUS=, STOPPING=1, the watchdog, senders. */
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,18 +42,30 @@ static char *described_env(const char *path, const char *name)
 	return value;
 }
 
-/* The tests that name /run/vigil or switch users need root. */
+/* The tests that switch users need root. */
 static void need_root(void)
 {
 	if (geteuid() != 0)
 		cr_skip_test("needs root");
 }
 
+/* True when the abstract socket @name ("@...") is bound on this machine. */
+static bool abstract_bound(const char *name)
+{
+	char *t = vh_read("/proc/net/unix"), want[160];
+	bool found;
+
+	/* /proc/net/unix shows an abstract name with '@' for its leading NUL. */
+	snprintf(want, sizeof(want), " %s\n", name);
+	found = t && strstr(t, want);
+	free(t);
+	return found;
+}
+
 Test(notify, every_service_gets_its_own_notify_socket_and_watchdog_usec)
 {
-	char want[128], *sock, *wd;
+	char prefix[64], *sock, *other, *wd;
 
-	need_root();
 	vh_write(&v,
 		 "vigil.conf",
 		 "service a {\n"
@@ -69,27 +82,29 @@ Test(notify, every_service_gets_its_own_notify_socket_and_watchdog_usec)
 	vh_start(&v);
 	cr_assert(vh_wait_lines(vh_path(&v, "a.txt"), 5, 5000));
 	cr_assert(vh_wait_lines(vh_path(&v, "b.txt"), 5, 5000));
-	snprintf(want, sizeof(want), "/run/vigil/notify.%d/a", (int)v.pid);
+	/* An abstract socket per service: @vigil/PID-RANDOM/NAME. */
+	snprintf(prefix, sizeof(prefix), "@vigil/%d-", (int)v.pid);
 	sock = described_env(vh_path(&v, "a.txt"), "NOTIFY_SOCKET");
 	cr_assert_not_null(sock);
-	cr_assert_str_eq(sock, want);
-	cr_assert_eq(access(sock, W_OK), 0);
-	free(sock);
+	cr_assert_eq(strncmp(sock, prefix, strlen(prefix)), 0, "%s", sock);
+	cr_assert_str_eq(sock + strlen(sock) - 2, "/a");
+	cr_assert(abstract_bound(sock), "%s is not bound", sock);
 	wd = described_env(vh_path(&v, "a.txt"), "WATCHDOG_USEC");
 	cr_assert_not_null(wd);
 	cr_assert_str_eq(wd, "1500000");
 	free(wd);
 	cr_assert_null(described_env(vh_path(&v, "b.txt"), "WATCHDOG_USEC"));
-	sock = described_env(vh_path(&v, "b.txt"), "NOTIFY_SOCKET");
-	snprintf(want, sizeof(want), "/run/vigil/notify.%d/b", (int)v.pid);
-	cr_assert_str_eq(sock, want);
-	free(sock);
+	other = described_env(vh_path(&v, "b.txt"), "NOTIFY_SOCKET");
+	cr_assert_not_null(other);
+	cr_assert_str_eq(other + strlen(other) - 2, "/b");
+	cr_assert_eq(strncmp(sock, other, strlen(sock) - 1), 0, "one prefix per vigild");
 
-	/* vigild removes its directory when it exits. */
+	/* Nothing stays behind when vigild exits. */
 	kill(v.pid, SIGTERM);
 	cr_assert_eq(vh_wait_exit(&v, 10000), 0);
-	snprintf(want, sizeof(want), "/run/vigil/notify.%d", (int)v.pid);
-	cr_assert_neq(access(want, F_OK), 0);
+	cr_assert(!abstract_bound(sock) && !abstract_bound(other));
+	free(sock);
+	free(other);
 }
 
 Test(notify, ready_notify_waits_for_sd_notify_ready)
@@ -261,6 +276,8 @@ Test(notify, a_service_running_as_another_user_may_notify)
 Test(notify, another_user_outside_the_service_may_not)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	socklen_t len;
+	char *sock;
 	pid_t pid;
 	int status;
 
@@ -268,13 +285,19 @@ Test(notify, another_user_outside_the_service_may_not)
 	vh_write(&v,
 		 "vigil.conf",
 		 "service s {\n"
-		 "  command = \"%s pause\"\n"
+		 "  command = \"%s describe %s pause\"\n"
 		 "  ready = notify\n"
 		 "}\n",
-		 vh_helper());
+		 vh_helper(),
+		 vh_path(&v, "s.txt"));
 	vh_start(&v);
-	cr_assert(vh_wait_log(&v, "s: stopped -> starting", 1, 5000));
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "/run/vigil/notify.%d/s", (int)v.pid);
+	cr_assert(vh_wait_lines(vh_path(&v, "s.txt"), 5, 5000));
+	sock = described_env(vh_path(&v, "s.txt"), "NOTIFY_SOCKET");
+	cr_assert(sock && sock[0] == '@');
+	/* The abstract name: a leading NUL, and no NUL at the end. */
+	memcpy(sa.sun_path + 1, sock + 1, strlen(sock) - 1);
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(sock));
+	free(sock);
 	pid = fork();
 	cr_assert_geq(pid, 0);
 	if (pid == 0) {
@@ -283,7 +306,7 @@ Test(notify, another_user_outside_the_service_may_not)
 		if (setgid(65534) < 0 || setuid(65534) < 0)
 			_exit(2);
 		fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-		_exit(sendto(fd, "READY=1", 7, 0, (struct sockaddr *)&sa, sizeof(sa)) == 7 ? 0 : 3);
+		_exit(sendto(fd, "READY=1", 7, 0, (struct sockaddr *)&sa, len) == 7 ? 0 : 3);
 	}
 	cr_assert_eq(waitpid(pid, &status, 0), pid);
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the datagram was not sent");

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <criterion/criterion.h>
+#include <systemd/sd-daemon.h>
 
 #include "macro.h"
 #include "notify.h"
@@ -254,18 +255,37 @@ Test(notify_socket, oversized_datagrams_are_dropped, .timeout = 10)
 	world_free(&w);
 }
 
-Test(notify_dir, is_created_under_run_or_tmp_and_removed)
+Test(notify_prefix, names_abstract_sockets_with_room_for_any_service)
 {
-	char *dir = NULL;
-	struct stat st;
+	char *a = NULL, *b = NULL;
 
-	cr_assert_eq(notify_dir_new(&dir), 0);
-	cr_assert_not_null(dir);
-	cr_assert_eq(stat(dir, &st), 0);
-	cr_assert(S_ISDIR(st.st_mode));
-	cr_assert_eq(st.st_mode & 0777, 0755);
-	cr_assert_lt(strlen(dir) + 1 + 64, sizeof(((struct sockaddr_un *)0)->sun_path));
-	notify_dir_remove(dir);
-	cr_assert_neq(stat(dir, &st), 0);
-	free(dir);
+	cr_assert_eq(notify_prefix_new(&a), 0);
+	cr_assert_eq(notify_prefix_new(&b), 0);
+	cr_assert_eq(a[0], '@');
+	cr_assert_neq(strcmp(a, b), 0, "the random part differs");
+	cr_assert_lt(strlen(a) + 1 + 64, sizeof(((struct sockaddr_un *)0)->sun_path));
+	free(a);
+	free(b);
+}
+
+Test(notify_socket, an_abstract_name_receives_what_sd_notify_sends, .timeout = 10)
+{
+	struct got got = {0};
+	struct notify *n = NULL;
+	char *prefix = NULL, path[128];
+
+	cr_assert_eq(notify_prefix_new(&prefix), 0);
+	snprintf(path, sizeof(path), "%s/svc", prefix);
+	cr_assert_geq(sd_event_new(&got.event), 0);
+	cr_assert_eq(notify_new(got.event, path, on_message, on_watchdog, &got, &n), 0);
+	/* libsystemd reads the '@' itself: the real client, unchanged. */
+	setenv("NOTIFY_SOCKET", path, 1);
+	cr_assert_gt(sd_notify(0, "READY=1\nSTATUS=abstract"), 0);
+	unsetenv("NOTIFY_SOCKET");
+	run_until(got.event, &got.messages, 1);
+	cr_assert(got.last.ready);
+	cr_assert_str_eq(got.last.status, "abstract");
+	notify_free(n);
+	sd_event_unref(got.event);
+	free(prefix);
 }
