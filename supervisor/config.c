@@ -1014,6 +1014,7 @@ static int take_globals(struct vigil_config *c, cfg_t *cfg, bool dropin)
 		if (r < 0)
 			return r;
 	}
+	c->control_group_set |= was_set(cfg, "control-group");
 	if (!dropin || was_set(cfg, "log-forward"))
 		c->log_forward = (enum log_forward)cfg_getint(cfg, "log-forward");
 	if (!dropin || was_set(cfg, "shutdown-timeout"))

@@ -63,6 +63,7 @@ struct service_config {
 struct vigil_config {
 	char *control_socket; /* NULL: the default path */
 	char *control_group;
+	bool control_group_set; /* written in a file: not the default "vigil" */
 	char *include_dir; /* resolved against the main file's directory */
 	char *log_dir;
 	char *http_listen;

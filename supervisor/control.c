@@ -1160,7 +1160,7 @@ int control_new(struct manager *m, const struct control_options *o, struct contr
 		return log_error_errno(-ENOMEM, "Failed to set up the control socket");
 	}
 
-	r = listen_unix(o->socket_path, o->group, &ctl->sock);
+	r = listen_unix(o->socket_path, o->group, !o->group_is_default, &ctl->sock);
 	if (r == -EADDRINUSE)
 		log_error("Failed to listen on '%s': another vigild is answering there",
 			  o->socket_path);

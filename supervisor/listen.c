@@ -114,7 +114,25 @@ static int clear_stale(const char *path)
 	return 1;
 }
 
-int listen_unix(const char *path, const char *group, struct listen_unix *ret)
+/* The gid of @name from /etc/group alone (no NSS), or -1. */
+static gid_t group_in_files(const char *name)
+{
+	FILE *f = fopen("/etc/group", "re");
+	struct group *g;
+	gid_t gid = (gid_t)-1;
+
+	if (!f)
+		return gid;
+	while ((g = fgetgrent(f)))
+		if (strcmp(g->gr_name, name) == 0) {
+			gid = g->gr_gid;
+			break;
+		}
+	fclose(f);
+	return gid;
+}
+
+int listen_unix(const char *path, const char *group, bool nss, struct listen_unix *ret)
 {
 	CLEANUP_CLOSE int fd = -1;
 	struct sockaddr_un sa;
@@ -145,10 +163,10 @@ int listen_unix(const char *path, const char *group, struct listen_unix *ret)
 	if (chmod(path, 0660) < 0)
 		return -errno;
 	if (group && group[0]) {
-		struct group *g = getgrnam(group);
+		struct group *g = nss ? getgrnam(group) : NULL;
 
-		if (g) {
-			gid = g->gr_gid;
+		gid = g ? g->gr_gid : nss ? (gid_t)-1 : group_in_files(group);
+		if (gid != (gid_t)-1) {
 			if (chown(path, (uid_t)-1, gid) < 0) {
 				group_error = -errno;
 				gid = (gid_t)-1;

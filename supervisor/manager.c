@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -44,7 +46,8 @@ struct manager {
 	size_t n_removed;
 	struct service *main;
 
-	sd_event_source *settle; /* deferred: reacts to transitions */
+	sd_event_source *settle;    /* deferred: reacts to transitions */
+	sd_event_source *forwarded; /* `--` mode: the signalfd of the signals main gets */
 	sd_event_source *shutdown_timer;
 	sd_event_source *kill_timer;
 	bool shutting_down, killing, exiting;
@@ -443,24 +446,25 @@ int manager_restart_service(struct manager *m, struct service *s)
 
 /* ---- signals ---- */
 
+/* tini's job, in `--` mode without a configuration: pass every signal to main's
+ * process group; TERM and INT also start the shutdown, which stops main with that
+ * very signal. */
+static void forward_signal(struct manager *m, int sig)
+{
+	if (sig == SIGTERM || sig == SIGINT) {
+		if (m->main)
+			service_set_stop_signal(m->main, sig);
+		manager_shutdown(m, MANAGER_EXIT_OK);
+	} else if (m->main)
+		(void)service_signal(m->main, sig);
+}
+
 static int on_signal(sd_event_source *src, const struct signalfd_siginfo *si, void *userdata)
 {
 	struct manager *m = userdata;
-	int sig = (int)si->ssi_signo;
 
 	(void)src;
-	if (m->forward_signals) {
-		/* tini's job: pass everything to main's process group; TERM and INT also
-		 * start the shutdown, which stops main with that very signal. */
-		if (sig == SIGTERM || sig == SIGINT) {
-			if (m->main)
-				service_set_stop_signal(m->main, sig);
-			manager_shutdown(m, MANAGER_EXIT_OK);
-		} else if (m->main)
-			(void)service_signal(m->main, sig);
-		return 0;
-	}
-	switch (sig) {
+	switch ((int)si->ssi_signo) {
 	case SIGTERM:
 	case SIGINT:
 		manager_shutdown(m, MANAGER_EXIT_OK);
@@ -489,6 +493,19 @@ static int on_signal(sd_event_source *src, const struct signalfd_siginfo *si, vo
 	return 0;
 }
 
+static int on_forwarded(sd_event_source *src, int fd, uint32_t revents, void *userdata)
+{
+	struct signalfd_siginfo si[16];
+	ssize_t n;
+
+	(void)src;
+	(void)revents;
+	while ((n = read(fd, si, sizeof(si))) > 0)
+		for (size_t i = 0; i < (size_t)n / sizeof(si[0]); i++)
+			forward_signal(userdata, (int)si[i].ssi_signo);
+	return 0;
+}
+
 /* The signals vigild takes through its loop; they must be blocked (vigild.c). */
 static int add_signal_sources(struct manager *m)
 {
@@ -496,17 +513,33 @@ static int add_signal_sources(struct manager *m)
 	int r;
 
 	if (m->forward_signals) {
+		sigset_t ss;
+		int fd;
+
+		/* Every catchable signal but the synchronous ones, SIGCHLD (the reaper's)
+		 * and the terminal's TTIN/TTOU, through one signalfd: sixty sd-event signal
+		 * sources would cost some 150 system calls at every start and stop. */
+		sigemptyset(&ss);
 		for (int sig = 1; sig <= SIGRTMAX; sig++) {
 			/* 32 and 33 are the C library's own, below SIGRTMIN. */
-			if ((sig >= 32 && sig < SIGRTMIN) || sig == SIGCHLD || sig == SIGKILL || sig == SIGSTOP || sig == SIGTTIN ||
-			    sig == SIGTTOU || sig == SIGSEGV || sig == SIGBUS || sig == SIGILL ||
-			    sig == SIGFPE || sig == SIGABRT || sig == SIGTRAP || sig == SIGSYS)
+			if ((sig >= 32 && sig < SIGRTMIN) || sig == SIGCHLD || sig == SIGKILL ||
+			    sig == SIGSTOP || sig == SIGTTIN || sig == SIGTTOU || sig == SIGSEGV ||
+			    sig == SIGBUS || sig == SIGILL || sig == SIGFPE || sig == SIGABRT ||
+			    sig == SIGTRAP || sig == SIGSYS)
 				continue;
-			r = sd_event_add_signal(m->event, NULL, sig, on_signal, m);
-			if (r < 0)
-				return log_error_errno(r, "Failed to watch SIG%s",
-						       signame_to_string(sig) ?: "?");
+			sigaddset(&ss, sig);
 		}
+		fd = signalfd(-1, &ss, SFD_NONBLOCK | SFD_CLOEXEC);
+		if (fd < 0)
+			return log_error_errno(-errno, "Failed to watch the signals to forward");
+		r = sd_event_add_io(m->event, &m->forwarded, fd, EPOLLIN, on_forwarded, m);
+		if (r < 0) {
+			close(fd);
+			return log_error_errno(r, "Failed to watch the signals to forward");
+		}
+		(void)sd_event_source_set_io_fd_own(m->forwarded, true);
+		(void)sd_event_source_set_priority(m->forwarded, SD_EVENT_PRIORITY_IMPORTANT);
+		(void)sd_event_source_set_description(m->forwarded, "forwarded-signals");
 		return 0;
 	}
 	for (size_t i = 0; i < ELEMENTSOF(handled); i++) {
@@ -660,6 +693,7 @@ struct manager *manager_free(struct manager *m)
 	free(m->notify_prefix);
 	logs_free(m->logs);
 	sd_event_source_disable_unref(m->settle);
+	sd_event_source_disable_unref(m->forwarded);
 	sd_event_source_disable_unref(m->shutdown_timer);
 	sd_event_source_disable_unref(m->kill_timer);
 	reaper_free(m->reaper);
