@@ -43,6 +43,12 @@ check)
 	rc=0
 	make -j"$(nproc)" check || rc=$?
 	make check-sanitize || rc=$?
+	# What failed, and why: the assertions are in the per-program logs.
+	find . -name 'test-*.log' -path '*/t/*' -exec grep -l '^not ok' {} + 2>/dev/null |
+		while read -r f; do
+			echo "=== $f"
+			grep -A12 '^not ok' "$f"
+		done
 	# Criterion's per-program summaries land in the .log files: add them up.
 	find . -name 'test-*.log' -path '*/t/*' -exec cat {} + |
 		awk -F'[:|]' '/\[====\] Synthesis:/ {p += $5; f += $7} END {printf "%d passed, %d failed\n", p, f}'
