@@ -70,6 +70,8 @@ void config_errors_clear(struct config_errors *e)
 }
 
 static int errors_addv(struct config_errors *e, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+static int errors_addv(struct config_errors *e, const char *fmt, va_list ap)
 {
 	char *msg, **nl;
 
@@ -97,6 +99,8 @@ int config_errors_add(struct config_errors *e, const char *fmt, ...)
 	return r;
 }
 
+static void on_cfg_error(cfg_t *cfg, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 static void on_cfg_error(cfg_t *cfg, const char *fmt, va_list ap)
 {
 	char msg[1024];
