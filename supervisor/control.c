@@ -2,6 +2,7 @@
  * libmicrohttpd inside the sd-event loop, peer authorization, and the event streams. */
 #include "control.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <grp.h>
 #include <stdarg.h>
@@ -600,9 +601,12 @@ int control_parse_lines(const char *v, size_t *ret)
 		*ret = CONTROL_LOG_LINES;
 		return 0;
 	}
+	/* strtoull() skips blanks and takes a sign: " -5" would be a huge count. */
+	if (!isdigit((unsigned char)v[0]))
+		return -EINVAL;
 	errno = 0;
 	n = strtoull(v, &end, 10);
-	if (end == v || *end || errno || v[0] == '-')
+	if (*end || errno)
 		return -EINVAL;
 	*ret = (size_t)MIN(n, (unsigned long long)CONTROL_LOG_LINES_MAX);
 	return 0;

@@ -142,6 +142,18 @@ Test(control_query, lines_must_be_a_whole_number)
 	}
 }
 
+/* Found by t/fuzz/fuzz-control (corpus/control/regress-lines-*): "?lines=+00" was
+ * read as " 00" and taken, and " -5" gave the longest tail there is. */
+Test(control_query, lines_refuses_blanks_and_signs)
+{
+	static const char *const bad[] = {" 00", " -5", "\t5", "+5", "-0"};
+	size_t n = 7;
+
+	for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+		cr_assert_eq(control_parse_lines(bad[i], &n), -EINVAL, "'%s'", bad[i]);
+	cr_assert_eq(n, 7);
+}
+
 Test(control_query, follow_is_1_true_yes_or_0_false_no)
 {
 	static const char *const yes[] = {"1", "true", "yes"}, *const no[] = {"0", "false", "no"};
