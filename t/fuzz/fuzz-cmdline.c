@@ -1,12 +1,11 @@
 /* fuzz-cmdline.c: cmdline_split() on any text, the `command` and `exec` of vigil.conf.
  * Checks that the words fit in the text and that quoting them again, in either of two
  * ways, splits back into the same words. */
-#include "fuzz.h"
-
 #include <errno.h>
 #include <stdbool.h>
 
 #include "cmdline.h"
+#include "fuzz.h"
 #include "macro.h"
 
 static bool is_blank(char c)

@@ -2,11 +2,9 @@
  * into a private directory: the bytes before the first NUL are the main file (after an
  * `include-dir = "vigil.d"` line), and each NUL starts the next drop-in, up to three
  * (the last keeps any further NULs). Checks that a loaded configuration holds what
- * config.h promises, that a failure says why, and that loading the same files again
- * gives the same answer: libconfuse's lexer is global state, and nothing of one parse
- * may leak into the next. */
-#include "fuzz.h"
-
+ * config.h promises, that a failure says why, that loading the same files again gives
+ * the same answer, and that a drop-in reads the same behind an empty main file:
+ * libconfuse's lexer is global state, and nothing of one parse may leak into the next. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -19,6 +17,7 @@
 #include "config.h"
 #include "depgraph.h"
 #include "env.h"
+#include "fuzz.h"
 #include "macro.h"
 
 #define DROPINS 3
@@ -42,7 +41,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	(void)argc;
 	(void)argv;
-	snprintf(dir, sizeof(dir), "%s/vigil-fuzz-config.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	/* Files are written for every input: a tmpfs is much faster than a disk (an ext4
+	 * mounted with discard made each O_TRUNC wait for the device). */
+	if (!tmp || !*tmp)
+		tmp = access("/dev/shm", W_OK | X_OK) == 0 ? "/dev/shm" : "/tmp";
+	snprintf(dir, sizeof(dir), "%s/vigil-fuzz-config.XXXXXX", tmp);
 	if (!mkdtemp(dir)) {
 		perror("fuzz-config: mkdtemp");
 		exit(1);
@@ -96,14 +99,18 @@ static void check_probe(const struct service_config *sc, const struct probe_conf
 {
 	if (pc->type == PROBE_NONE)
 		return;
-	FUZZ_CHECK(pc->type < PROBE_TYPE_COUNT && pc->target, "%s: a probe without target",
-		   sc->name);
-	FUZZ_CHECK((pc->type == PROBE_EXEC) == !!pc->argv, "%s: argv of a %s probe", sc->name,
+	FUZZ_CHECK(
+		pc->type < PROBE_TYPE_COUNT && pc->target, "%s: a probe without target", sc->name);
+	FUZZ_CHECK((pc->type == PROBE_EXEC) == !!pc->argv,
+		   "%s: argv of a %s probe",
+		   sc->name,
 		   probe_type_to_string(pc->type));
-	FUZZ_CHECK(pc->period > 0 && pc->timeout > 0, "%s: a probe without period or timeout",
+	FUZZ_CHECK(pc->period > 0 && pc->timeout > 0,
+		   "%s: a probe without period or timeout",
 		   sc->name);
 	FUZZ_CHECK(pc->success_threshold >= 1 && pc->failure_threshold >= 1,
-		   "%s: a probe threshold of 0", sc->name);
+		   "%s: a probe threshold of 0",
+		   sc->name);
 }
 
 static void check_service(const struct service_config *sc)
@@ -116,31 +123,42 @@ static void check_service(const struct service_config *sc)
 	FUZZ_CHECK(sc->file && sc->file[0] == '/', "%s: defined in '%s'", sc->name, sc->file);
 	FUZZ_CHECK(sc->command && sc->argv && sc->argv[0], "%s: no command", sc->name);
 	FUZZ_CHECK(cmdline_split(sc->command, &argv, &why) == 0 && strv_equal(argv, sc->argv),
-		   "%s: argv is not the command split", sc->name);
+		   "%s: argv is not the command split",
+		   sc->name);
 	strv_free(argv);
 	FUZZ_CHECK(sc->environment && sc->requires, "%s: missing lists", sc->name);
 	for (char **e = sc->environment; *e; e++)
 		FUZZ_CHECK(env_assignment_is_valid(*e), "%s: environment '%s'", sc->name, *e);
 	for (size_t i = 0; i < sc->n_requires; i++)
-		FUZZ_CHECK(name_is_valid(sc->requires[i]), "%s requires '%s'", sc->name,
+		FUZZ_CHECK(name_is_valid(sc->requires[i]),
+			   "%s requires '%s'",
+			   sc->name,
 			   sc->requires[i]);
 	FUZZ_CHECK(!sc->requires[sc->n_requires], "%s: requires is not terminated", sc->name);
 	for (size_t i = 0; i < sc->n_success_codes; i++)
 		FUZZ_CHECK(sc->success_codes[i] >= 0 && sc->success_codes[i] <= 255,
-			   "%s: success code %d", sc->name, sc->success_codes[i]);
+			   "%s: success code %d",
+			   sc->name,
+			   sc->success_codes[i]);
 	FUZZ_CHECK(sc->umask >= -1 && sc->umask <= 0777, "%s: umask %o", sc->name, sc->umask);
-	FUZZ_CHECK(sc->stop_signal >= 1 && sc->stop_signal < _NSIG, "%s: stop-signal %d",
-		   sc->name, sc->stop_signal);
-	FUZZ_CHECK(p->backoff.delay <= p->backoff.delay_max, "%s: delay above the maximum",
-		   sc->name);
-	FUZZ_CHECK(p->backoff.factor >= 1.0 && p->backoff.factor <= 1000.0, "%s: factor %g",
-		   sc->name, p->backoff.factor);
+	FUZZ_CHECK(sc->stop_signal >= 1 && sc->stop_signal < _NSIG,
+		   "%s: stop-signal %d",
+		   sc->name,
+		   sc->stop_signal);
+	FUZZ_CHECK(
+		p->backoff.delay <= p->backoff.delay_max, "%s: delay above the maximum", sc->name);
+	FUZZ_CHECK(p->backoff.factor >= 1.0 && p->backoff.factor <= 1000.0,
+		   "%s: factor %g",
+		   sc->name,
+		   p->backoff.factor);
 	FUZZ_CHECK(p->restart_window > 0, "%s: restart-window of 0", sc->name);
 	FUZZ_CHECK(sc->log_keep <= 1000, "%s: log-keep %u", sc->name, sc->log_keep);
 	FUZZ_CHECK(sc->ready != READY_PROBE || sc->probes[PROBE_READINESS].type != PROBE_NONE,
-		   "%s: ready = probe without a readiness probe", sc->name);
+		   "%s: ready = probe without a readiness probe",
+		   sc->name);
 	FUZZ_CHECK(sc->type != SERVICE_TYPE_ONESHOT || sc->ready == READY_STARTED,
-		   "%s: a oneshot with ready", sc->name);
+		   "%s: a oneshot with ready",
+		   sc->name);
 	for (size_t r = 0; r < PROBE_ROLE_COUNT; r++)
 		check_probe(sc, &sc->probes[r]);
 	FUZZ_CHECK(service_config_equal(sc, sc), "%s differs from itself", sc->name);
@@ -159,12 +177,15 @@ static void check_config(const struct vigil_config *c)
 		const struct service_config *sc = c->services[i];
 
 		check_service(sc);
-		FUZZ_CHECK(config_find_service(c, sc->name) == (ssize_t)i, "%s defined twice",
+		FUZZ_CHECK(config_find_service(c, sc->name) == (ssize_t)i,
+			   "%s defined twice",
 			   sc->name);
 		for (size_t k = 0; k < sc->n_requires; k++) {
 			ssize_t j = config_find_service(c, sc->requires[k]);
 
-			FUZZ_CHECK(j >= 0, "%s requires '%s', which is not defined", sc->name,
+			FUZZ_CHECK(j >= 0,
+				   "%s requires '%s', which is not defined",
+				   sc->name,
 				   sc->requires[k]);
 			if (depgraph_add_edge(g, i, (size_t)j) < 0)
 				abort();
@@ -183,7 +204,8 @@ static void check_errors(const struct config_errors *e)
 	FUZZ_CHECK(e->n > 0 && e->lines && !e->lines[e->n], "failed without an error");
 	for (size_t i = 0; i < e->n; i++)
 		/* "FILE:LINE: message" or "FILE: message", FILE an absolute path. */
-		FUZZ_CHECK(e->lines[i][0] == '/' && strstr(e->lines[i], ": "), "error '%s'",
+		FUZZ_CHECK(e->lines[i][0] == '/' && strstr(e->lines[i], ": "),
+			   "error '%s'",
 			   e->lines[i]);
 }
 
@@ -195,31 +217,88 @@ static void check_same(int r1, const struct vigil_config *c1, const struct confi
 	if (r1 < 0) {
 		FUZZ_CHECK(e1->n == e2->n, "loaded twice: %zu errors, then %zu", e1->n, e2->n);
 		for (size_t i = 0; i < e1->n; i++)
-			FUZZ_CHECK(STREQ(e1->lines[i], e2->lines[i]), "loaded twice: '%s', then '%s'",
-				   e1->lines[i], e2->lines[i]);
+			FUZZ_CHECK(STREQ(e1->lines[i], e2->lines[i]),
+				   "loaded twice: '%s', then '%s'",
+				   e1->lines[i],
+				   e2->lines[i]);
 		return;
 	}
-	FUZZ_CHECK(c1->n_services == c2->n_services, "loaded twice: %zu services, then %zu",
-		   c1->n_services, c2->n_services);
+	FUZZ_CHECK(c1->n_services == c2->n_services,
+		   "loaded twice: %zu services, then %zu",
+		   c1->n_services,
+		   c2->n_services);
 	for (size_t i = 0; i < c1->n_services; i++)
 		FUZZ_CHECK(service_config_equal(c1->services[i], c2->services[i]) &&
 				   c1->services[i]->line == c2->services[i]->line,
-			   "loaded twice: %s changed", c1->services[i]->name);
+			   "loaded twice: %s changed",
+			   c1->services[i]->name);
+}
+
+static bool in_dropin(const char *file)
+{
+	size_t n = strlen(dropin_dir);
+
+	return strncmp(file, dropin_dir, n) == 0 && file[n] == '/';
+}
+
+/* A drop-in reads the same whatever the main file holds: libconfuse's lexer must not
+ * carry a state from one file into the next. @r1, @c1 and @e1 come from the input's
+ * main file; the drop-ins are loaded again behind an empty main file. Only what one
+ * file can do to another may differ: a name defined in both, a cycle through both. */
+static void check_dropins_alone(int r1, const struct vigil_config *c1,
+				const struct config_errors *e1)
+{
+	struct config_errors e = {0};
+	struct vigil_config *c = NULL;
+	size_t k = 0;
+	int r;
+
+	write_file(main_path, prefix, sizeof(prefix) - 1, "", 0);
+	r = config_load(main_path, &e, &c);
+	if (r == 0 && r1 == 0) {
+		for (size_t i = 0; i < c1->n_services; i++) {
+			const struct service_config *sc = c1->services[i];
+
+			if (!in_dropin(sc->file))
+				continue;
+			FUZZ_CHECK(k < c->n_services && service_config_equal(sc, c->services[k]) &&
+					   sc->line == c->services[k]->line,
+				   "drop-in service %s reads differently after the main file",
+				   sc->name);
+			k++;
+		}
+		FUZZ_CHECK(k == c->n_services,
+			   "the main file hid %zu drop-in services",
+			   c->n_services - k);
+	}
+	if (r == 0 && r1 < 0)
+		for (size_t i = 0; i < e1->n; i++)
+			FUZZ_CHECK(!in_dropin(e1->lines[i]) ||
+					   strstr(e1->lines[i], "already defined") ||
+					   strstr(e1->lines[i], "dependency cycle") ||
+					   strstr(e1->lines[i], "more than"),
+				   "a drop-in fails after the main file only: %s",
+				   e1->lines[i]);
+	config_free(c);
+	config_errors_clear(&e);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const uint8_t *part = data, *end = data + size;
+	const uint8_t *main_end = memchr(data, 0, size);
 	struct config_errors e1 = {0}, e2 = {0};
 	struct vigil_config *c1 = NULL, *c2 = NULL;
 	int r1, r2;
 
 	for (size_t i = 0; i <= DROPINS; i++) {
-		const uint8_t *nul = i < DROPINS && part ? memchr(part, 0, (size_t)(end - part)) : NULL;
+		const uint8_t *nul =
+			i < DROPINS && part ? memchr(part, 0, (size_t)(end - part)) : NULL;
 		const uint8_t *stop = nul ? nul : end;
 
 		if (i == 0)
-			write_file(main_path, prefix, sizeof(prefix) - 1, part, (size_t)(stop - part));
+			write_file(
+				main_path, prefix, sizeof(prefix) - 1, part, (size_t)(stop - part));
 		else if (part)
 			write_file(dropins[i - 1], "", 0, part, (size_t)(stop - part));
 		else
@@ -236,6 +315,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_errors(&e1);
 	r2 = config_load(main_path, &e2, &c2);
 	check_same(r1, c1, &e1, r2, c2, &e2);
+	/* With drop-ins, and the main file not pointing elsewhere. */
+	if (main_end && !memmem(data, (size_t)(main_end - data), "include-dir", 11))
+		check_dropins_alone(r1, c1, &e1);
 
 	config_free(c1);
 	config_free(c2);

@@ -2,8 +2,6 @@
  * method and path, the query arguments of .../logs and .../signal, and the JSON error
  * that answers a bad one. The input is a request line, "METHOD URL"; the URL's query is
  * split and decoded as libmicrohttpd does before vigild sees it. */
-#include "fuzz.h"
-
 #include <ctype.h>
 #include <errno.h>
 #include <signal.h>
@@ -13,6 +11,7 @@
 
 #include "control-json.h"
 #include "control.h"
+#include "fuzz.h"
 #include "macro.h"
 #include "signame.h"
 
@@ -21,7 +20,7 @@ static const char *const arg_names[ARG_COUNT] = {"lines", "follow", "signal"};
 
 static int hex(char c)
 {
-	return isdigit((unsigned char)c)	 ? c - '0'
+	return isdigit((unsigned char)c)    ? c - '0'
 	       : isxdigit((unsigned char)c) ? tolower((unsigned char)c) - 'a' + 10
 					    : -1;
 }
@@ -100,7 +99,9 @@ static void check_route(const char *method, const char *path, bool tcp)
 		if (star) {
 			size_t name_len = strlen(m.name);
 
-			FUZZ_CHECK(name_len > 0 && name_len <= CONTROL_NAME_MAX, "name of %zu", name_len);
+			FUZZ_CHECK(name_len > 0 && name_len <= CONTROL_NAME_MAX,
+				   "name of %zu",
+				   name_len);
 			FUZZ_CHECK(!strchr(m.name, '/'), "a name with a slash");
 			snprintf(rebuilt,
 				 sizeof(rebuilt),
@@ -126,11 +127,13 @@ static void check_route(const char *method, const char *path, bool tcp)
 		const char *as = STREQ(method, "HEAD") ? "GET" : method;
 
 		if (STREQ(as, "GET") || STREQ(as, "POST"))
-			FUZZ_CHECK(!strstr(m.allow, as), "%s refused, yet Allow: %s", method, m.allow);
+			FUZZ_CHECK(
+				!strstr(m.allow, as), "%s refused, yet Allow: %s", method, m.allow);
 	}
 	if (tcp && r == 0) {
 		r = control_route_find(method, path, false, &again);
-		FUZZ_CHECK(r == 0 && STREQ(again.pattern, m.pattern), "TCP-only route %s", m.pattern);
+		FUZZ_CHECK(
+			r == 0 && STREQ(again.pattern, m.pattern), "TCP-only route %s", m.pattern);
 	}
 }
 
@@ -146,7 +149,8 @@ static void check_lines(const char *v)
 	if (r < 0) {
 		FUZZ_CHECK(n == 12345, "an error wrote the result");
 		FUZZ_CHECK(!digits || strlen(v) > 19, "'%s' refused", v);
-		check_json_error("bad lines", error_to_json("bad lines '%s' (a number of lines)", v));
+		check_json_error("bad lines",
+				 error_to_json("bad lines '%s' (a number of lines)", v));
 		return;
 	}
 	FUZZ_CHECK(n <= CONTROL_LOG_LINES_MAX, "%zu lines", n);
@@ -155,7 +159,8 @@ static void check_lines(const char *v)
 	else {
 		FUZZ_CHECK(digits, "'%s' accepted as %zu lines", v, n);
 		if (strlen(v) <= 18)
-			FUZZ_CHECK(n == MIN(strtoull(v, NULL, 10), (unsigned long long)CONTROL_LOG_LINES_MAX),
+			FUZZ_CHECK(n == MIN(strtoull(v, NULL, 10),
+					    (unsigned long long)CONTROL_LOG_LINES_MAX),
 				   "'%s' read as %zu",
 				   v,
 				   n);

@@ -1,12 +1,11 @@
 /* fuzz-env.c: env_file_parse() on any text, an env-file as a service reads it at each
  * start. Checks that what it returns is a valid environment, that an error names a
  * line of the text, and that writing the variables out again reads back the same. */
-#include "fuzz.h"
-
 #include <errno.h>
 #include <stdbool.h>
 
 #include "env.h"
+#include "fuzz.h"
 #include "macro.h"
 
 /* Writes @env as KEY="VALUE" lines, escaping what double quotes need. */

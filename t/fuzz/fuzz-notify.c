@@ -2,10 +2,9 @@
  * its flags against a second reading of the lines, and that the STATUS= text kept is
  * printable UTF-8 within NOTIFY_STATUS_MAX bytes, equal to what was sent when that is
  * short, printable ASCII. */
-#include "fuzz.h"
-
 #include <stdbool.h>
 
+#include "fuzz.h"
 #include "notify.h"
 
 /* Length of the valid UTF-8 character at @s (NUL-terminated), or 0. Written apart
@@ -66,7 +65,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(m.ready == ready, "READY=1: %d, parsed %d", ready, m.ready);
 	FUZZ_CHECK(m.stopping == stopping, "STOPPING=1: %d, parsed %d", stopping, m.stopping);
 	FUZZ_CHECK(m.watchdog == watchdog, "WATCHDOG=1: %d, parsed %d", watchdog, m.watchdog);
-	FUZZ_CHECK(m.watchdog_trigger == trigger, "WATCHDOG=trigger: %d, parsed %d", trigger,
+	FUZZ_CHECK(m.watchdog_trigger == trigger,
+		   "WATCHDOG=trigger: %d, parsed %d",
+		   trigger,
 		   m.watchdog_trigger);
 	FUZZ_CHECK(m.has_status == !!status, "STATUS=: %d, parsed %d", !!status, m.has_status);
 
@@ -77,8 +78,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t n = utf8_char(c);
 
 		FUZZ_CHECK(n > 0, "status byte %zu (0x%02x) is not UTF-8", i, c[0]);
-		FUZZ_CHECK(n > 1 || (c[0] >= 0x20 && c[0] != 0x7f), "control 0x%02x at %zu", c[0],
-			   i);
+		FUZZ_CHECK(
+			n > 1 || (c[0] >= 0x20 && c[0] != 0x7f), "control 0x%02x at %zu", c[0], i);
 		i += n;
 	}
 	if (!status)
