@@ -30,6 +30,8 @@ DEFINE_CLEANUP(struct service_config, service_config_free)
 /* The largest configuration file read, a cap on what one file may cost. */
 #define CONFIG_FILE_MAX (4U << 20)
 #define CONFIG_FILES_MAX 4096
+/* Sections one file may open: every service with its three probe blocks. */
+#define CONFIG_SECTIONS_MAX (CONFIG_SERVICES_MAX * (1 + PROBE_ROLE_COUNT))
 
 /* Where each section opens, found by the comment-blanking pass: libconfuse does not
  * tell where a section starts (notes §6, trap 6). */
@@ -592,7 +594,7 @@ static size_t env_token_length(const char *buf, size_t len, size_t i, bool in_qu
  * balance (trap 5). Returns 0 or -EINVAL after reporting. */
 static int blank_and_scan(const char *file, char *buf, size_t len)
 {
-	unsigned line = 1, depth = 0, open_lines[64], quote_line = 0;
+	unsigned line = 1, depth = 0, open_lines[64], quote_line = 0, services = 0;
 	size_t next_close = 0;
 	char quote = 0;
 
@@ -648,6 +650,26 @@ static int blank_and_scan(const char *file, char *buf, size_t len)
 				memcpy(kw, title, sizeof(kw) - 1);
 				kw[sizeof(kw) - 1] = '\0';
 				title[0] = '\0';
+			}
+			/* libconfuse compares each service's title with every earlier one:
+			 * 10000 took it 3 s here. Stop a file with more than a configuration
+			 * may hold before it gets them (a 4 MiB file holds 170000). */
+			if (depth == 1 && STREQ(kw, "service") &&
+			    ++services > CONFIG_SERVICES_MAX) {
+				config_errors_add(ctx.errors,
+						  "%s:%u: more than %d services",
+						  file,
+						  line,
+						  CONFIG_SERVICES_MAX);
+				return -EINVAL;
+			}
+			if (ctx.n_sections >= CONFIG_SECTIONS_MAX) {
+				config_errors_add(ctx.errors,
+						  "%s:%u: more than %d sections",
+						  file,
+						  line,
+						  CONFIG_SECTIONS_MAX);
+				return -EINVAL;
 			}
 			struct section_mark *n =
 				realloc(ctx.sections, (ctx.n_sections + 1) * sizeof(*n));

@@ -289,6 +289,22 @@ Test(config, what_the_main_file_leaves_open_does_not_reach_a_dropin)
 	expect_error("vigil.conf", 2, "unterminated string");
 }
 
+/* libconfuse compares each title with every earlier one: 40000 services took it a
+ * minute, and the cap of 10000 came after. */
+Test(config, more_services_than_a_configuration_holds_stop_before_libconfuse, .timeout = 10)
+{
+	size_t size = 4 * CONFIG_SERVICES_MAX * 40 + 1, len = 0;
+	char *text = malloc(size);
+
+	cr_assert(text);
+	for (int i = 0; i < 4 * CONFIG_SERVICES_MAX; i++)
+		len += (size_t)snprintf(text + len, size - len, "service s%d { command = x }\n", i);
+	cr_assert_eq(load(text), -EINVAL);
+	free(text);
+	cr_assert_eq(errors.n, 1);
+	expect_error("vigil.conf", CONFIG_SERVICES_MAX + 1, "more than 10000 services");
+}
+
 /* Each "${" looked for its '}' to the end of the file: the largest file read (4 MiB)
  * took minutes. */
 Test(config, a_file_of_unclosed_environment_tokens_is_read_at_once, .timeout = 10)
