@@ -9,7 +9,8 @@ need="build-essential autoconf automake pkg-config libconfuse-dev libsystemd-dev
       libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev libcurl4 libcriterion-dev"
 case $what in
 demo) need="$need python3 curl" ;;
-check) need="$need util-linux procps systemd prometheus" ;; # systemd-notify, promtool for the tests
+# systemd-notify and promtool for the tests, clang and its libFuzzer for t/fuzz
+check) need="$need util-linux procps systemd prometheus clang libclang-rt-14-dev" ;;
 *) echo "usage: $0 demo|check" >&2; exit 2 ;;
 esac
 
@@ -43,6 +44,9 @@ check)
 	rc=0
 	make -j"$(nproc)" check || rc=$?
 	make check-sanitize || rc=$?
+	# The fuzz targets (t/fuzz), two at a time: 60 s each in CI, 10 s each elsewhere.
+	[ "${CI:-}" = true ] && secs=${FUZZ_SECONDS:-60} || secs=${FUZZ_SECONDS:-10}
+	make -j"$(nproc)" fuzz-run FUZZ_SECONDS="$secs" || rc=$?
 	# What failed, and why: the assertions are in the per-program logs.
 	find . -name 'test-*.log' -path '*/t/*' -exec grep -l '^not ok' {} + 2>/dev/null |
 		while read -r f; do

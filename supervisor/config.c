@@ -30,6 +30,8 @@ DEFINE_CLEANUP(struct service_config, service_config_free)
 /* The largest configuration file read, a cap on what one file may cost. */
 #define CONFIG_FILE_MAX (4U << 20)
 #define CONFIG_FILES_MAX 4096
+/* Sections one file may open: every service with its three probe blocks. */
+#define CONFIG_SECTIONS_MAX (CONFIG_SERVICES_MAX * (1 + PROBE_ROLE_COUNT))
 
 /* Where each section opens, found by the comment-blanking pass: libconfuse does not
  * tell where a section starts (notes §6, trap 6). */
@@ -70,6 +72,8 @@ void config_errors_clear(struct config_errors *e)
 }
 
 static int errors_addv(struct config_errors *e, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+static int errors_addv(struct config_errors *e, const char *fmt, va_list ap)
 {
 	char *msg, **nl;
 
@@ -97,6 +101,8 @@ int config_errors_add(struct config_errors *e, const char *fmt, ...)
 	return r;
 }
 
+static void on_cfg_error(cfg_t *cfg, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 static void on_cfg_error(cfg_t *cfg, const char *fmt, va_list ap)
 {
 	char msg[1024];
@@ -559,17 +565,49 @@ static const char *word_before(const char *start, const char *end, char *out, si
 	return b;
 }
 
+/* Length of libconfuse's environment token "${NAME}" at @i, or 0. Its lexer reads one
+ * inside double quotes, and outside quotes where a word starts; the token runs to the
+ * first '}', across quotes, '#' and newlines, so this pass must skip it as one: taking
+ * its '"' for a quote let a string stay open to the end of the file, which libconfuse
+ * accepts, swallowing the rest of the file (found by t/fuzz/fuzz-config). */
+static size_t env_token_length(const char *buf, size_t len, size_t i, bool in_quotes,
+			       size_t *next_close)
+{
+	if (len - i < 3 || buf[i] != '$' || buf[i + 1] != '{')
+		return 0;
+	/* Outside quotes, "a${X}" is the word "a$" and a section: no token. */
+	if (!in_quotes && i > 0 &&
+	    (buf[i - 1] == '\0' || !strchr(" \t\n\r={}()+,*\"'", buf[i - 1])))
+		return 0;
+	/* Where the next '}' is (len: nowhere) is kept from one call to the next: a file
+	 * of "${" without any '}' costs one look, not one per "${". */
+	if (*next_close < i + 2) {
+		const char *close = memchr(buf + i + 2, '}', len - i - 2);
+
+		*next_close = close ? (size_t)(close - buf) : len;
+	}
+	return *next_close < len ? *next_close - i + 1 : 0;
+}
+
 /* Blanks comments outside quotes (keeping newlines, so libconfuse counts lines
  * right: notes §6, trap 1), notes where each section opens and checks that braces
  * balance (trap 5). Returns 0 or -EINVAL after reporting. */
 static int blank_and_scan(const char *file, char *buf, size_t len)
 {
-	unsigned line = 1, depth = 0, open_lines[64];
+	unsigned line = 1, depth = 0, open_lines[64], quote_line = 0, services = 0;
+	size_t next_close = 0;
 	char quote = 0;
 
 	for (size_t i = 0; i < len; i++) {
 		char c = buf[i];
+		size_t token = env_token_length(buf, len, i, quote == '"', &next_close);
 
+		if (token > 0 && quote != '\'') {
+			for (size_t k = i; k < i + token; k++)
+				line += buf[k] == '\n';
+			i += token - 1;
+			continue;
+		}
 		if (c == '\n')
 			line++;
 		if (quote) {
@@ -581,6 +619,7 @@ static int blank_and_scan(const char *file, char *buf, size_t len)
 		}
 		if (c == '"' || c == '\'') {
 			quote = c;
+			quote_line = line;
 		} else if (c == '#' || (c == '/' && i + 1 < len && buf[i + 1] == '/')) {
 			for (; i < len && buf[i] != '\n'; i++)
 				buf[i] = ' ';
@@ -612,6 +651,26 @@ static int blank_and_scan(const char *file, char *buf, size_t len)
 				kw[sizeof(kw) - 1] = '\0';
 				title[0] = '\0';
 			}
+			/* libconfuse compares each service's title with every earlier one:
+			 * 10000 took it 3 s here. Stop a file with more than a configuration
+			 * may hold before it gets them (a 4 MiB file holds 170000). */
+			if (depth == 1 && STREQ(kw, "service") &&
+			    ++services > CONFIG_SERVICES_MAX) {
+				config_errors_add(ctx.errors,
+						  "%s:%u: more than %d services",
+						  file,
+						  line,
+						  CONFIG_SERVICES_MAX);
+				return -EINVAL;
+			}
+			if (ctx.n_sections >= CONFIG_SECTIONS_MAX) {
+				config_errors_add(ctx.errors,
+						  "%s:%u: more than %d sections",
+						  file,
+						  line,
+						  CONFIG_SECTIONS_MAX);
+				return -EINVAL;
+			}
 			struct section_mark *n =
 				realloc(ctx.sections, (ctx.n_sections + 1) * sizeof(*n));
 			if (!n)
@@ -631,7 +690,7 @@ static int blank_and_scan(const char *file, char *buf, size_t len)
 		}
 	}
 	if (quote) {
-		config_errors_add(ctx.errors, "%s:%u: unterminated string", file, line);
+		config_errors_add(ctx.errors, "%s:%u: unterminated string", file, quote_line);
 		return -EINVAL;
 	}
 	if (depth > 0) {
@@ -1240,9 +1299,14 @@ int config_load(const char *path, struct config_errors *errors, struct vigil_con
 			if (r >= 0 && dir) {
 				c->include_dir = resolve_include_dir(path, dir);
 				r = c->include_dir ? 0 : -ENOMEM;
-				if (r >= 0)
-					r = load_dropins(c, c->include_dir, dir_line, path);
 			}
+			/* libconfuse resets its lexer, global state, only when a root cfg_t
+			 * is freed: free this one before the drop-ins are parsed, so that
+			 * nothing of the main file's parse (a string it left open, say)
+			 * carries over into theirs (found by t/fuzz/fuzz-config). */
+			cfg_free(TAKE_PTR(cfg));
+			if (r >= 0 && c->include_dir)
+				r = load_dropins(c, c->include_dir, dir_line, path);
 			if (r < 0)
 				goto out;
 		}

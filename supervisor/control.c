@@ -2,6 +2,7 @@
  * libmicrohttpd inside the sd-event loop, peer authorization, and the event streams. */
 #include "control.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <grp.h>
 #include <stdarg.h>
@@ -35,9 +36,6 @@
 /* A body past CONTROL_BODY_MAX without a Content-Length (chunked) is read and
  * dropped up to this much, to answer 413; beyond, the connection is cut. */
 #define CONTROL_DISCARD_MAX (1024 * 1024)
-/* GET .../logs: lines of the tail by default, and at most. */
-#define CONTROL_LOG_LINES     100
-#define CONTROL_LOG_LINES_MAX 1000000
 /* Supplementary groups looked at for control-group membership. */
 #define CONTROL_PEER_GROUPS_MAX 256
 /* libmicrohttpd, once the first client came (mhd.h). */
@@ -594,10 +592,8 @@ static ssize_t log_stream_read(void *cls, uint64_t offset, char *buf, size_t max
 	return 0;
 }
 
-/* ?lines=N: how many lines of the tail to start with (CONTROL_LOG_LINES by default). */
-static int parse_lines(struct MHD_Connection *conn, size_t *ret)
+int control_parse_lines(const char *v, size_t *ret)
 {
-	const char *v = mhd->lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "lines");
 	char *end;
 	unsigned long long n;
 
@@ -605,18 +601,33 @@ static int parse_lines(struct MHD_Connection *conn, size_t *ret)
 		*ret = CONTROL_LOG_LINES;
 		return 0;
 	}
+	/* strtoull() skips blanks and takes a sign: " -5" would be a huge count. */
+	if (!isdigit((unsigned char)v[0]))
+		return -EINVAL;
 	errno = 0;
 	n = strtoull(v, &end, 10);
-	if (end == v || *end || errno || v[0] == '-')
+	if (*end || errno)
 		return -EINVAL;
 	*ret = (size_t)MIN(n, (unsigned long long)CONTROL_LOG_LINES_MAX);
+	return 0;
+}
+
+int control_parse_follow(const char *v, bool *ret)
+{
+	if (!v || STREQ(v, "0") || STREQ(v, "false") || STREQ(v, "no"))
+		*ret = false;
+	else if (STREQ(v, "1") || STREQ(v, "true") || STREQ(v, "yes"))
+		*ret = true;
+	else
+		return -EINVAL;
 	return 0;
 }
 
 static unsigned handle_logs(const struct call *call, struct reply *out)
 {
 	const char *f = mhd->lookup_connection_value(call->conn, MHD_GET_ARGUMENT_KIND, "follow");
-	bool follow = f && (STREQ(f, "1") || STREQ(f, "true") || STREQ(f, "yes"));
+	const char *l = mhd->lookup_connection_value(call->conn, MHD_GET_ARGUMENT_KIND, "lines");
+	bool follow;
 	struct service_logs *logs;
 	struct stream *st;
 	unsigned status;
@@ -626,13 +637,10 @@ static unsigned handle_logs(const struct call *call, struct reply *out)
 
 	if (!s)
 		return status;
-	if (f && !follow && !STREQ(f, "0") && !STREQ(f, "false") && !STREQ(f, "no"))
+	if (control_parse_follow(f, &follow) < 0)
 		return fail(out, MHD_HTTP_BAD_REQUEST, "bad follow '%s' (use 1 or 0)", f);
-	if (parse_lines(call->conn, &lines) < 0)
-		return fail(out,
-			    MHD_HTTP_BAD_REQUEST,
-			    "bad lines '%s' (a number of lines)",
-			    mhd->lookup_connection_value(call->conn, MHD_GET_ARGUMENT_KIND, "lines"));
+	if (control_parse_lines(l, &lines) < 0)
+		return fail(out, MHD_HTTP_BAD_REQUEST, "bad lines '%s' (a number of lines)", l);
 	logs = service_get_logs(s);
 	if (!logs)
 		return fail(out, MHD_HTTP_NOT_FOUND, "%s: its output is not captured", call->name);
@@ -960,6 +968,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 /* ---- libmicrohttpd in the sd-event loop (notes §7) ---- */
 
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char msg[512];

@@ -50,3 +50,17 @@ struct control_match {
  * listener serves. HEAD matches GET routes. Returns 0, -ENOENT (404) or
  * -EOPNOTSUPP (405, with ret->allow). */
 int control_route_find(const char *method, const char *path, bool tcp, struct control_match *ret);
+
+/* ---- query arguments of GET /v1/services/NAME/logs, exported for their tests ---- */
+
+// clang-format off
+#define CONTROL_LOG_LINES     100     /* lines of the tail without ?lines= */
+#define CONTROL_LOG_LINES_MAX 1000000 /* a larger ?lines= is cut to this */
+// clang-format on
+
+/* Parses ?lines=N: @v NULL (absent) gives CONTROL_LOG_LINES, a number above
+ * CONTROL_LOG_LINES_MAX gives the maximum. Returns 0 with *ret set, or -EINVAL. */
+int control_parse_lines(const char *v, size_t *ret);
+/* Parses ?follow=: absent, 0, false or no; 1, true or yes. Returns 0 with *ret set, or
+ * -EINVAL. */
+int control_parse_follow(const char *v, bool *ret);

@@ -121,13 +121,23 @@ static bool unquote(char *v)
 
 int env_file_parse(const char *text, size_t len, char ***ret, unsigned *ret_line)
 {
-	CLEANUP_FREE char *buf = strndup(text, len);
+	const char *nul = memchr(text, '\0', len);
+	CLEANUP_FREE char *buf = NULL;
 	CLEANUP(strv_freep) char **env = NULL;
 	size_t n = 0;
 	unsigned line = 0;
 	char *save = NULL;
 	int r;
 
+	/* A NUL would end the copy below and, silently, the file: the variables after
+	 * it would be missing from the service's environment. */
+	if (nul) {
+		*ret_line = 1;
+		for (const char *p = text; p < nul; p++)
+			*ret_line += *p == '\n';
+		return -EINVAL;
+	}
+	buf = strndup(text, len);
 	if (!buf)
 		return -ENOMEM;
 	env = calloc(1, sizeof(*env));

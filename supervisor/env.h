@@ -13,7 +13,8 @@ bool env_assignment_is_valid(const char *assignment);
 /* Parses env-file text: KEY=VALUE lines, blank lines, '#' comments, an optional
  * "export " prefix and optional single or double quotes around the value. On success
  * *ret is a new NULL-terminated array. Returns 0, or -EINVAL with *ret_line set to the
- * 1-based line that is wrong, or -E2BIG past ENV_VARS_MAX. */
+ * 1-based line that is wrong (a NUL byte makes its line wrong), or -E2BIG past
+ * ENV_VARS_MAX. */
 int env_file_parse(const char *text, size_t len, char ***ret, unsigned *ret_line);
 
 /* Sets or replaces, in the NULL-terminated array *@env (size *@n), the variable named

@@ -260,6 +260,69 @@ Test(config, a_hash_inside_a_string_is_kept)
 	cr_assert_str_eq(service("web")->argv[2], "//x");
 }
 
+/* libconfuse reads "${NAME}" as one token up to its '}', quotes and all; the comment
+ * pass took its quote for one and let a string run to the end of the file, which
+ * libconfuse accepts: the service after it vanished. Found by t/fuzz/fuzz-config. */
+Test(config, a_quote_inside_an_environment_token_opens_no_string)
+{
+	cr_assert_eq(load("log-dir = ${X\"}\"}\nservice web { command = \"w\" }\n"), -EINVAL);
+	expect_error("vigil.conf", 2, "unterminated string");
+}
+
+Test(config, a_hash_inside_an_environment_token_starts_no_comment)
+{
+	cr_assert_eq(load("service web {\n  command = \"echo ${NO#SUCH} x\"\n}\n"), 0,
+		     "%s", errors.n ? errors.lines[0] : "");
+	cr_assert_str_eq(service("web")->command, "echo  x");
+}
+
+/* The string the text above leaves open spilled into the next file parsed while the
+ * main file's cfg_t lived: the drop-in failed with a bogus "no sub-section
+ * title/index for 'service x { command '". Found by t/fuzz/fuzz-config
+ * (corpus/config/regress-string-open-into-a-dropin). */
+Test(config, what_the_main_file_leaves_open_does_not_reach_a_dropin)
+{
+	mkdir(path("d"), 0755);
+	write_file("d/10-a.conf", "service x { command = \"a\" }\n");
+	cr_assert_eq(load("include-dir = \"d\"\nlog-dir = ${X\"}\"}\n"), -EINVAL);
+	cr_assert_eq(errors.n, 1, "%s", errors.lines[errors.n - 1]);
+	expect_error("vigil.conf", 2, "unterminated string");
+}
+
+/* libconfuse compares each title with every earlier one: 40000 services took it a
+ * minute, and the cap of 10000 came after. */
+Test(config, more_services_than_a_configuration_holds_stop_before_libconfuse, .timeout = 10)
+{
+	size_t size = 4 * CONFIG_SERVICES_MAX * 40 + 1, len = 0;
+	char *text = malloc(size);
+
+	cr_assert(text);
+	for (int i = 0; i < 4 * CONFIG_SERVICES_MAX; i++)
+		len += (size_t)snprintf(text + len, size - len, "service s%d { command = x }\n", i);
+	cr_assert_eq(load(text), -EINVAL);
+	free(text);
+	cr_assert_eq(errors.n, 1);
+	expect_error("vigil.conf", CONFIG_SERVICES_MAX + 1, "more than 10000 services");
+}
+
+/* Each "${" looked for its '}' to the end of the file: the largest file read (4 MiB)
+ * took minutes. */
+Test(config, a_file_of_unclosed_environment_tokens_is_read_at_once, .timeout = 10)
+{
+	size_t size = (4 << 20) - 1;
+	char *text = malloc(size + 1);
+
+	cr_assert(text);
+	memcpy(text, "log-dir = \"", 11);
+	for (size_t i = 11; i + 1 < size; i += 2)
+		memcpy(text + i, "${", 2);
+	text[size - 1] = '\n';
+	text[size] = '\0';
+	cr_assert_eq(load(text), -EINVAL);
+	free(text);
+	expect_error("vigil.conf", 1, "unterminated string");
+}
+
 Test(config, a_bad_word_value_lists_the_choices)
 {
 	cr_assert_eq(load("service web {\n\n  command = \"a\"\n  restart = sometimes\n}\n"), -EINVAL);

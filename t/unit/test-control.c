@@ -1,4 +1,5 @@
-/* test-control.c: the control API's pure parts: routing, addresses, paths, times. */
+/* test-control.c: the control API's pure parts: routing, query arguments, addresses, paths,
+ * times. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,6 +115,66 @@ Test(control_route, head_is_answered_like_get)
 
 	cr_assert_eq(route("HEAD", "/v1/services", false, &m), 0);
 	cr_assert_eq(route("HEAD", "/v1/reload", false, &m), -EOPNOTSUPP);
+}
+
+Test(control_query, lines_is_100_when_absent_and_cut_at_the_maximum)
+{
+	size_t n = 0;
+
+	cr_assert_eq(control_parse_lines(NULL, &n), 0);
+	cr_assert_eq(n, CONTROL_LOG_LINES);
+	cr_assert_eq(control_parse_lines("0", &n), 0);
+	cr_assert_eq(n, 0);
+	cr_assert_eq(control_parse_lines("25", &n), 0);
+	cr_assert_eq(n, 25);
+	cr_assert_eq(control_parse_lines("1000001", &n), 0);
+	cr_assert_eq(n, CONTROL_LOG_LINES_MAX);
+}
+
+Test(control_query, lines_must_be_a_whole_number)
+{
+	static const char *const bad[] = {"", "-1", "ten", "10x", "1.5"};
+	size_t n = 7;
+
+	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+		cr_assert_eq(control_parse_lines(bad[i], &n), -EINVAL, "'%s'", bad[i]);
+		cr_assert_eq(n, 7, "'%s' wrote the result", bad[i]);
+	}
+}
+
+/* Found by t/fuzz/fuzz-control (corpus/control/regress-lines-*): "?lines=+00" was
+ * read as " 00" and taken, and " -5" gave the longest tail there is. */
+Test(control_query, lines_refuses_blanks_and_signs)
+{
+	static const char *const bad[] = {" 00", " -5", "\t5", "+5", "-0"};
+	size_t n = 7;
+
+	for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+		cr_assert_eq(control_parse_lines(bad[i], &n), -EINVAL, "'%s'", bad[i]);
+	cr_assert_eq(n, 7);
+}
+
+Test(control_query, follow_is_1_true_yes_or_0_false_no)
+{
+	static const char *const yes[] = {"1", "true", "yes"}, *const no[] = {"0", "false", "no"};
+	static const char *const bad[] = {"", "2", "TRUE", "y", "1 "};
+	bool f;
+
+	for (size_t i = 0; i < ELEMENTSOF(yes); i++) {
+		f = false;
+		cr_assert_eq(control_parse_follow(yes[i], &f), 0);
+		cr_assert(f, "%s", yes[i]);
+	}
+	for (size_t i = 0; i < ELEMENTSOF(no); i++) {
+		f = true;
+		cr_assert_eq(control_parse_follow(no[i], &f), 0);
+		cr_assert_not(f, "%s", no[i]);
+	}
+	f = true;
+	cr_assert_eq(control_parse_follow(NULL, &f), 0);
+	cr_assert_not(f);
+	for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+		cr_assert_eq(control_parse_follow(bad[i], &f), -EINVAL, "'%s'", bad[i]);
 }
 
 Test(listen, parses_host_and_port)

@@ -221,6 +221,21 @@ Test(env, text_after_a_closing_quote_is_an_error)
 	cr_assert_eq(parse_bad_line("C='x' y\n"), 1);
 }
 
+/* Found by t/fuzz/fuzz-env (corpus/env/regress-nul-hides-the-lines-after-it): the
+ * lines after a NUL were dropped without a word. */
+Test(env, a_nul_byte_is_an_error_at_its_line)
+{
+	static const char found[] = "# comme\0\0\0\0\0\0\0$  # indented\n\tB=2  \r\n";
+	char **env = NULL;
+	unsigned line = 0;
+
+	cr_assert_eq(env_file_parse(found, sizeof(found) - 1, &env, &line), -EINVAL);
+	cr_assert_eq(line, 1);
+	cr_assert_null(env);
+	cr_assert_eq(env_file_parse("A=1\nB=2\0\nC=3\n", 12, &env, &line), -EINVAL);
+	cr_assert_eq(line, 2);
+}
+
 Test(env, env_put_appends_a_new_variable)
 {
 	CLEANUP(strv_freep) char **env = NULL;

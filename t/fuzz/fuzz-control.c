@@ -1,0 +1,239 @@
+/* fuzz-control.c: what the control API makes of a request (SPEC §7): the route for a
+ * method and path, the query arguments of .../logs and .../signal, and the JSON error
+ * that answers a bad one. The input is a request line, "METHOD URL"; the URL's query is
+ * split and decoded as libmicrohttpd does before vigild sees it. */
+#include <ctype.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+
+#include <jansson.h>
+
+#include "control-json.h"
+#include "control.h"
+#include "fuzz.h"
+#include "macro.h"
+#include "signame.h"
+
+#define ARG_COUNT 3
+static const char *const arg_names[ARG_COUNT] = {"lines", "follow", "signal"};
+
+static int hex(char c)
+{
+	return isdigit((unsigned char)c)    ? c - '0'
+	       : isxdigit((unsigned char)c) ? tolower((unsigned char)c) - 'a' + 10
+					    : -1;
+}
+
+/* Decodes %XX in place, and in a query argument '+' too, as libmicrohttpd does. */
+static void url_decode(char *s, bool plus)
+{
+	char *w = s;
+
+	for (const char *r = s; *r; r++)
+		if (*r == '%' && hex(r[1]) >= 0 && hex(r[2]) >= 0) {
+			*w++ = (char)(hex(r[1]) << 4 | hex(r[2]));
+			r += 2;
+		} else
+			*w++ = plus && *r == '+' ? ' ' : *r;
+	*w = '\0';
+}
+
+/* Splits "a=1&b=2" in place; the first value of each known name is kept. */
+static void split_query(char *q, const char *args[ARG_COUNT])
+{
+	for (char *save = NULL, *kv = strtok_r(q, "&", &save); kv;
+	     kv = strtok_r(NULL, "&", &save)) {
+		char *eq = strchr(kv, '='), *v = kv + strlen(kv);
+
+		if (eq) {
+			*eq = '\0';
+			v = eq + 1;
+		}
+		url_decode(kv, true);
+		url_decode(v, true);
+		for (size_t i = 0; i < ARG_COUNT; i++)
+			if (!args[i] && STREQ(kv, arg_names[i]))
+				args[i] = v;
+	}
+}
+
+static void check_json_error(const char *fmt_name, json_t *j)
+{
+	char *s;
+
+	FUZZ_CHECK(j, "no JSON for the error '%s'", fmt_name);
+	s = json_dumps(j, JSON_COMPACT);
+	FUZZ_CHECK(s, "the error '%s' does not serialize", fmt_name);
+	free(s);
+	json_decref(j);
+}
+
+static void check_route(const char *method, const char *path, bool tcp)
+{
+	struct control_match m, again;
+	int r, r_get, r_post;
+
+	memset(&m, 0, sizeof(m));
+	r = control_route_find(method, path, tcp, &m);
+	FUZZ_CHECK(r == 0 || r == -ENOENT || r == -EOPNOTSUPP, "returned %d", r);
+
+	/* HEAD is GET; whether a path exists does not depend on the method. */
+	r_get = control_route_find("GET", path, tcp, &again);
+	if (STREQ(method, "HEAD"))
+		FUZZ_CHECK(r == r_get, "HEAD %d, GET %d", r, r_get);
+	r_post = control_route_find("POST", path, tcp, &again);
+	FUZZ_CHECK((r == -ENOENT) == (r_get == -ENOENT) && (r == -ENOENT) == (r_post == -ENOENT),
+		   "%s %d, GET %d, POST %d",
+		   method,
+		   r,
+		   r_get,
+		   r_post);
+
+	if (r == 0) {
+		/* The pattern, its '*' replaced by the name, is the path. */
+		const char *star = strchr(m.pattern, '*');
+		char rebuilt[512];
+
+		FUZZ_CHECK(m.route, "no route");
+		if (star) {
+			size_t name_len = strlen(m.name);
+
+			FUZZ_CHECK(name_len > 0 && name_len <= CONTROL_NAME_MAX,
+				   "name of %zu",
+				   name_len);
+			FUZZ_CHECK(!strchr(m.name, '/'), "a name with a slash");
+			snprintf(rebuilt,
+				 sizeof(rebuilt),
+				 "%.*s%s%s",
+				 (int)(star - m.pattern),
+				 m.pattern,
+				 m.name,
+				 star + 1);
+		} else
+			snprintf(rebuilt, sizeof(rebuilt), "%s", m.pattern);
+		FUZZ_CHECK(STREQ(rebuilt, path), "pattern %s does not rebuild the path", m.pattern);
+		if (tcp)
+			FUZZ_CHECK(m.flags & CONTROL_ROUTE_TCP, "%s served on TCP", m.pattern);
+		FUZZ_CHECK(!(m.flags & CONTROL_ROUTE_MUTATES) || !STREQ(method, "GET"),
+			   "GET %s mutates",
+			   m.pattern);
+	}
+	if (r == -EOPNOTSUPP) {
+		FUZZ_CHECK(STREQ(m.allow, "GET") || STREQ(m.allow, "POST") ||
+				   STREQ(m.allow, "GET, POST") || STREQ(m.allow, "POST, GET"),
+			   "Allow: %s",
+			   m.allow);
+		const char *as = STREQ(method, "HEAD") ? "GET" : method;
+
+		if (STREQ(as, "GET") || STREQ(as, "POST"))
+			FUZZ_CHECK(
+				!strstr(m.allow, as), "%s refused, yet Allow: %s", method, m.allow);
+	}
+	if (tcp && r == 0) {
+		r = control_route_find(method, path, false, &again);
+		FUZZ_CHECK(
+			r == 0 && STREQ(again.pattern, m.pattern), "TCP-only route %s", m.pattern);
+	}
+}
+
+static void check_lines(const char *v)
+{
+	size_t n = 12345;
+	bool digits = v && *v;
+	int r = control_parse_lines(v, &n);
+
+	for (const char *p = v; digits && *p; p++)
+		digits = isdigit((unsigned char)*p);
+	FUZZ_CHECK(r == 0 || r == -EINVAL, "returned %d", r);
+	if (r < 0) {
+		FUZZ_CHECK(n == 12345, "an error wrote the result");
+		FUZZ_CHECK(!digits || strlen(v) > 19, "'%s' refused", v);
+		check_json_error("bad lines",
+				 error_to_json("bad lines '%s' (a number of lines)", v));
+		return;
+	}
+	FUZZ_CHECK(n <= CONTROL_LOG_LINES_MAX, "%zu lines", n);
+	if (!v)
+		FUZZ_CHECK(n == CONTROL_LOG_LINES, "%zu lines by default", n);
+	else {
+		FUZZ_CHECK(digits, "'%s' accepted as %zu lines", v, n);
+		if (strlen(v) <= 18)
+			FUZZ_CHECK(n == MIN(strtoull(v, NULL, 10),
+					    (unsigned long long)CONTROL_LOG_LINES_MAX),
+				   "'%s' read as %zu",
+				   v,
+				   n);
+	}
+}
+
+static void check_follow(const char *v)
+{
+	static const char *const yes[] = {"1", "true", "yes"}, *const no[] = {"0", "false", "no"};
+	bool f = false, is_yes = false, is_no = !v;
+	int r = control_parse_follow(v, &f);
+
+	for (size_t i = 0; v && i < ELEMENTSOF(yes); i++) {
+		is_yes |= STREQ(v, yes[i]);
+		is_no |= STREQ(v, no[i]);
+	}
+	FUZZ_CHECK(r == ((is_yes || is_no) ? 0 : -EINVAL), "'%s': %d", v ? v : "(null)", r);
+	if (r == 0)
+		FUZZ_CHECK(f == is_yes, "'%s' read as %d", v ? v : "(null)", f);
+	else
+		check_json_error("bad follow", error_to_json("bad follow '%s' (use 1 or 0)", v));
+}
+
+static void check_signal(const char *v)
+{
+	int sig = signame_from_string(v);
+	const char *name;
+	char prefixed[16];
+
+	FUZZ_CHECK(sig == -EINVAL || (sig >= 1 && sig < _NSIG), "'%s' read as %d", v, sig);
+	if (sig < 0) {
+		check_json_error("unknown signal", error_to_json("unknown signal '%.32s'", v));
+		return;
+	}
+	name = signame_to_string(sig);
+	if (!name)
+		return;
+	FUZZ_CHECK(signame_from_string(name) == sig, "%s does not read back", name);
+	snprintf(prefixed, sizeof(prefixed), "SIG%s", name);
+	FUZZ_CHECK(signame_from_string(prefixed) == sig, "%s does not read back", prefixed);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *line = fuzz_string(data, size), *url, *query, *nl;
+	const char *method = line;
+	const char *args[ARG_COUNT] = {NULL};
+
+	nl = strchr(line, '\n');
+	if (nl)
+		*nl = '\0';
+	url = strchr(line, ' ');
+	if (url)
+		*url++ = '\0';
+	else {
+		method = "GET";
+		url = line;
+	}
+	/* vigild prints both in its 404 and 405 answers. */
+	check_json_error("no such endpoint",
+			 error_to_json("no such endpoint: %.16s %.200s", method, url));
+	query = strchr(url, '?');
+	if (query)
+		*query++ = '\0';
+	url_decode(url, false);
+	check_route(method, url, false);
+	check_route(method, url, true);
+	if (query)
+		split_query(query, args);
+	check_lines(args[0]);
+	check_follow(args[1]);
+	if (args[2])
+		check_signal(args[2]);
+	free(line);
+	return 0;
+}
