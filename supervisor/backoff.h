@@ -4,10 +4,10 @@
 #include <stdint.h>
 
 struct backoff_policy {
-	uint64_t delay;	    /* µs before the first restart */
+	uint64_t delay;     /* µs before the first restart */
 	uint64_t delay_max; /* µs, the cap */
-	double factor;	    /* growth per consecutive failed run, >= 1 */
-	double jitter;	    /* fraction in [0, 1]: the delay is spread by ±jitter */
+	double factor;      /* growth per consecutive failed run, >= 1 */
+	double jitter;      /* fraction in [0, 1]: the delay is spread by ±jitter */
 };
 
 /* Returns the µs to wait after the @n-th consecutive failed run (n >= 1):

@@ -28,7 +28,7 @@ DEFINE_CLEANUP(cfg_t, cfg_free)
 DEFINE_CLEANUP(struct service_config, service_config_free)
 
 /* The largest configuration file read, a cap on what one file may cost. */
-#define CONFIG_FILE_MAX (4U << 20)
+#define CONFIG_FILE_MAX  (4U << 20)
 #define CONFIG_FILES_MAX 4096
 /* Sections one file may open: every service with its three probe blocks. */
 #define CONFIG_SECTIONS_MAX (CONFIG_SERVICES_MAX * (1 + PROBE_ROLE_COUNT))
@@ -60,7 +60,7 @@ static struct parse_ctx {
 	size_t n_lines, cap_lines;
 	char **rejected; /* services found but not taken: not "unknown" to requires */
 	size_t n_rejected;
-	bool failed;	  /* the current file has reported an error */
+	bool failed;          /* the current file has reported an error */
 	bool file_failed;     /* the current file could not be parsed */
 	bool any_file_failed; /* then its services are unknown to `requires` */
 } ctx;
@@ -111,8 +111,11 @@ static void on_cfg_error(cfg_t *cfg, const char *fmt, va_list ap)
 	ctx.failed = true;
 	/* Say which name is defined twice in our own words. */
 	if (strncmp(msg, "found duplicate title ", 22) == 0)
-		config_errors_add(ctx.errors, "%s:%d: service %s is defined twice in this file",
-				  ctx.file, cfg ? cfg->line : 0, msg + 22);
+		config_errors_add(ctx.errors,
+				  "%s:%d: service %s is defined twice in this file",
+				  ctx.file,
+				  cfg ? cfg->line : 0,
+				  msg + 22);
 	else
 		config_errors_add(ctx.errors, "%s:%d: %s", ctx.file, cfg ? cfg->line : 0, msg);
 }
@@ -145,8 +148,10 @@ static int parse_duration(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *r
 	uint64_t usec;
 
 	if (units_parse_duration(value, &usec) < 0) {
-		cfg_error(cfg, "bad duration '%s' for option '%s' (write e.g. 500ms, 10s, 2m, 1h)",
-			  value, opt->name);
+		cfg_error(cfg,
+			  "bad duration '%s' for option '%s' (write e.g. 500ms, 10s, 2m, 1h)",
+			  value,
+			  opt->name);
 		return -1;
 	}
 	*(long *)result = (long)usec;
@@ -158,7 +163,9 @@ static int parse_size(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *resul
 	uint64_t bytes;
 
 	if (units_parse_size(value, &bytes) < 0) {
-		cfg_error(cfg, "bad size '%s' for option '%s' (write e.g. 512K, 10M, 1G)", value,
+		cfg_error(cfg,
+			  "bad size '%s' for option '%s' (write e.g. 512K, 10M, 1G)",
+			  value,
 			  opt->name);
 		return -1;
 	}
@@ -169,7 +176,9 @@ static int parse_size(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *resul
 static int parse_percent(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
 {
 	if (units_parse_percent(value, (double *)result) < 0) {
-		cfg_error(cfg, "bad percentage '%s' for option '%s' (write e.g. 10%%)", value,
+		cfg_error(cfg,
+			  "bad percentage '%s' for option '%s' (write e.g. 10%%)",
+			  value,
 			  opt->name);
 		return -1;
 	}
@@ -181,8 +190,10 @@ static int parse_signal(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *res
 	int sig = signame_from_string(value);
 
 	if (sig < 0) {
-		cfg_error(cfg, "unknown signal '%s' for option '%s' (write e.g. TERM, INT, HUP)",
-			  value, opt->name);
+		cfg_error(cfg,
+			  "unknown signal '%s' for option '%s' (write e.g. TERM, INT, HUP)",
+			  value,
+			  opt->name);
 		return -1;
 	}
 	*(long *)result = sig;
@@ -227,8 +238,14 @@ static int parse_word(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *resul
 				*(long *)result = k;
 				return 0;
 			}
-		cfg_error(cfg, "bad value '%s' for option '%s' (one of: %s%s%s%s%s)", value,
-			  opt->name, w[0], w[1] ? ", " : "", w[1] ? w[1] : "", w[2] ? ", " : "",
+		cfg_error(cfg,
+			  "bad value '%s' for option '%s' (one of: %s%s%s%s%s)",
+			  value,
+			  opt->name,
+			  w[0],
+			  w[1] ? ", " : "",
+			  w[1] ? w[1] : "",
+			  w[2] ? ", " : "",
 			  w[2] ? w[2] : "");
 		return -1;
 	}
@@ -248,8 +265,12 @@ static int check_range(cfg_t *cfg, cfg_opt_t *opt, long lo, long hi)
 	long v = last_int(opt);
 
 	if (v < lo || v > hi) {
-		cfg_error(cfg, "value %ld for option '%s' is out of range (%ld..%ld)", v, opt->name,
-			  lo, hi);
+		cfg_error(cfg,
+			  "value %ld for option '%s' is out of range (%ld..%ld)",
+			  v,
+			  opt->name,
+			  lo,
+			  hi);
 		return -1;
 	}
 	return 0;
@@ -346,7 +367,9 @@ static int validate_exit_codes(cfg_t *cfg, cfg_opt_t *opt)
 	for (unsigned i = 0; i < cfg_opt_size(opt); i++) {
 		long c = cfg_opt_getnint(opt, i);
 		if (c < 0 || c > 255) {
-			cfg_error(cfg, "exit code %ld in '%s' is out of range (0..255)", c,
+			cfg_error(cfg,
+				  "exit code %ld in '%s' is out of range (0..255)",
+				  c,
 				  opt->name);
 			return -1;
 		}
@@ -377,8 +400,8 @@ static int validate_http(cfg_t *cfg, cfg_opt_t *opt)
 	const char *v = cfg_opt_getnstr(opt, 0);
 
 	if (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0) {
-		cfg_error(cfg, "bad URL '%s' for 'http' (it must start with http:// or https://)",
-			  v);
+		cfg_error(
+			cfg, "bad URL '%s' for 'http' (it must start with http:// or https://)", v);
 		return -1;
 	}
 	return 0;
@@ -405,7 +428,7 @@ static int validate_include_dir(cfg_t *cfg, cfg_opt_t *opt)
 /* ---- the schema ---- */
 
 #define DURATION(name, def) CFG_INT_CB(name, (long)(def), CFGF_NONE, parse_duration)
-#define WORD(name, def)	    CFG_INT_CB(name, (long)(def), CFGF_NONE, parse_word)
+#define WORD(name, def)     CFG_INT_CB(name, (long)(def), CFGF_NONE, parse_word)
 
 static cfg_opt_t probe_opts[] = {
 	CFG_STR("exec", NULL, CFGF_NODEFAULT),
@@ -532,7 +555,10 @@ static cfg_t *schema_new(void)
 		cfg_set_validate_func(cfg, validators[i].path, validators[i].fn);
 	for (size_t r = 0; r < PROBE_ROLE_COUNT; r++)
 		for (size_t i = 0; i < ELEMENTSOF(probe_validators); i++) {
-			snprintf(path, sizeof(path), "service|%s|%s", probe_roles[r],
+			snprintf(path,
+				 sizeof(path),
+				 "service|%s|%s",
+				 probe_roles[r],
 				 probe_validators[i].option);
 			cfg_set_validate_func(cfg, path, probe_validators[i].fn);
 		}
@@ -626,7 +652,9 @@ static int blank_and_scan(const char *file, char *buf, size_t len)
 			i--;
 		} else if (c == '/' && i + 1 < len && buf[i + 1] == '*') {
 			buf[i] = buf[i + 1] = ' ';
-			for (i += 2; i < len && !(buf[i] == '*' && i + 1 < len && buf[i + 1] == '/'); i++)
+			for (i += 2;
+			     i < len && !(buf[i] == '*' && i + 1 < len && buf[i + 1] == '/');
+			     i++)
 				if (buf[i] == '\n')
 					line++;
 				else
@@ -682,7 +710,9 @@ static int blank_and_scan(const char *file, char *buf, size_t len)
 			ctx.n_sections++;
 		} else if (c == '}') {
 			if (depth == 0) {
-				config_errors_add(ctx.errors, "%s:%u: '}' without a matching '{'", file,
+				config_errors_add(ctx.errors,
+						  "%s:%u: '}' without a matching '{'",
+						  file,
 						  line);
 				return -EINVAL;
 			}
@@ -694,7 +724,9 @@ static int blank_and_scan(const char *file, char *buf, size_t len)
 		return -EINVAL;
 	}
 	if (depth > 0) {
-		config_errors_add(ctx.errors, "%s:%u: '{' is never closed", file,
+		config_errors_add(ctx.errors,
+				  "%s:%u: '{' is never closed",
+				  file,
 				  open_lines[MIN(depth, ELEMENTSOF(open_lines)) - 1]);
 		return -EINVAL;
 	}
@@ -754,8 +786,8 @@ static int parse_file(const char *path, cfg_t **ret)
 	ctx.file_failed = true; /* until this parse succeeds */
 	r = read_file(path, &buf, &len);
 	if (r < 0) {
-		config_errors_add(ctx.errors, "%s: cannot read configuration: %s", path,
-				  strerror(-r));
+		config_errors_add(
+			ctx.errors, "%s: cannot read configuration: %s", path, strerror(-r));
 		return -EINVAL;
 	}
 	r = blank_and_scan(path, buf, len);
@@ -843,8 +875,11 @@ static int convert_probe(cfg_t *svc, size_t mark, enum probe_role role, struct p
 	m = find_mark(mark, name, 0, &count);
 	pc->line = m ? m->line : 0;
 	if (count > 1) {
-		config_errors_add(ctx.errors, "%s:%u: service '%s' has more than one %s block",
-				  ctx.file, find_mark(mark, name, 1, NULL)->line, cfg_title(svc),
+		config_errors_add(ctx.errors,
+				  "%s:%u: service '%s' has more than one %s block",
+				  ctx.file,
+				  find_mark(mark, name, 1, NULL)->line,
+				  cfg_title(svc),
 				  name);
 		return -EINVAL;
 	}
@@ -858,7 +893,11 @@ static int convert_probe(cfg_t *svc, size_t mark, enum probe_role role, struct p
 		config_errors_add(ctx.errors,
 				  "%s:%u: %s probe of service '%s' needs exactly one of exec, tcp, "
 				  "http, unix (it has %u)",
-				  ctx.file, pc->line, name, cfg_title(svc), kinds);
+				  ctx.file,
+				  pc->line,
+				  name,
+				  cfg_title(svc),
+				  kinds);
 		pc->type = PROBE_NONE;
 		return -EINVAL;
 	}
@@ -917,7 +956,8 @@ static int convert_service(cfg_t *svc, size_t nth, struct service_config **ret)
 	if (!sc->name || !sc->file)
 		return -ENOMEM;
 	if (!name_is_valid(sc->name))
-		return service_error(sc, "bad name (use letters, digits, '_', '.', '-'; at most %d)",
+		return service_error(sc,
+				     "bad name (use letters, digits, '_', '.', '-'; at most %d)",
 				     CONFIG_NAME_MAX);
 	if (cfg_size(svc, "command") == 0)
 		return service_error(sc, "'command' is missing");
@@ -1063,8 +1103,8 @@ static int set_string(char **dst, cfg_t *cfg, const char *name, bool only_if_set
 /* Takes the top-level options from @cfg; a drop-in overrides only what it sets. */
 static int take_globals(struct vigil_config *c, cfg_t *cfg, bool dropin)
 {
-	static const char *const names[] = {"control-socket", "control-group", "log-dir",
-					    "http-listen"};
+	static const char *const names[] = {
+		"control-socket", "control-group", "log-dir", "http-listen"};
 	char **fields[] = {&c->control_socket, &c->control_group, &c->log_dir, &c->http_listen};
 	int r;
 
@@ -1079,8 +1119,10 @@ static int take_globals(struct vigil_config *c, cfg_t *cfg, bool dropin)
 	if (!dropin || was_set(cfg, "shutdown-timeout"))
 		c->shutdown_timeout = (uint64_t)cfg_getint(cfg, "shutdown-timeout");
 	if (dropin && was_set(cfg, "include-dir"))
-		config_errors_add(ctx.errors, "%s:%u: include-dir may only be set in the main file",
-				  ctx.file, recalled_line(NULL, "include-dir"));
+		config_errors_add(ctx.errors,
+				  "%s:%u: include-dir may only be set in the main file",
+				  ctx.file,
+				  recalled_line(NULL, "include-dir"));
 	return 0;
 }
 
@@ -1132,15 +1174,21 @@ static int take_services(struct vigil_config *c, cfg_t *cfg)
 		if (k >= 0) {
 			config_errors_add(ctx.errors,
 					  "%s:%u: service '%s' is already defined at %s:%u",
-					  sc->file, sc->line, sc->name, c->services[k]->file,
+					  sc->file,
+					  sc->line,
+					  sc->name,
+					  c->services[k]->file,
 					  c->services[k]->line);
 			service_config_free(sc);
 			continue;
 		}
 		r = add_service(c, sc);
 		if (r == -E2BIG) {
-			config_errors_add(ctx.errors, "%s:%u: more than %d services", sc->file,
-					  sc->line, CONFIG_SERVICES_MAX);
+			config_errors_add(ctx.errors,
+					  "%s:%u: more than %d services",
+					  sc->file,
+					  sc->line,
+					  CONFIG_SERVICES_MAX);
 			service_config_free(sc);
 			return -EINVAL;
 		}
@@ -1167,13 +1215,17 @@ static int load_dropins(struct vigil_config *c, const char *dir, unsigned dir_li
 
 	n = scandir(dir, &list, is_dropin, alphasort);
 	if (n < 0) {
-		config_errors_add(ctx.errors, "%s:%u: cannot read include-dir '%s': %s", main_file,
-				  dir_line, dir, strerror(errno));
+		config_errors_add(ctx.errors,
+				  "%s:%u: cannot read include-dir '%s': %s",
+				  main_file,
+				  dir_line,
+				  dir,
+				  strerror(errno));
 		return 0;
 	}
 	if (n > CONFIG_FILES_MAX) {
-		config_errors_add(ctx.errors, "%s: more than %d drop-in files", dir,
-				  CONFIG_FILES_MAX);
+		config_errors_add(
+			ctx.errors, "%s: more than %d drop-in files", dir, CONFIG_FILES_MAX);
 		n = CONFIG_FILES_MAX;
 	}
 	for (int i = 0; i < n; i++) {
@@ -1201,10 +1253,16 @@ static void report_cycle(const size_t *cycle, size_t len, void *userdata)
 	size_t off = 0;
 
 	for (size_t i = 0; i <= len && off < sizeof(path); i++)
-		off += (size_t)snprintf(path + off, sizeof(path) - off, "%s%s", i ? " -> " : "",
+		off += (size_t)snprintf(path + off,
+					sizeof(path) - off,
+					"%s%s",
+					i ? " -> " : "",
 					c->services[cycle[i % len]]->name);
-	config_errors_add(ctx.errors, "%s:%u: dependency cycle: %s", first->file,
-			  first->requires_line ? first->requires_line : first->line, path);
+	config_errors_add(ctx.errors,
+			  "%s:%u: dependency cycle: %s",
+			  first->file,
+			  first->requires_line ? first->requires_line : first->line,
+			  path);
 }
 
 /* Resolves `requires` and looks for cycles, reporting every problem. */
@@ -1227,7 +1285,9 @@ static int check_dependencies(const struct vigil_config *c)
 				config_errors_add(ctx.errors,
 						  "%s:%u: service '%s' requires '%s', which is not "
 						  "defined",
-						  sc->file, sc->requires_line, sc->name,
+						  sc->file,
+						  sc->requires_line,
+						  sc->name,
 						  sc->requires[k]);
 				unknown = true;
 				continue;
@@ -1455,17 +1515,17 @@ bool service_config_equal(const struct service_config *a, const struct service_c
 	    !str_eq(a->group, b->group) || a->umask != b->umask ||
 	    !strv_eq(a->environment, b->environment) || !str_eq(a->env_file, b->env_file) ||
 	    a->env_file_optional != b->env_file_optional || a->autostart != b->autostart ||
-	    a->main != b->main ||
-	    a->type != b->type || !strv_eq(a->requires, b->requires) ||
+	    a->main != b->main || a->type != b->type || !strv_eq(a->requires, b->requires) ||
 	    a->n_success_codes != b->n_success_codes ||
 	    memcmp(a->success_codes, b->success_codes, a->n_success_codes * sizeof(int)) != 0)
 		return false;
 	if (p->restart != q->restart || p->oneshot != q->oneshot ||
 	    p->ready_on_spawn != q->ready_on_spawn || p->backoff.delay != q->backoff.delay ||
-	    p->backoff.delay_max != q->backoff.delay_max || p->backoff.factor != q->backoff.factor ||
-	    p->backoff.jitter != q->backoff.jitter || p->stable_after != q->stable_after ||
-	    p->restart_limit != q->restart_limit || p->restart_window != q->restart_window ||
-	    p->start_timeout != q->start_timeout || p->stop_timeout != q->stop_timeout)
+	    p->backoff.delay_max != q->backoff.delay_max ||
+	    p->backoff.factor != q->backoff.factor || p->backoff.jitter != q->backoff.jitter ||
+	    p->stable_after != q->stable_after || p->restart_limit != q->restart_limit ||
+	    p->restart_window != q->restart_window || p->start_timeout != q->start_timeout ||
+	    p->stop_timeout != q->stop_timeout)
 		return false;
 	if (a->on_failed != b->on_failed || a->ready != b->ready || a->watchdog != b->watchdog ||
 	    a->stop_signal != b->stop_signal || a->kill_mode != b->kill_mode ||

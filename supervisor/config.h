@@ -10,7 +10,7 @@
 
 /* Caps on what a configuration may hold. */
 #define CONFIG_SERVICES_MAX 10000
-#define CONFIG_NAME_MAX	    64
+#define CONFIG_NAME_MAX     64
 
 enum service_type { SERVICE_TYPE_SIMPLE, SERVICE_TYPE_ONESHOT };
 enum ready_mode { READY_STARTED, READY_NOTIFY, READY_PROBE };
@@ -22,9 +22,9 @@ enum probe_type { PROBE_NONE, PROBE_EXEC, PROBE_TCP, PROBE_HTTP, PROBE_UNIX, PRO
 enum probe_role { PROBE_STARTUP, PROBE_LIVENESS, PROBE_READINESS, PROBE_ROLE_COUNT };
 
 struct probe_config {
-	enum probe_type type; /* PROBE_NONE: no such block */
-	char *target;	      /* the command, host:port, URL or socket path */
-	char **argv;	      /* exec: the command split into words */
+	enum probe_type type;                    /* PROBE_NONE: no such block */
+	char *target;                            /* the command, host:port, URL or socket path */
+	char **argv;                             /* exec: the command split into words */
 	uint64_t initial_delay, period, timeout; /* µs */
 	unsigned success_threshold, failure_threshold;
 	unsigned line; /* where the block opens */
@@ -64,7 +64,7 @@ struct vigil_config {
 	char *control_socket; /* NULL: the default path */
 	char *control_group;
 	bool control_group_set; /* written in a file: not the default "vigil" */
-	char *include_dir; /* resolved against the main file's directory */
+	char *include_dir;      /* resolved against the main file's directory */
 	char *log_dir;
 	char *http_listen;
 	enum log_forward log_forward;
@@ -99,7 +99,8 @@ ssize_t config_find_service(const struct vigil_config *c, const char *name);
 
 void config_errors_clear(struct config_errors *e);
 /* Appends a formatted message. Returns 0 or -ENOMEM. */
-int config_errors_add(struct config_errors *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int config_errors_add(struct config_errors *e, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 const char *probe_role_to_string(enum probe_role r);
 const char *probe_type_to_string(enum probe_type t);

@@ -110,18 +110,17 @@ static json_t *probe_to_json(enum probe_role role, const struct probe_info *pi)
 			return json_decref(o), NULL;
 		return o;
 	}
-	if (json_object_set_new(
-		    o,
-		    "last",
-		    json_pack("{s:s, s:s, s:f, s:o}",
-			      "result",
-			      pi->last_result == PROBE_PASS ? "pass" : "fail",
-			      "time",
-			      control_format_time(pi->last_time, when),
-			      "duration",
-			      (double)pi->last_duration / (double)SEC,
-			      "message",
-			      text_to_json(pi->message))) < 0)
+	if (json_object_set_new(o,
+				"last",
+				json_pack("{s:s, s:s, s:f, s:o}",
+					  "result",
+					  pi->last_result == PROBE_PASS ? "pass" : "fail",
+					  "time",
+					  control_format_time(pi->last_time, when),
+					  "duration",
+					  (double)pi->last_duration / (double)SEC,
+					  "message",
+					  text_to_json(pi->message))) < 0)
 		return json_decref(o), NULL;
 	return o;
 }

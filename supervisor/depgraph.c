@@ -118,7 +118,8 @@ static size_t find_cycle(const struct depgraph *g, const size_t *comp, size_t st
 			if (comp[w] != comp[start])
 				continue;
 			if (w == start) {
-				/* Walk back from v to start, then reverse into requirement order. */
+				/* Walk back from v to start, then reverse into requirement order.
+				 */
 				for (size_t u = v; u != UNVISITED && u != start; u = parent[u])
 					cycle[len++] = u;
 				cycle[len++] = start;
@@ -153,7 +154,11 @@ int depgraph_cycles(const struct depgraph *g, depgraph_cycle_fn *fn, void *userd
 
 	if (!index || !low || !stack || !comp || !comp_size || !on_stack || !reported)
 		return -ENOMEM;
-	t = (struct tarjan){.g = g, .index = index, .low = low, .stack = stack, .comp = comp,
+	t = (struct tarjan){.g = g,
+			    .index = index,
+			    .low = low,
+			    .stack = stack,
+			    .comp = comp,
 			    .on_stack = on_stack};
 	for (size_t v = 0; v < g->n; v++)
 		index[v] = UNVISITED;

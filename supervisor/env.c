@@ -2,10 +2,10 @@
 #include "env.h"
 
 #include <ctype.h>
-#include <sys/types.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "macro.h"
 

@@ -113,8 +113,9 @@ static unsigned enter_start(struct lifecycle *lc, uint64_t now)
 		return enter(lc, SERVICE_WAITING, USEC_INFINITY);
 	lc->started_at = now;
 	lc->stop_is_failure = false;
-	return LC_SPAWN |
-	       enter(lc, SERVICE_STARTING, p->start_timeout ? now + p->start_timeout : USEC_INFINITY);
+	return LC_SPAWN | enter(lc,
+				SERVICE_STARTING,
+				p->start_timeout ? now + p->start_timeout : USEC_INFINITY);
 }
 
 /* A start the user asked for begins a fresh backoff and restart window. */
@@ -262,7 +263,8 @@ static unsigned in_up(struct lifecycle *lc, enum lc_event ev, uint64_t now)
 		lc->want_up = true;
 		return enter_stopping(lc, now, false);
 	default:
-		return lc->state == SERVICE_STARTING ? in_starting(lc, ev, now) : in_running(lc, ev);
+		return lc->state == SERVICE_STARTING ? in_starting(lc, ev, now)
+						     : in_running(lc, ev);
 	}
 }
 
@@ -323,10 +325,14 @@ static unsigned in_ended(struct lifecycle *lc, enum lc_event ev, uint64_t now)
 
 typedef unsigned state_fn(struct lifecycle *lc, enum lc_event ev, uint64_t now);
 static state_fn *const handlers[SERVICE_STATE_COUNT] = {
-	[SERVICE_STOPPED] = in_stopped,	 [SERVICE_WAITING] = in_waiting,
-	[SERVICE_STARTING] = in_up,	 [SERVICE_RUNNING] = in_up,
-	[SERVICE_STOPPING] = in_stopping, [SERVICE_BACKOFF] = in_backoff,
-	[SERVICE_EXITED] = in_ended,	 [SERVICE_FAILED] = in_ended,
+	[SERVICE_STOPPED] = in_stopped,
+	[SERVICE_WAITING] = in_waiting,
+	[SERVICE_STARTING] = in_up,
+	[SERVICE_RUNNING] = in_up,
+	[SERVICE_STOPPING] = in_stopping,
+	[SERVICE_BACKOFF] = in_backoff,
+	[SERVICE_EXITED] = in_ended,
+	[SERVICE_FAILED] = in_ended,
 };
 
 unsigned lifecycle_step(struct lifecycle *lc, enum lc_event ev, uint64_t now)

@@ -5,10 +5,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <stddef.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -318,7 +318,8 @@ int notify_new(sd_event *event, const char *path, notify_message_fn *on_message,
 	if (!abstract)
 		(void)unlink(path);
 	if (setsockopt(n->fd, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) < 0 ||
-	    bind(n->fd, (struct sockaddr *)&sa, sa_len) < 0 || (!abstract && chmod(path, 0666) < 0)) {
+	    bind(n->fd, (struct sockaddr *)&sa, sa_len) < 0 ||
+	    (!abstract && chmod(path, 0666) < 0)) {
 		r = -errno;
 		notify_free(n);
 		return r;

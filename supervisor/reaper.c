@@ -79,7 +79,8 @@ bool reaper_reap(struct reaper *r)
 			continue;
 		}
 		r->orphans++;
-		log_debug("Reaped orphan %d (%s %d)", (int)pid,
+		log_debug("Reaped orphan %d (%s %d)",
+			  (int)pid,
 			  WIFEXITED(status) ? "exit code" : "signal",
 			  WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
 	}

@@ -40,21 +40,21 @@ struct service {
 	struct service **requires;
 	size_t n_requires;
 	enum lc_event pending_stop; /* LC_EV_COUNT: none */
-	int stop_signal;	    /* 0: the configured one */
+	int stop_signal;            /* 0: the configured one */
 	struct service_exit exit;
 	uint64_t since, started_at; /* CLOCK_REALTIME µs */
 	char reason[256];
 
 	/* Health: probes, the notify socket and the watchdog (SPEC §3, §5). */
-	struct probe_set *probes;       /* NULL: no probe configured, no timer */
-	struct probe_host probe_host;   /* what exec probes run with: the current run's */
-	struct spawn_creds creds;       /* the current run's user and groups */
-	char **run_env;      /* the current run's environment, with env-file (pointers) */
-	char **run_file_env; /* the strings its env-file gave */
-	char *notify_path;              /* NOTIFY_SOCKET; NULL: none */
-	struct notify *notify;          /* bound at the first spawn */
+	struct probe_set *probes;     /* NULL: no probe configured, no timer */
+	struct probe_host probe_host; /* what exec probes run with: the current run's */
+	struct spawn_creds creds;     /* the current run's user and groups */
+	char **run_env;               /* the current run's environment, with env-file (pointers) */
+	char **run_file_env;          /* the strings its env-file gave */
+	char *notify_path;            /* NOTIFY_SOCKET; NULL: none */
+	struct notify *notify;        /* bound at the first spawn */
 	pid_t probes_pid, watchdog_pid; /* the run they were started for; 0: none */
-	char *status; /* the last STATUS= text; NULL before any, allocated by the first */
+	char *status;     /* the last STATUS= text; NULL before any, allocated by the first */
 	char *own_env[3]; /* NOTIFY_SOCKET=, WATCHDOG_USEC=: what vigild tells the child */
 	struct service_logs *logs; /* NULL without capture */
 };
@@ -198,13 +198,17 @@ static int spawn(struct service *s, char *why, size_t why_size)
 		if (r == -ENOENT && cfg->env_file_optional)
 			r = 0;
 		else if (r < 0) {
-			snprintf(why, why_size, "cannot read env-file '%s': %s", cfg->env_file,
+			snprintf(why,
+				 why_size,
+				 "cannot read env-file '%s': %s",
+				 cfg->env_file,
 				 strerror(-r));
 			return r;
 		}
 		r = text ? env_file_parse(text, len, &file_env, &line) : 0;
 		if (r == -EINVAL) {
-			snprintf(why, why_size, "bad line %u in env-file '%s'", line, cfg->env_file);
+			snprintf(
+				why, why_size, "bad line %u in env-file '%s'", line, cfg->env_file);
 			return r;
 		}
 		if (r >= 0)
@@ -224,8 +228,11 @@ static int spawn(struct service *s, char *why, size_t why_size)
 	r = spawn_resolve_creds(cfg->user, cfg->group, &creds, &unknown);
 	if (r < 0) {
 		if (r == -ESRCH)
-			snprintf(why, why_size, "unknown %s '%s'",
-				 unknown == cfg->user ? "user" : "group", unknown);
+			snprintf(why,
+				 why_size,
+				 "unknown %s '%s'",
+				 unknown == cfg->user ? "user" : "group",
+				 unknown);
 		else
 			snprintf(why, why_size, "cannot resolve user/group: %s", strerror(-r));
 		record_spawn_failure(s, -EPERM);
@@ -316,8 +323,11 @@ static void send_signal(struct service *s, int sig)
 	/* The pid is still ours (unreaped), so neither it nor its group can be reused. */
 	target = s->cfg->kill_mode == KILL_MODE_GROUP ? -s->pid : s->pid;
 	if (kill(target, sig) < 0 && errno != ESRCH)
-		log_warning_errno(-errno, "%s: Failed to send SIG%s to %d, ignoring", s->cfg->name,
-				  signame_to_string(sig) ?: "?", (int)target);
+		log_warning_errno(-errno,
+				  "%s: Failed to send SIG%s to %d, ignoring",
+				  s->cfg->name,
+				  signame_to_string(sig) ?: "?",
+				  (int)target);
 	/* A stopped process would not act on the stop signal until continued. */
 	if (sig != SIGKILL && sig != SIGCONT)
 		(void)kill(target, SIGCONT);
@@ -379,7 +389,8 @@ static void apply_next_config(struct service *s)
 	s->run_file_env = strv_free(s->run_file_env);
 	s->probe_host.envp = s->envp;
 	if (s->logs)
-		service_logs_set_limits(s->logs, next->log_max_size, next->log_keep, next->log_buffer);
+		service_logs_set_limits(
+			s->logs, next->log_max_size, next->log_keep, next->log_buffer);
 }
 
 /* Starts and stops what watches a run: the probes while the process is starting or
@@ -435,10 +446,13 @@ void service_feed(struct service *s, enum lc_event ev, const char *reason)
 		if (s->lc.state != from) {
 			s->since = now_realtime();
 			set_reason(s, reason);
-			log_full_errno(s->lc.state == SERVICE_FAILED ? LOG_WARNING : LOG_INFO, 0,
-				       "%s: %s -> %s (%s)", s->cfg->name,
+			log_full_errno(s->lc.state == SERVICE_FAILED ? LOG_WARNING : LOG_INFO,
+				       0,
+				       "%s: %s -> %s (%s)",
+				       s->cfg->name,
 				       service_state_to_string(from),
-				       service_state_to_string(s->lc.state), s->reason);
+				       service_state_to_string(s->lc.state),
+				       s->reason);
 		}
 		if (!(actions & LC_SPAWN)) {
 			sync_health(s);
@@ -654,7 +668,8 @@ int service_new(const struct service_host *host, struct service_config *cfg, str
 	s->host = host;
 	s->cfg = cfg;
 	s->pending_stop = LC_EV_COUNT;
-	lifecycle_init(&s->lc, &cfg->policy, ((uint64_t)getpid() << 32) ^ now_realtime() ^ (uintptr_t)s);
+	lifecycle_init(
+		&s->lc, &cfg->policy, ((uint64_t)getpid() << 32) ^ now_realtime() ^ (uintptr_t)s);
 	s->probe_host = (struct probe_host){
 		.event = host->event,
 		.reaper = host->reaper,
@@ -678,12 +693,12 @@ int service_new(const struct service_host *host, struct service_config *cfg, str
 	if (r >= 0 && host->logs) {
 		r = service_logs_new(host->logs, cfg->name, &s->logs);
 		if (r >= 0)
-			service_logs_set_limits(s->logs, cfg->log_max_size, cfg->log_keep,
-						cfg->log_buffer);
+			service_logs_set_limits(
+				s->logs, cfg->log_max_size, cfg->log_keep, cfg->log_buffer);
 	}
 	if (r >= 0)
-		r = sd_event_add_time(host->event, &s->timer, CLOCK_MONOTONIC, USEC_INFINITY, 1,
-				      on_timer, s);
+		r = sd_event_add_time(
+			host->event, &s->timer, CLOCK_MONOTONIC, USEC_INFINITY, 1, on_timer, s);
 	if (r < 0) {
 		service_free(s);
 		return r;
@@ -752,7 +767,8 @@ int service_set_requires(struct service *s, struct service *const *req, size_t n
 bool service_deps_ready(const struct service *s)
 {
 	for (size_t i = 0; i < s->n_requires; i++)
-		if (!service_is_ready(s->requires[i]) || s->requires[i]->pending_stop != LC_EV_COUNT)
+		if (!service_is_ready(s->requires[i]) ||
+			    s->requires[i] -> pending_stop != LC_EV_COUNT)
 			return false;
 	return true;
 }
@@ -794,8 +810,7 @@ pid_t service_get_pid(const struct service *s)
 
 bool service_is_ready(const struct service *s)
 {
-	return s->lc.ready &&
-	       (s->lc.state == SERVICE_RUNNING || s->lc.state == SERVICE_EXITED);
+	return s->lc.ready && (s->lc.state == SERVICE_RUNNING || s->lc.state == SERVICE_EXITED);
 }
 
 bool service_is_wanted(const struct service *s)

@@ -21,8 +21,8 @@ struct service_logs;
 
 /* Called after every state transition, once its actions are done. The manager reacts
  * later (from its own event source), never by feeding a service from here. */
-typedef void service_transition_fn(struct service *s, enum service_state from,
-				   const char *reason, void *userdata);
+typedef void service_transition_fn(struct service *s, enum service_state from, const char *reason,
+				   void *userdata);
 
 /* What the manager lends every service; outlives them all. */
 struct service_host {
@@ -45,14 +45,13 @@ struct service_host {
 /* The last exit of the main process. */
 struct service_exit {
 	bool known;
-	int code;	/* with signal == 0 */
-	int signal;	/* killed by this signal */
-	uint64_t time;	/* CLOCK_REALTIME µs */
+	int code;      /* with signal == 0 */
+	int signal;    /* killed by this signal */
+	uint64_t time; /* CLOCK_REALTIME µs */
 };
 
 /* Creates a stopped service that owns @cfg (taken even on failure). */
-int service_new(const struct service_host *host, struct service_config *cfg,
-		struct service **ret);
+int service_new(const struct service_host *host, struct service_config *cfg, struct service **ret);
 /* Forgets the service; it must have no process left. Accepts NULL, returns NULL. */
 struct service *service_free(struct service *s);
 

@@ -134,8 +134,16 @@ struct child_failure {
 };
 
 static const char *const step_names[] = {
-	"set signals", "setsid", "chdir",  "setgroups", "setgid",
-	"setuid",      "stdin",  "stdout", "stderr",    "execve",
+	"set signals",
+	"setsid",
+	"chdir",
+	"setgroups",
+	"setgid",
+	"setuid",
+	"stdin",
+	"stdout",
+	"stderr",
+	"execve",
 };
 
 struct child_args {

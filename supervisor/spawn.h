@@ -9,21 +9,21 @@ struct rlimit;
 
 /* Who the program runs as, resolved in vigild before spawning. */
 struct spawn_creds {
-	bool set;	/* false: run as vigild's own user */
+	bool set; /* false: run as vigild's own user */
 	uid_t uid;
 	gid_t gid;
-	gid_t *groups;	/* supplementary groups */
+	gid_t *groups; /* supplementary groups */
 	int n_groups;
 };
 
 struct spawn_params {
-	const char *path;      /* the program to execute, with a slash */
+	const char *path; /* the program to execute, with a slash */
 	char *const *argv;
 	char *const *envp;
 	const char *directory; /* NULL: vigild's */
 	const struct spawn_creds *creds;
-	int umask;	       /* -1: vigild's */
-	int stdin_fd;	       /* -1: /dev/null */
+	int umask;    /* -1: vigild's */
+	int stdin_fd; /* -1: /dev/null */
 	int stdout_fd, stderr_fd;
 	/* false: a new process group in vigild's session, given the terminal's
 	 * foreground when stdin is one (as tini does for its child) */

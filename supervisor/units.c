@@ -18,15 +18,29 @@ struct unit {
 
 /* Longest suffixes first so "ms" is not read as "m". */
 static const struct unit duration_units[] = {
-	{"usec", 1},	       {"msec", MSEC},	       {"min", 60 * SEC}, {"sec", SEC},
-	{"us", 1},	       {"ms", MSEC},	       {"s", SEC},	  {"m", 60 * SEC},
-	{"h", 3600 * SEC},     {"d", 86400 * SEC},
+	{"usec", 1},
+	{"msec", MSEC},
+	{"min", 60 * SEC},
+	{"sec", SEC},
+	{"us", 1},
+	{"ms", MSEC},
+	{"s", SEC},
+	{"m", 60 * SEC},
+	{"h", 3600 * SEC},
+	{"d", 86400 * SEC},
 };
 
 static const struct unit size_units[] = {
-	{"KiB", 1ULL << 10}, {"MiB", 1ULL << 20}, {"GiB", 1ULL << 30}, {"KB", 1ULL << 10},
-	{"MB", 1ULL << 20},  {"GB", 1ULL << 30},  {"K", 1ULL << 10},   {"M", 1ULL << 20},
-	{"G", 1ULL << 30},   {"B", 1},
+	{"KiB", 1ULL << 10},
+	{"MiB", 1ULL << 20},
+	{"GiB", 1ULL << 30},
+	{"KB", 1ULL << 10},
+	{"MB", 1ULL << 20},
+	{"GB", 1ULL << 30},
+	{"K", 1ULL << 10},
+	{"M", 1ULL << 20},
+	{"G", 1ULL << 30},
+	{"B", 1},
 };
 
 /* Reads one unsigned decimal number (with an optional fraction) at *p. */
@@ -150,7 +164,11 @@ int units_parse_percent(const char *s, double *ret)
 char *units_format_duration(uint64_t usec, char *buf, size_t size)
 {
 	static const struct unit units[] = {
-		{"h", 3600 * SEC}, {"m", 60 * SEC}, {"s", SEC}, {"ms", MSEC}, {"us", 1},
+		{"h", 3600 * SEC},
+		{"m", 60 * SEC},
+		{"s", SEC},
+		{"ms", MSEC},
+		{"us", 1},
 	};
 
 	if (usec == 0) {
@@ -159,7 +177,10 @@ char *units_format_duration(uint64_t usec, char *buf, size_t size)
 	}
 	for (size_t i = 0; i < ELEMENTSOF(units); i++)
 		if (usec % units[i].factor == 0) {
-			snprintf(buf, size, "%llu%s", (unsigned long long)(usec / units[i].factor),
+			snprintf(buf,
+				 size,
+				 "%llu%s",
+				 (unsigned long long)(usec / units[i].factor),
 				 units[i].suffix);
 			return buf;
 		}

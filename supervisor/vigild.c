@@ -32,7 +32,8 @@ static void help(void)
 	       "  -c, --config FILE     configuration file\n"
 	       "  -s, --socket SOCKET   control socket path (overrides control-socket)\n"
 	       "      --log-level LEVEL debug, info, warn or error (default info)\n"
-	       "      --check           validate the configuration, print every error, exit 0 or 1\n"
+	       "      --check           validate the configuration, print every error, exit 0 or "
+	       "1\n"
 	       "      --version         print the version\n"
 	       "  -h, --help            print this help\n");
 }
@@ -126,7 +127,8 @@ int main(int argc, char *argv[])
 		case OPT_LOG_LEVEL:
 			r = log_level_from_string(optarg);
 			if (r < 0) {
-				fprintf(stderr, "vigild: bad --log-level '%s' (debug, info, warn, error)\n",
+				fprintf(stderr,
+					"vigild: bad --log-level '%s' (debug, info, warn, error)\n",
 					optarg);
 				return MANAGER_EXIT_STARTUP;
 			}
@@ -149,7 +151,8 @@ int main(int argc, char *argv[])
 	}
 	if (optind < argc) {
 		if (optind == 0 || !STREQ(argv[optind - 1], "--")) {
-			fprintf(stderr, "vigild: unexpected argument '%s' (a command goes after --)\n",
+			fprintf(stderr,
+				"vigild: unexpected argument '%s' (a command goes after --)\n",
 				argv[optind]);
 			return MANAGER_EXIT_STARTUP;
 		}
@@ -162,7 +165,8 @@ int main(int argc, char *argv[])
 		if (access(DEFAULT_CONFIG, F_OK) < 0) {
 			fprintf(stderr,
 				"vigild: no configuration: %s: %s (use -c FILE, or -- COMMAND)\n",
-				DEFAULT_CONFIG, strerror(errno));
+				DEFAULT_CONFIG,
+				strerror(errno));
 			return MANAGER_EXIT_STARTUP;
 		}
 		mo.config_path = DEFAULT_CONFIG;
@@ -172,7 +176,8 @@ int main(int argc, char *argv[])
 	if (r >= 0 && mo.main_argv) {
 		r = config_add_main(config, mo.main_argv);
 		if (r == -EEXIST)
-			config_errors_add(&errors, "%s: the name 'main' is taken by the -- COMMAND",
+			config_errors_add(&errors,
+					  "%s: the name 'main' is taken by the -- COMMAND",
 					  mo.config_path);
 	}
 	if (r < 0) {
@@ -185,7 +190,8 @@ int main(int argc, char *argv[])
 		return MANAGER_EXIT_STARTUP;
 	}
 	if (check) {
-		printf("%s: OK (%zu services)\n", mo.config_path ? mo.config_path : "(no file)",
+		printf("%s: OK (%zu services)\n",
+		       mo.config_path ? mo.config_path : "(no file)",
 		       config->n_services);
 		config_free(config);
 		return 0;

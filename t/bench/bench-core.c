@@ -89,7 +89,12 @@ static void write_services(int m, const char *extra, const char *mode)
 
 	fprintf(f, "control-socket = \"%s/control.sock\"\nlog-forward = no\n", dir);
 	for (int i = 0; i < m; i++)
-		fprintf(f, "service s%d {\n  command = \"%s %s %s\"\n%s}\n", i, stamp, fifo, mode,
+		fprintf(f,
+			"service s%d {\n  command = \"%s %s %s\"\n%s}\n",
+			i,
+			stamp,
+			fifo,
+			mode,
 			extra);
 	fclose(f);
 }
@@ -224,7 +229,9 @@ static void bench_restart(int n)
 		double b = median_us(bare, n), s = median_us(sup, n);
 		printf("restart latency (kill -9 -> exec'd), median of %d:\n", n);
 		printf("  bare fork+exec      %8.1f us\n", b);
-		printf("  vigild restart      %8.1f us   (%.2f x bare; target <= 1.5 x)\n", s, s / b);
+		printf("  vigild restart      %8.1f us   (%.2f x bare; target <= 1.5 x)\n",
+		       s,
+		       s / b);
 	}
 	free(bare);
 	free(sup);
@@ -249,8 +256,10 @@ static void bench_start(int m, int rounds)
 		t[r] = last - t0;
 		stop_daemon();
 	}
-	printf("start %d services until all exec'd, median of %d: %.1f ms (target <= 50 ms)\n", m,
-	       rounds, median_us(t, rounds) / 1e3);
+	printf("start %d services until all exec'd, median of %d: %.1f ms (target <= 50 ms)\n",
+	       m,
+	       rounds,
+	       median_us(t, rounds) / 1e3);
 	free(t);
 }
 
@@ -269,9 +278,12 @@ static void bench_pss(int m)
 	write_services(m, "", "pause");
 	start_daemon();
 	wait_started(m);
-	printf("vigild with %d sleeping services: PSS %.2f MiB, RSS %.2f MiB, %d fds (target PSS <= "
+	printf("vigild with %d sleeping services: PSS %.2f MiB, RSS %.2f MiB, %d fds (target PSS "
+	       "<= "
 	       "8 MiB)\n",
-	       m, pss_kib(daemon_pid) / 1024.0, status_field(daemon_pid, "VmRSS") / 1024.0,
+	       m,
+	       pss_kib(daemon_pid) / 1024.0,
+	       status_field(daemon_pid, "VmRSS") / 1024.0,
 	       count_fds(daemon_pid));
 	stop_daemon();
 }
@@ -288,7 +300,9 @@ static void bench_idle(int m, int seconds)
 	sleep((unsigned)seconds);
 	v1 = status_field(daemon_pid, "voluntary_ctxt_switches");
 	n1 = status_field(daemon_pid, "nonvoluntary_ctxt_switches");
-	printf("idle with %d services over %d s: %.2f wakeups/s (target 0)\n", m, seconds,
+	printf("idle with %d services over %d s: %.2f wakeups/s (target 0)\n",
+	       m,
+	       seconds,
 	       (double)(v1 - v0 + n1 - n0) / seconds);
 	stop_daemon();
 }
@@ -311,7 +325,9 @@ static void bench_crashloop(int seconds)
 	c1 = cpu_ns(daemon_pid);
 	printf("crash loop over %d s: %d restarts, vigild CPU %.3f ms per restart (target <= 0.3 "
 	       "ms)\n",
-	       seconds, restarts, (double)(c1 - c0) / 1e6 / restarts);
+	       seconds,
+	       restarts,
+	       (double)(c1 - c0) / 1e6 / restarts);
 	stop_daemon();
 }
 

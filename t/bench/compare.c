@@ -144,9 +144,14 @@ static int scan_procs(struct proc *procs)
 		f = fopen(path, "r");
 		if (!f)
 			continue;
-		if (fgets(buf, sizeof(buf), f) && (l = strchr(buf, '(')) && (r = strrchr(buf, ')'))) {
+		if (fgets(buf, sizeof(buf), f) && (l = strchr(buf, '(')) &&
+		    (r = strrchr(buf, ')'))) {
 			procs[n].pid = atoi(de->d_name);
-			snprintf(procs[n].comm, sizeof(procs[n].comm), "%.*s", (int)(r - l - 1), l + 1);
+			snprintf(procs[n].comm,
+				 sizeof(procs[n].comm),
+				 "%.*s",
+				 (int)(r - l - 1),
+				 l + 1);
 			procs[n].ppid = atoi(r + 4);
 			n++;
 		}
@@ -336,7 +341,10 @@ static void vigil_prepare(int n, enum mode mode)
 		fprintf(f,
 			"service s%d {\n  command = \"%s %s %s\"\n  restart-delay = 0s\n"
 			"  restart-jitter = 0%%\n}\n",
-			i, stamp, fifo, mode_name(mode));
+			i,
+			stamp,
+			fifo,
+			mode_name(mode));
 	fclose(f);
 }
 
@@ -428,14 +436,20 @@ static void supervisord_prepare(int n, enum mode mode)
 		"pidfile=%s/supervisord.pid\n\n"
 		"[unix_http_server]\nfile=%s/supervisor.sock\n\n"
 		"[rpcinterface:supervisor]\n"
-		"supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n\n"
+		"supervisor.rpcinterface_factory = "
+		"supervisor.rpcinterface:make_main_rpcinterface\n\n"
 		"[supervisorctl]\nserverurl=unix://%s/supervisor.sock\n\n",
-		dir, dir, dir);
+		dir,
+		dir,
+		dir);
 	for (int i = 0; i < n; i++)
 		fprintf(f,
 			"[program:s%d]\ncommand=%s %s %s\nautorestart=true\nstartsecs=0\n"
 			"startretries=1000000\nstdout_logfile=NONE\nstderr_logfile=NONE\n\n",
-			i, stamp, fifo, mode_name(mode));
+			i,
+			stamp,
+			fifo,
+			mode_name(mode));
 	fclose(f);
 }
 
@@ -501,16 +515,22 @@ static bool start_all(struct supervisor *s, int n, enum mode mode, long long *re
 
 /* ---- the figures ---- */
 
-#define N_ROWS	  10
-#define ROW_LOGS  8 /* a supervisor's log writer against the others */
-#define ROW_INIT  9 /* vigil against tini and dumb-init only */
+#define N_ROWS   10
+#define ROW_LOGS 8 /* a supervisor's log writer against the others */
+#define ROW_INIT 9 /* vigil against tini and dumb-init only */
 static const char *row_names[N_ROWS] = {
-	"restart latency (ms)",	   "start 100 services (ms)",   "PSS, 1 service (MiB)",
-	"PSS, 100 services (MiB)", "PSS, 1000 services (MiB)",	"idle wakeups/s, 100 svc",
-	"crash-loop CPU/restart (ms)", "status, 100 svc (ms)",	"log 256 MiB to a file (s)",
+	"restart latency (ms)",
+	"start 100 services (ms)",
+	"PSS, 1 service (MiB)",
+	"PSS, 100 services (MiB)",
+	"PSS, 1000 services (MiB)",
+	"idle wakeups/s, 100 svc",
+	"crash-loop CPU/restart (ms)",
+	"status, 100 svc (ms)",
+	"log 256 MiB to a file (s)",
 	"-- true overhead (ms)",
 };
-static double cat_seconds = -1; /* the same writer into `cat > file` */
+static double cat_seconds = -1;         /* the same writer into `cat > file` */
 static double table[N_ROWS][N_SUP + 2]; /* + tini, dumb-init */
 static const char *columns[N_SUP + 2];
 
@@ -666,8 +686,7 @@ static void bench_init_overhead(void)
 
 	table[ROW_INIT][0] = median_of_runs(vigil_argv, n) - b;
 	table[ROW_INIT][N_SUP] = installed("tini") ? median_of_runs(tini_argv, n) - b : -1;
-	table[ROW_INIT][N_SUP + 1] =
-		installed("dumb-init") ? median_of_runs(dumb_argv, n) - b : -1;
+	table[ROW_INIT][N_SUP + 1] = installed("dumb-init") ? median_of_runs(dumb_argv, n) - b : -1;
 }
 
 /* ---- logs: 256 MiB of 100-byte lines from the same writer ---- */
@@ -829,7 +848,8 @@ static void print_table(void)
 	printf("\nLower is better everywhere; the last column is vigil divided by the best peer "
 	       "(below 1: vigil is ahead).\n");
 	if (cat_seconds > 0)
-		printf("Logs: 100-byte lines; vigil timestamps each line (RFC 3339), runit's svlogd "
+		printf("Logs: 100-byte lines; vigil timestamps each line (RFC 3339), runit's "
+		       "svlogd "
 		       "(-tt) and s6-log (T) too, supervisord does not. The same writer into "
 		       "`cat > file` took %.3f s (%.0f MiB/s); vigil: %.2f x cat's speed.\n",
 		       cat_seconds,

@@ -22,7 +22,10 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	if (!fifo)
 		return 2;
-	n = snprintf(line, sizeof(line), "%d %lld\n", (int)getpid(),
+	n = snprintf(line,
+		     sizeof(line),
+		     "%d %lld\n",
+		     (int)getpid(),
 		     (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec);
 	fd = open(fifo, O_WRONLY | O_CLOEXEC);
 	if (fd < 0 || write(fd, line, (size_t)n) != n)

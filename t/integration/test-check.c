@@ -36,7 +36,8 @@ Test(check, reports_every_semantic_error_in_one_run_and_exits_1)
 {
 	char *out = NULL;
 
-	vh_write(&v, "vigil.conf",
+	vh_write(&v,
+		 "vigil.conf",
 		 "# three mistakes\n"
 		 "service a {\n"
 		 "  command = \"true\"\n"
@@ -57,9 +58,15 @@ Test(check, reports_every_semantic_error_in_one_run_and_exits_1)
 	cr_assert_eq(check(v.conf, &out), 1);
 	{
 		char want[3][512];
-		snprintf(want[0], 512, "%s:4: service 'a' requires 'ghost', which is not defined", v.conf);
+		snprintf(want[0],
+			 512,
+			 "%s:4: service 'a' requires 'ghost', which is not defined",
+			 v.conf);
 		snprintf(want[1], 512, "%s:8: dependency cycle: b -> c -> b", v.conf);
-		snprintf(want[2], 512, "%s:14: service 'd': ready = probe needs a readiness block", v.conf);
+		snprintf(want[2],
+			 512,
+			 "%s:14: service 'd': ready = probe needs a readiness block",
+			 v.conf);
 		for (int i = 0; i < 3; i++)
 			cr_assert(strstr(out, want[i]), "missing '%s' in:\n%s", want[i], out);
 	}
@@ -70,10 +77,13 @@ Test(check, a_valid_configuration_exits_0_and_starts_nothing)
 {
 	char *out = NULL;
 
-	vh_write(&v, "vigil.conf",
+	vh_write(&v,
+		 "vigil.conf",
 		 "control-socket = \"%s\"\n"
 		 "service a {\n  command = \"%s pidfile %s pause\"\n}\n",
-		 vh_path(&v, "sock"), vh_helper(), vh_path(&v, "pid"));
+		 vh_path(&v, "sock"),
+		 vh_helper(),
+		 vh_path(&v, "pid"));
 	cr_assert_eq(check(v.conf, &out), 0, "%s", out);
 	{
 		struct stat st;
@@ -89,7 +99,8 @@ Test(check, a_missing_configuration_names_the_file_and_the_reason)
 
 	cr_assert_eq(check(vh_path(&v, "absent.conf"), &out), 1);
 	cr_assert(strstr(out, "absent.conf: cannot read configuration: No such file or directory"),
-		  "%s", out);
+		  "%s",
+		  out);
 	free(out);
 }
 
@@ -98,7 +109,8 @@ Test(check, a_syntax_error_names_its_line_after_comments)
 	char *out = NULL;
 	char want[512];
 
-	vh_write(&v, "vigil.conf",
+	vh_write(&v,
+		 "vigil.conf",
 		 "# one\n"
 		 "# two\n"
 		 "/* three\n   four */\n"
@@ -122,8 +134,11 @@ Test(check, a_service_defined_in_two_files_names_both)
 	vh_write(&v, "vigil.conf", "include-dir = \"d\"\nservice web {\n  command = \"true\"\n}\n");
 	vh_write(&v, "d/10-web.conf", "\nservice web {\n  command = \"false\"\n}\n");
 	cr_assert_eq(check(v.conf, &out), 1);
-	snprintf(want, sizeof(want), "%s/d/10-web.conf:2: service 'web' is already defined at %s:2",
-		 v.dir, v.conf);
+	snprintf(want,
+		 sizeof(want),
+		 "%s/d/10-web.conf:2: service 'web' is already defined at %s:2",
+		 v.dir,
+		 v.conf);
 	cr_assert(strstr(out, want), "missing '%s' in:\n%s", want, out);
 	free(out);
 }

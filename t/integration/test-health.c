@@ -68,13 +68,17 @@ Test(health, a_service_shows_each_probes_last_result)
 		json_array_foreach(probes, i, p)
 		{
 			json_t *last = json_object_get(p, "last");
-			if (strcmp(json_string_value(json_object_get(p, "role")), "liveness") == 0 &&
+			if (strcmp(json_string_value(json_object_get(p, "role")), "liveness") ==
+				    0 &&
 			    json_is_object(last)) {
 				seen_live = true;
-				cr_assert_str_eq(json_string_value(json_object_get(p, "type")), "http");
-				cr_assert_str_eq(json_string_value(json_object_get(last, "result")), "pass");
-				cr_assert_str_eq(json_string_value(json_object_get(last, "message")),
-						 "HTTP 200");
+				cr_assert_str_eq(json_string_value(json_object_get(p, "type")),
+						 "http");
+				cr_assert_str_eq(json_string_value(json_object_get(last, "result")),
+						 "pass");
+				cr_assert_str_eq(
+					json_string_value(json_object_get(last, "message")),
+					"HTTP 200");
 				cr_assert(json_is_string(json_object_get(last, "time")));
 				cr_assert(json_is_real(json_object_get(last, "duration")));
 				cr_assert_eq(json_integer_value(
@@ -100,7 +104,8 @@ Test(health, a_service_shows_each_probes_last_result)
 	}
 	cr_assert_eq(ctl_run(&v, &out, NULL, "status", "web", NULL), 0);
 	cr_assert(strstr(out, "liveness  http http://127.0.0.1:") && strstr(out, "pass at "),
-		  "%s", out);
+		  "%s",
+		  out);
 	cr_assert(strstr(out, "\"HTTP 200\", 0 failing in a row"), "%s", out);
 	free(out);
 }
@@ -140,20 +145,27 @@ Test(health, probe_metrics_have_samples_and_pass_promtool)
 		free(body);
 		body = NULL;
 		cr_assert_eq(api_call(&v, "GET", "/metrics", &body), 200);
-		if (!strstr(body, "vigil_probe_failures_total{service=\"web\",probe=\"readiness\"} 0"))
+		if (!strstr(body,
+			    "vigil_probe_failures_total{service=\"web\",probe=\"readiness\"} 0"))
 			break;
 		vh_msleep(50);
 	}
 	cr_assert(strstr(body, "vigil_probe_failures_total{service=\"web\",probe=\"liveness\"}"),
-		  "%s", body);
+		  "%s",
+		  body);
 	cr_assert(strstr(body,
 			 "vigil_probe_duration_seconds_bucket{service=\"web\",probe=\"readiness\","
 			 "le=\"+Inf\"}"),
-		  "%s", body);
-	cr_assert(strstr(body, "vigil_probe_duration_seconds_count{service=\"web\",probe=\"startup\"}"),
-		  "%s", body);
-	cr_assert_null(strstr(body, "vigil_probe_failures_total{service=\"web\",probe=\"readiness\"} 0"),
-		       "the readiness failure was not counted:\n%s", body);
+		  "%s",
+		  body);
+	cr_assert(strstr(body,
+			 "vigil_probe_duration_seconds_count{service=\"web\",probe=\"startup\"}"),
+		  "%s",
+		  body);
+	cr_assert_null(
+		strstr(body, "vigil_probe_failures_total{service=\"web\",probe=\"readiness\"} 0"),
+		"the readiness failure was not counted:\n%s",
+		body);
 	vh_write(&v, "metrics.txt", "%s", body);
 	free(body);
 	if (vh_run(which, NULL, 5000) != 0)

@@ -51,13 +51,24 @@ Test(main_mode, a_missing_command_exits_127_with_a_clear_error)
 {
 	const char *cmd[] = {"/no/such/program", NULL};
 	cr_assert_eq(run_main(cmd), 127);
-	cr_assert(vh_count_log(&v, "cannot execute '/no/such/program': No such file or directory") >= 1);
+	cr_assert(vh_count_log(
+			  &v, "cannot execute '/no/such/program': No such file or directory") >= 1);
 }
 
 Test(main_mode, forwards_signals_to_main_and_term_stops_it)
 {
-	const char *args[] = {"--", vh_helper(), "trap", "USR1", vh_path(&v, "sigs"), "trap", "HUP",
-			      vh_path(&v, "sigs"), "pidfile", vh_path(&v, "pid"), "pause", NULL};
+	const char *args[] = {"--",
+			      vh_helper(),
+			      "trap",
+			      "USR1",
+			      vh_path(&v, "sigs"),
+			      "trap",
+			      "HUP",
+			      vh_path(&v, "sigs"),
+			      "pidfile",
+			      vh_path(&v, "pid"),
+			      "pause",
+			      NULL};
 
 	vh_start_args(&v, args);
 	cr_assert(vh_wait_lines(vh_path(&v, "pid"), 1, 5000));
@@ -78,8 +89,18 @@ Test(main_mode, forwards_signals_to_main_and_term_stops_it)
 
 Test(main_mode, int_reaches_main_as_int)
 {
-	const char *args[] = {"--", vh_helper(), "trap", "INT", vh_path(&v, "sigs"), "pidfile",
-			      vh_path(&v, "pid"), "sleep", "500", "exit", "9", NULL};
+	const char *args[] = {"--",
+			      vh_helper(),
+			      "trap",
+			      "INT",
+			      vh_path(&v, "sigs"),
+			      "pidfile",
+			      vh_path(&v, "pid"),
+			      "sleep",
+			      "500",
+			      "exit",
+			      "9",
+			      NULL};
 
 	vh_start_args(&v, args);
 	cr_assert(vh_wait_lines(vh_path(&v, "pid"), 1, 5000));
@@ -90,11 +111,22 @@ Test(main_mode, int_reaches_main_as_int)
 
 Test(main_mode, with_a_config_sidecars_are_stopped_when_main_exits)
 {
-	const char *args[] = {"-c", v.conf, "--log-level", "debug", "--", vh_helper(), "sleep", "300",
-			      "exit", "5", NULL};
+	const char *args[] = {"-c",
+			      v.conf,
+			      "--log-level",
+			      "debug",
+			      "--",
+			      vh_helper(),
+			      "sleep",
+			      "300",
+			      "exit",
+			      "5",
+			      NULL};
 
-	vh_write(&v, "vigil.conf",
-		 "service sidecar {\n  command = \"%s pidfile %s pause\"\n}\n", vh_helper(),
+	vh_write(&v,
+		 "vigil.conf",
+		 "service sidecar {\n  command = \"%s pidfile %s pause\"\n}\n",
+		 vh_helper(),
 		 vh_path(&v, "side"));
 	vh_start_args(&v, args);
 	cr_assert_eq(vh_wait_exit(&v, 10000), 5);
@@ -104,8 +136,19 @@ Test(main_mode, with_a_config_sidecars_are_stopped_when_main_exits)
 
 Test(main_mode, with_a_config_term_stops_main_before_the_sidecars)
 {
-	const char *args[] = {"-c", v.conf, "--log-level", "debug", "--", vh_helper(), "trap", "TERM",
-			      vh_path(&v, "t"), "pidfile", vh_path(&v, "pid"), "pause", NULL};
+	const char *args[] = {"-c",
+			      v.conf,
+			      "--log-level",
+			      "debug",
+			      "--",
+			      vh_helper(),
+			      "trap",
+			      "TERM",
+			      vh_path(&v, "t"),
+			      "pidfile",
+			      vh_path(&v, "pid"),
+			      "pause",
+			      NULL};
 	char *log;
 
 	vh_write(&v, "vigil.conf", "service sidecar {\n  command = \"%s pause\"\n}\n", vh_helper());
@@ -116,6 +159,7 @@ Test(main_mode, with_a_config_term_stops_main_before_the_sidecars)
 	 * latest; a SIGKILL'd main gives 137. */
 	cr_assert_eq(vh_wait_exit(&v, 20000), 128 + SIGKILL);
 	log = vh_read(v.log);
-	cr_assert_lt(strstr(log, "main: stopping -> stopped"), strstr(log, "sidecar: running -> stopping"));
+	cr_assert_lt(strstr(log, "main: stopping -> stopped"),
+		     strstr(log, "sidecar: running -> stopping"));
 	free(log);
 }

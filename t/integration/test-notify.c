@@ -122,7 +122,8 @@ Test(notify, ready_notify_waits_for_sd_notify_ready)
 	vh_start(&v);
 	cr_assert(vh_wait_log(&v, "s: stopped -> starting", 1, 5000));
 	cr_assert(vh_wait_log(&v, "s: starting -> running (READY=1)", 1, 5000));
-	cr_assert_eq(vh_count_lines(vh_path(&v, "notified")), 1,
+	cr_assert_eq(vh_count_lines(vh_path(&v, "notified")),
+		     1,
 		     "running before the service sent READY=1");
 }
 

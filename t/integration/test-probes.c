@@ -94,11 +94,12 @@ Test(probes, an_http_service_whose_health_turns_to_500_is_restarted)
 	cr_assert(vh_wait_log(&v, "web: running -> stopping (liveness failed: HTTP 500)", 1, 5000));
 	/* The reason stays in status after the exit, and the run counts as a failure
 	 * (with restart-delay = 0s it starts again at once, without a backoff state). */
-	cr_assert(vh_wait_log(&v,
-			      "web: stopping -> starting (liveness failed: HTTP 500; then killed by "
-			      "SIGTERM)",
-			      1,
-			      5000));
+	cr_assert(
+		vh_wait_log(&v,
+			    "web: stopping -> starting (liveness failed: HTTP 500; then killed by "
+			    "SIGTERM)",
+			    1,
+			    5000));
 	vh_write(&v, "status", "200\n");
 	cr_assert(vh_wait_log(&v, "web: starting -> running (readiness passed)", 2, 10000));
 	second = wait_new_pid(vh_path(&v, "pid"), first);
@@ -418,7 +419,8 @@ Test(probes, an_http_probe_without_libcurl_is_a_config_error_naming_the_package)
 	{
 		/* unshare's own complaint (in a chroot: "cannot change root filesystem
 		 * propagation") must reach @out too: $0 is the script. */
-		const char *argv[] = {"sh", "-c", "exec unshare -m sh -c \"$0\" 2>&1", script, NULL};
+		const char *argv[] = {
+			"sh", "-c", "exec unshare -m sh -c \"$0\" 2>&1", script, NULL};
 		code = vh_run(argv, &out, 10000);
 	}
 	if (code == 77 || (code == 1 && strstr(out, "unshare:"))) {
@@ -479,7 +481,8 @@ Test(probes, a_required_service_restarted_by_its_liveness_probe_does_not_restart
 		 /* Liveness waits for the server to listen (startup), else its first
 		  * check may beat the server and kill it, over and over. */
 		 "  startup { tcp = \"127.0.0.1:%d\" period = 50ms failure-threshold = 200 }\n"
-		 "  liveness { http = \"http://127.0.0.1:%d/\" period = 50ms failure-threshold = 1 }\n"
+		 "  liveness { http = \"http://127.0.0.1:%d/\" period = 50ms failure-threshold = 1 "
+		 "}\n"
 		 "}\n"
 		 "service web {\n"
 		 "  command = \"%s pidfile %s pause\"\n"

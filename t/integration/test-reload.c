@@ -25,8 +25,12 @@ TestSuite(reload, .init = setup, .fini = teardown, .timeout = 30);
 
 static void write_service(FILE *f, const char *name, const char *extra)
 {
-	fprintf(f, "service %s {\n  command = \"%s pidfile %s pause\"\n%s}\n", name, vh_helper(),
-		vh_path(&v, name), extra);
+	fprintf(f,
+		"service %s {\n  command = \"%s pidfile %s pause\"\n%s}\n",
+		name,
+		vh_helper(),
+		vh_path(&v, name),
+		extra);
 }
 
 static void write_config(const char *const *names, const char *changed)
@@ -34,8 +38,10 @@ static void write_config(const char *const *names, const char *changed)
 	FILE *f = fopen(v.conf, "w");
 
 	for (; *names; names++)
-		write_service(f, *names,
-			      changed && strcmp(*names, changed) == 0 ? "  stop-timeout = 3s\n" : "");
+		write_service(f,
+			      *names,
+			      changed && strcmp(*names, changed) == 0 ? "  stop-timeout = 3s\n"
+								      : "");
 	fclose(f);
 }
 
@@ -79,14 +85,18 @@ Test(reload, a_broken_configuration_changes_nothing_and_names_file_and_line)
 	vh_start(&v);
 	a = pid_of("a");
 	b = pid_of("b");
-	vh_write(&v, "vigil.conf",
+	vh_write(&v,
+		 "vigil.conf",
 		 "service a {\n  command = \"x\"\n}\n"
 		 "service c {\n  command = \"y\"\n  restart = sometimes\n}\n");
 	kill(v.pid, SIGHUP);
 	cr_assert(vh_wait_log(&v, "Reload failed: nothing changed", 1, 5000));
 	{
 		char want[512];
-		snprintf(want, sizeof(want), "%s:6: bad value 'sometimes' for option 'restart'", v.conf);
+		snprintf(want,
+			 sizeof(want),
+			 "%s:6: bad value 'sometimes' for option 'restart'",
+			 v.conf);
 		cr_assert(vh_count_log(&v, want) == 1, "no FILE:LINE error in the log");
 	}
 	vh_msleep(200);
@@ -107,7 +117,10 @@ Test(reload, a_dropin_directory_that_disappeared_is_an_error_that_changes_nothin
 		snprintf(cmd, sizeof(cmd), "mkdir -p %s", vh_path(&v, "d"));
 		cr_assert_eq(system(cmd), 0);
 	}
-	vh_write(&v, "d/a.conf", "service a {\n  command = \"%s pidfile %s pause\"\n}\n", vh_helper(),
+	vh_write(&v,
+		 "d/a.conf",
+		 "service a {\n  command = \"%s pidfile %s pause\"\n}\n",
+		 vh_helper(),
 		 vh_path(&v, "a"));
 	vh_start(&v);
 	a = pid_of("a");

@@ -36,22 +36,29 @@ Test(shutdown, stops_dependents_first_and_signals_a_service_only_after_they_exit
 	char *log;
 
 	/* web requires api requires db; defined in the reverse order on purpose. */
-	vh_write(&v, "vigil.conf",
+	vh_write(&v,
+		 "vigil.conf",
 		 "service web {\n  command = \"%s pause\"\n  requires = {\"api\"}\n}\n"
 		 "service api {\n  command = \"%s pause\"\n  requires = {\"db\"}\n}\n"
 		 "service db {\n  command = \"%s pause\"\n}\n",
-		 vh_helper(), vh_helper(), vh_helper());
+		 vh_helper(),
+		 vh_helper(),
+		 vh_helper());
 	vh_start(&v);
 	cr_assert(vh_wait_log(&v, "web: starting -> running", 1, 5000));
 	kill(v.pid, SIGTERM);
 	cr_assert_eq(vh_wait_exit(&v, 20000), 0);
 	log = vh_read(v.log);
 	/* Start order: db, api, web. */
-	cr_assert_lt(position(log, "db: starting -> running"), position(log, "api: waiting -> starting"));
-	cr_assert_lt(position(log, "api: starting -> running"), position(log, "web: waiting -> starting"));
+	cr_assert_lt(position(log, "db: starting -> running"),
+		     position(log, "api: waiting -> starting"));
+	cr_assert_lt(position(log, "api: starting -> running"),
+		     position(log, "web: waiting -> starting"));
 	/* Stop order: web, then api once web is gone, then db once api is gone. */
-	cr_assert_lt(position(log, "web: stopping -> stopped"), position(log, "api: running -> stopping"));
-	cr_assert_lt(position(log, "api: stopping -> stopped"), position(log, "db: running -> stopping"));
+	cr_assert_lt(position(log, "web: stopping -> stopped"),
+		     position(log, "api: running -> stopping"));
+	cr_assert_lt(position(log, "api: stopping -> stopped"),
+		     position(log, "db: running -> stopping"));
 	free(log);
 }
 
@@ -60,12 +67,15 @@ Test(shutdown, stop_timeout_escalates_to_sigkill_for_the_whole_group)
 	long main_pid, grandchild;
 
 	/* Both the service and its grandchild ignore TERM. */
-	vh_write(&v, "vigil.conf",
+	vh_write(&v,
+		 "vigil.conf",
 		 "service stubborn {\n"
 		 "  command = \"%s ignore TERM fork-pause %s pidfile %s pause\"\n"
 		 "  stop-timeout = 300ms\n"
 		 "}\n",
-		 vh_helper(), vh_path(&v, "gc"), vh_path(&v, "pid"));
+		 vh_helper(),
+		 vh_path(&v, "gc"),
+		 vh_path(&v, "pid"));
 	vh_start(&v);
 	cr_assert(vh_wait_lines(vh_path(&v, "pid"), 1, 5000));
 	cr_assert(vh_wait_lines(vh_path(&v, "gc"), 1, 5000));
@@ -82,13 +92,15 @@ Test(shutdown, kill_mode_process_signals_only_the_main_process)
 {
 	long grandchild;
 
-	vh_write(&v, "vigil.conf",
+	vh_write(&v,
+		 "vigil.conf",
 		 "shutdown-timeout = 1s\n"
 		 "service p {\n"
 		 "  command = \"%s fork-pause %s pause\"\n"
 		 "  kill-mode = process\n"
 		 "}\n",
-		 vh_helper(), vh_path(&v, "gc"));
+		 vh_helper(),
+		 vh_path(&v, "gc"));
 	vh_start(&v);
 	cr_assert(vh_wait_lines(vh_path(&v, "gc"), 1, 5000));
 	grandchild = vh_read_long(vh_path(&v, "gc"));
@@ -103,13 +115,15 @@ Test(shutdown, kill_mode_process_signals_only_the_main_process)
 
 Test(shutdown, orphans_of_services_are_reaped_by_the_subreaper)
 {
-	vh_write(&v, "vigil.conf",
+	vh_write(&v,
+		 "vigil.conf",
 		 "service parent {\n"
 		 "  command = \"%s orphans 5 %s sleep 100 exit 0\"\n"
 		 "  restart = never\n"
 		 "  kill-mode = process\n"
 		 "}\n",
-		 vh_helper(), vh_path(&v, "orphans"));
+		 vh_helper(),
+		 vh_path(&v, "orphans"));
 	vh_start(&v);
 	cr_assert(vh_wait_lines(vh_path(&v, "orphans"), 5, 5000));
 	cr_assert(vh_wait_log(&v, "parent: running -> exited", 1, 5000));
@@ -118,7 +132,8 @@ Test(shutdown, orphans_of_services_are_reaped_by_the_subreaper)
 		int pid;
 		while (f && fscanf(f, "%d", &pid) == 1) {
 			cr_assert(vh_alive(pid));
-			cr_assert_eq(vh_ppid(pid), v.pid, "orphan %d was not reparented to vigild", pid);
+			cr_assert_eq(
+				vh_ppid(pid), v.pid, "orphan %d was not reparented to vigild", pid);
 			kill(pid, SIGKILL);
 		}
 		if (f)
@@ -131,23 +146,39 @@ Test(shutdown, orphans_of_services_are_reaped_by_the_subreaper)
 Test(shutdown, as_pid_1_vigild_reaps_orphans_and_kills_leftovers_at_shutdown_timeout)
 {
 	const char *probe[] = {"unshare", "--fork", "--pid", "--mount-proc", "true", NULL};
-	const char *argv[] = {"unshare",  "--fork",	 "--pid",	 "--mount-proc", vh_vigild(),
-			      "-c",	  v.conf,	 "-s",		 v.sock,	 "--log-level", "debug", "--",
-			      vh_helper(), "sleep",	 "1000",	 "exit",	 "4",
+	const char *argv[] = {"unshare",
+			      "--fork",
+			      "--pid",
+			      "--mount-proc",
+			      vh_vigild(),
+			      "-c",
+			      v.conf,
+			      "-s",
+			      v.sock,
+			      "--log-level",
+			      "debug",
+			      "--",
+			      vh_helper(),
+			      "sleep",
+			      "1000",
+			      "exit",
+			      "4",
 			      NULL};
 
 	if (vh_run(probe, NULL, 10000) != 0) {
 		cr_log_warn("unshare --pid is refused here: PID-1 test not run");
 		cr_skip_test("unshare --fork --pid --mount-proc is refused on this machine");
 	}
-	vh_write(&v, "vigil.conf",
+	vh_write(&v,
+		 "vigil.conf",
 		 "shutdown-timeout = 500ms\n"
 		 "service parent {\n"
 		 "  command = \"%s orphans 3 %s sleep 100 exit 0\"\n"
 		 "  restart = never\n"
 		 "  kill-mode = process\n"
 		 "}\n",
-		 vh_helper(), vh_path(&v, "orphans"));
+		 vh_helper(),
+		 vh_path(&v, "orphans"));
 	/* vigild is PID 1 of a new pid namespace; its -- COMMAND exits 4 after 1 s. */
 	vh_start_program(&v, argv);
 	cr_assert(vh_wait_lines(vh_path(&v, "orphans"), 3, 5000));

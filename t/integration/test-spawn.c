@@ -26,12 +26,15 @@ TestSuite(spawn, .init = setup, .fini = teardown, .timeout = 30);
 
 static char *describe_service(const char *extra)
 {
-	vh_write(&v, "vigil.conf",
+	vh_write(&v,
+		 "vigil.conf",
 		 "service d {\n"
 		 "  command = \"%s describe %s pause\"\n"
 		 "%s"
 		 "}\n",
-		 vh_helper(), vh_path(&v, "desc.tmp"), extra);
+		 vh_helper(),
+		 vh_path(&v, "desc.tmp"),
+		 extra);
 	vh_start(&v);
 	cr_assert(vh_wait_log(&v, "d: starting -> running", 1, 5000));
 	for (int i = 0; i < 500; i++) {
@@ -74,7 +77,8 @@ Test(spawn, environment_overrides_env_file_which_overrides_the_inherited)
 	setenv("NOTIFY_SOCKET", "/outer/notify", 1);
 	setenv("LISTEN_FDS", "1", 1);
 	vh_write(&v, "env", "# comment\nFROM_FILE=file\nexport QUOTED=\"a b\"\nBOTH=file\n");
-	snprintf(extra, sizeof(extra),
+	snprintf(extra,
+		 sizeof(extra),
 		 "  environment = {\"BOTH=conf\", \"HOME=/override\"}\n"
 		 "  env-file = \"%s\"\n",
 		 vh_path(&v, "env"));
@@ -102,13 +106,15 @@ Test(spawn, a_missing_optional_env_file_is_fine)
 
 Test(spawn, a_missing_required_env_file_fails_the_run)
 {
-	vh_write(&v, "vigil.conf",
+	vh_write(&v,
+		 "vigil.conf",
 		 "service e {\n"
 		 "  command = \"%s pause\"\n"
 		 "  env-file = \"%s\"\n"
 		 "  restart = never\n"
 		 "}\n",
-		 vh_helper(), vh_path(&v, "absent"));
+		 vh_helper(),
+		 vh_path(&v, "absent"));
 	vh_start(&v);
 	cr_assert(vh_wait_log(&v, "e: starting -> failed (cannot read env-file", 1, 5000));
 }
@@ -121,7 +127,8 @@ Test(spawn, directory_umask_and_user_apply)
 	mkdir(vh_path(&v, "work"), 0777);
 	chmod(v.dir, 0755);
 	chmod(vh_path(&v, "work"), 0777);
-	snprintf(extra, sizeof(extra),
+	snprintf(extra,
+		 sizeof(extra),
 		 "  directory = \"%s\"\n"
 		 "  umask = \"027\"\n"
 		 "  user = \"nobody\"\n",
@@ -131,12 +138,15 @@ Test(spawn, directory_umask_and_user_apply)
 	{
 		char cmd[1024];
 		snprintf(cmd, sizeof(cmd), "%s/desc.tmp", vh_path(&v, "work"));
-		vh_write(&v, "vigil.conf",
+		vh_write(&v,
+			 "vigil.conf",
 			 "service d {\n"
 			 "  command = \"%s describe %s pause\"\n"
 			 "%s"
 			 "}\n",
-			 vh_helper(), cmd, extra);
+			 vh_helper(),
+			 cmd,
+			 extra);
 		vh_start(&v);
 		cr_assert(vh_wait_log(&v, "d: starting -> running", 1, 5000));
 		for (int i = 0; i < 500 && !(d = vh_read(cmd)); i++)
@@ -156,7 +166,8 @@ Test(spawn, directory_umask_and_user_apply)
 
 Test(spawn, a_command_is_split_like_a_shell_without_expansion)
 {
-	vh_write(&v, "vigil.conf",
+	vh_write(&v,
+		 "vigil.conf",
 		 "log-forward = yes\n"
 		 "service q {\n"
 		 "  command = \"%s out '$HOME and spaces' out \\\"two  words\\\" pause\"\n"

@@ -182,7 +182,8 @@ Test(vigilctl, logs_prints_the_tail_and_follows_new_lines)
 	pid = fork();
 	cr_assert(pid >= 0);
 	if (pid == 0) {
-		const char *argv[] = {vh_vigilctl(), "-s", v.sock, "logs", "-f", "-n", "1", "talk", NULL};
+		const char *argv[] = {
+			vh_vigilctl(), "-s", v.sock, "logs", "-f", "-n", "1", "talk", NULL};
 		sigset_t none;
 
 		dup2(pipefd[1], 1);

@@ -71,7 +71,9 @@ static void expect_error(const char *file, unsigned line, const char *message)
 	for (size_t i = 0; i < errors.n; i++)
 		if (strncmp(errors.lines[i], want, strlen(want)) == 0)
 			return;
-	cr_assert_fail("no error '%s'; got %zu: %s", want, errors.n,
+	cr_assert_fail("no error '%s'; got %zu: %s",
+		       want,
+		       errors.n,
 		       errors.n ? errors.lines[0] : "(none)");
 }
 
@@ -173,7 +175,9 @@ Test(config, every_option_of_the_spec_example_is_read)
 		     "  startup   { exec = \"/usr/local/bin/warm-check --x\" period = 1s "
 		     "failure-threshold = 30 initial-delay = 2s success-threshold = 2 }\n"
 		     "}\n"),
-		0, "%s", errors.n ? errors.lines[0] : "");
+		0,
+		"%s",
+		errors.n ? errors.lines[0] : "");
 	cr_assert_str_eq(cfg->control_socket, "/run/x.sock");
 	cr_assert_str_eq(cfg->control_group, "ops");
 	cr_assert_str_eq(cfg->log_dir, "/var/log/v");
@@ -271,8 +275,10 @@ Test(config, a_quote_inside_an_environment_token_opens_no_string)
 
 Test(config, a_hash_inside_an_environment_token_starts_no_comment)
 {
-	cr_assert_eq(load("service web {\n  command = \"echo ${NO#SUCH} x\"\n}\n"), 0,
-		     "%s", errors.n ? errors.lines[0] : "");
+	cr_assert_eq(load("service web {\n  command = \"echo ${NO#SUCH} x\"\n}\n"),
+		     0,
+		     "%s",
+		     errors.n ? errors.lines[0] : "");
 	cr_assert_str_eq(service("web")->command, "echo  x");
 }
 
@@ -325,9 +331,12 @@ Test(config, a_file_of_unclosed_environment_tokens_is_read_at_once, .timeout = 1
 
 Test(config, a_bad_word_value_lists_the_choices)
 {
-	cr_assert_eq(load("service web {\n\n  command = \"a\"\n  restart = sometimes\n}\n"), -EINVAL);
-	expect_error("vigil.conf", 4,
-		     "bad value 'sometimes' for option 'restart' (one of: always, on-failure, never)");
+	cr_assert_eq(load("service web {\n\n  command = \"a\"\n  restart = sometimes\n}\n"),
+		     -EINVAL);
+	expect_error(
+		"vigil.conf",
+		4,
+		"bad value 'sometimes' for option 'restart' (one of: always, on-failure, never)");
 }
 
 Test(config, a_bad_duration_names_its_line)
@@ -362,7 +371,8 @@ Test(config, a_bad_signal_umask_percentage_and_exit_code_are_errors)
 Test(config, a_command_with_an_unterminated_quote_is_an_error)
 {
 	cr_assert_eq(load("service a {\n  command = \"sh -c 'oops\"\n}\n"), -EINVAL);
-	expect_error("vigil.conf", 2, "bad command for option 'command': unterminated single quote");
+	expect_error(
+		"vigil.conf", 2, "bad command for option 'command': unterminated single quote");
 }
 
 Test(config, a_service_without_command_is_an_error_at_its_line)
@@ -394,7 +404,9 @@ Test(config, a_service_defined_in_two_files_names_both)
 	cr_assert_eq(load(text), -EINVAL);
 	{
 		char want[256];
-		snprintf(want, sizeof(want), "service 'web' is already defined at %s:2",
+		snprintf(want,
+			 sizeof(want),
+			 "service 'web' is already defined at %s:2",
 			 path("vigil.conf"));
 		expect_error("d/10-a.conf", 3, want);
 	}
@@ -407,8 +419,10 @@ Test(config, dropins_are_read_in_lexical_order_and_may_override_globals)
 	write_file("d/10-a.conf", "shutdown-timeout = 5s\nservice a { command = \"a\" }\n");
 	write_file("d/.hidden.conf", "service hidden { command = \"h\" }\n");
 	write_file("d/notes.txt", "this is not configuration\n");
-	cr_assert_eq(load("include-dir = \"d\"\nservice main-file { command = \"m\" }\n"), 0,
-		     "%s", errors.n ? errors.lines[0] : "");
+	cr_assert_eq(load("include-dir = \"d\"\nservice main-file { command = \"m\" }\n"),
+		     0,
+		     "%s",
+		     errors.n ? errors.lines[0] : "");
 	cr_assert_eq(cfg->n_services, 3);
 	cr_assert_str_eq(cfg->services[0]->name, "main-file");
 	cr_assert_str_eq(cfg->services[1]->name, "a");
@@ -472,9 +486,11 @@ Test(config, a_requirement_on_a_rejected_service_is_not_also_unknown)
 
 Test(config, a_probe_needs_exactly_one_kind)
 {
-	cr_assert_eq(load("service a {\n  command = \"a\"\n  liveness {\n    period = 1s\n  }\n}\n"),
-		     -EINVAL);
-	expect_error("vigil.conf", 3,
+	cr_assert_eq(
+		load("service a {\n  command = \"a\"\n  liveness {\n    period = 1s\n  }\n}\n"),
+		-EINVAL);
+	expect_error("vigil.conf",
+		     3,
 		     "liveness probe of service 'a' needs exactly one of exec, tcp, http, unix (it "
 		     "has 0)");
 	config_errors_clear(&errors);
@@ -502,8 +518,9 @@ Test(config, probe_targets_are_checked)
 		     -EINVAL);
 	expect_error("vigil.conf", 3, "bad URL 'ftp://x'");
 	config_errors_clear(&errors);
-	cr_assert_eq(load("service a {\n  command = \"a\"\n  liveness { unix = \"rel/sock\" }\n}\n"),
-		     -EINVAL);
+	cr_assert_eq(
+		load("service a {\n  command = \"a\"\n  liveness { unix = \"rel/sock\" }\n}\n"),
+		-EINVAL);
 	expect_error("vigil.conf", 3, "bad socket path 'rel/sock'");
 	config_errors_clear(&errors);
 	cr_assert_eq(load("service a {\n  command = \"a\"\n  liveness { tcp = \"h:1\" period = 0s "
@@ -531,7 +548,9 @@ Test(config, an_unreadable_file_names_the_file_and_the_reason)
 	cr_assert_eq(errors.n, 1);
 	{
 		char want[256];
-		snprintf(want, sizeof(want), "%s: cannot read configuration: No such file or directory",
+		snprintf(want,
+			 sizeof(want),
+			 "%s: cannot read configuration: No such file or directory",
 			 path("absent.conf"));
 		cr_assert_str_eq(errors.lines[0], want);
 	}
@@ -556,12 +575,14 @@ Test(config, equal_definitions_compare_equal_and_any_change_differs)
 	const char *text = "service a {\n  command = \"a b\"\n  liveness { tcp = \"h:1\" }\n}\n";
 
 	cr_assert_eq(load(text), 0);
-	write_file("other.conf", "\n\nservice a {\n command = \"a b\"\n liveness { tcp = \"h:1\" }\n}\n");
+	write_file("other.conf",
+		   "\n\nservice a {\n command = \"a b\"\n liveness { tcp = \"h:1\" }\n}\n");
 	cr_assert_eq(config_load(path("other.conf"), &errors, &other), 0);
 	cr_assert(service_config_equal(cfg->services[0], other->services[0]),
 		  "file and line must not matter");
 	config_free(other);
-	write_file("other.conf", "service a {\n command = \"a b\"\n liveness { tcp = \"h:2\" }\n}\n");
+	write_file("other.conf",
+		   "service a {\n command = \"a b\"\n liveness { tcp = \"h:2\" }\n}\n");
 	cr_assert_eq(config_load(path("other.conf"), &errors, &other), 0);
 	cr_assert_not(service_config_equal(cfg->services[0], other->services[0]));
 	config_free(other);
@@ -573,8 +594,8 @@ static void load_example(const char *name)
 	const char *src = getenv("VIGIL_SRCDIR");
 
 	snprintf(p, sizeof(p), "%s/etc/%s", src ? src : "..", name);
-	cr_assert_eq(config_load(p, &errors, &cfg), 0, "%s: %s", name,
-		     errors.n ? errors.lines[0] : "");
+	cr_assert_eq(
+		config_load(p, &errors, &cfg), 0, "%s: %s", name, errors.n ? errors.lines[0] : "");
 }
 
 Test(config, the_example_host_configuration_and_its_dropins_parse)

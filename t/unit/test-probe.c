@@ -308,8 +308,7 @@ Test(probe, a_result_after_the_run_ended_is_ignored)
 	probe_plan_begin(&pl, 0);
 	cr_assert(probe_plan_take_due(&pl, PROBE_LIVENESS, 0));
 	probe_plan_end(&pl);
-	cr_assert_eq(probe_plan_result(&pl, PROBE_LIVENESS, PROBE_FAIL, MSEC),
-		     PROBE_VERDICT_NONE);
+	cr_assert_eq(probe_plan_result(&pl, PROBE_LIVENESS, PROBE_FAIL, MSEC), PROBE_VERDICT_NONE);
 	cr_assert_eq(pl.counts[PROBE_LIVENESS].failures, 0);
 }
 
