@@ -9,7 +9,7 @@ need="build-essential autoconf automake pkg-config libconfuse-dev libsystemd-dev
       libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev libcurl4 libcriterion-dev"
 case $what in
 demo) need="$need python3 curl" ;;
-check) need="$need util-linux procps systemd prometheus" ;; # systemd-notify, promtool for the tests
+check) need="$need util-linux procps systemd prometheus valgrind" ;; # systemd-notify, promtool for the tests
 *) echo "usage: $0 demo|check" >&2; exit 2 ;;
 esac
 
@@ -43,6 +43,7 @@ check)
 	rc=0
 	make -j"$(nproc)" check || rc=$?
 	make check-sanitize || rc=$?
+	make check-valgrind || rc=$?
 	# Criterion's per-program summaries land in the .log files: add them up.
 	find . -name 'test-*.log' -path '*/t/*' -exec cat {} + |
 		awk -F'[:|]' '/\[====\] Synthesis:/ {p += $5; f += $7} END {printf "%d passed, %d failed\n", p, f}'
