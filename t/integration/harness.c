@@ -164,6 +164,9 @@ static void start(struct vh *v, const char *const *argv, int stdout_fd)
 		setenv("VIGIL_TEST_TAG", v->dir, 1);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
+		/* vigild starts with fds 0-2 only, as from a service manager: nothing of
+		 * the test worker's (the fault tests count vigild's fds). */
+		close_range(3, ~0U, 0);
 		execvp(argv[0], (char **)argv);
 		_exit(121);
 	}
