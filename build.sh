@@ -44,6 +44,7 @@ check)
 	make -j"$(nproc)" check || rc=$?
 	make check-sanitize || rc=$?
 	make check-valgrind || rc=$?
+	make check-soak || rc=$?
 	# Criterion's per-program summaries land in the .log files: add them up.
 	find . -name 'test-*.log' -path '*/t/*' -exec cat {} + |
 		awk -F'[:|]' '/\[====\] Synthesis:/ {p += $5; f += $7} END {printf "%d passed, %d failed\n", p, f}'
