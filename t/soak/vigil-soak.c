@@ -1,6 +1,6 @@
 /* vigil-soak: services restarted RESTARTS times under a real vigild while clients
  * poll its API; fails when vigild's memory (PSS) or open fds grow by more than 5 %
- * after the warm-up (the first tenth of the restarts), when a service stalls, when
+ * after the warm-up (a tenth of the restarts, at least 2000), when a service stalls, when
  * a restart the API counted did not run the program, or when vigild logs a problem.
  *
  *   vigil-soak [-n RESTARTS] [-k] [-t SECONDS] VIGILD
@@ -34,12 +34,12 @@
 
 #include "http.h"
 
-#define GROWTH_MAX   0.05 /* after the warm-up */
-#define STALL_SEC    5.0  /* a service whose restarts stop moving this long */
-#define SAMPLE_MS    20   /* restarts are looked at this often */
-#define FD_SAMPLES   5    /* fds, that many times in between */
-#define CHECKPOINTS  20   /* table rows over the run */
-#define SERVICES_MAX 16
+#define GROWTH_MAX  0.05 /* after the warm-up */
+#define WARMUP_MIN  2000 /* restarts: the warm-up is a tenth of the run, at least this */
+#define STALL_SEC   5.0  /* a service whose restarts stop moving this long */
+#define SAMPLE_MS   20   /* restarts are looked at this often */
+#define FD_SAMPLES  5    /* fds, that many times in between */
+#define CHECKPOINTS 20   /* table rows over the run */
 
 static const struct soak_service {
 	const char *name;
@@ -433,9 +433,9 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (optind + 1 != argc || target < 100) {
+	if (optind + 1 != argc || target < 5000) {
 		fprintf(stderr,
-			"usage: vigil-soak [-n RESTARTS >= 100] [-k] [-t SECONDS] VIGILD\n");
+			"usage: vigil-soak [-n RESTARTS >= 5000] [-k] [-t SECONDS] VIGILD\n");
 		return 2;
 	}
 	vigild = argv[optind];
@@ -545,14 +545,19 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < 3; i++)
 		pthread_join(threads[i], NULL);
 
-	/* Memory and fds: flat after the warm-up (the first tenth). The verdict is on the
-	 * anonymous PSS (see pss_kib()) and on the mean number of fds over each interval
-	 * (runs and clients come and go between two looks). */
-	if (!failed && n_rows > 3) {
-		size_t w = 2; /* rows[2] closes the first tenth */
+	/* Memory and fds: flat after the warm-up, a tenth of the run but at least
+	 * WARMUP_MIN restarts (the heap reaches its high-water mark over the first
+	 * thousand or so). The verdict is on the anonymous PSS (see pss_kib()) and on the
+	 * mean number of fds over each interval (runs and clients come and go between two
+	 * looks). */
+	if (!failed) {
+		long warmup = target / 10 > WARMUP_MIN ? target / 10 : WARMUP_MIN;
 		long anon_max = 0, pss_min = LONG_MAX, pss_max = 0;
 		double fd_max = 0;
+		size_t w = 0;
 
+		while (w + 1 < n_rows && rows[w].restarts < warmup)
+			w++;
 		for (size_t i = w + 1; i < n_rows; i++) {
 			anon_max = rows[i].anon > anon_max ? rows[i].anon : anon_max;
 			pss_min = rows[i].pss < pss_min ? rows[i].pss : pss_min;
@@ -631,6 +636,12 @@ int main(int argc, char **argv)
 				failed = true;
 			}
 		}
+		printf("soak: restarts per service:");
+		for (size_t i = 0; i < N_SERVICES; i++)
+			printf(" %s %ld%s",
+			       services[i].name,
+			       restarts[i],
+			       i + 1 < N_SERVICES ? "," : "\n");
 		if (!failed)
 			printf("soak: every restart the API counted ran its program (runs recorded "
 			       "= restarts + the first run, where recorded)\n");
