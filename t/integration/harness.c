@@ -97,7 +97,9 @@ void vh_write(struct vh *v, const char *name, const char *fmt, ...)
 
 /* Under VIGIL_VALGRIND=1 (make check-valgrind) vigild runs under memcheck: the
  * exit code it gives on a report, which vh_cleanup() looks for. */
-#define VH_VALGRIND_EXIT 88
+#define VH_VALGRIND_EXIT      88
+#define VH_STR(x)             #x
+#define VH_EXITCODE_OPTION(x) "--error-exitcode=" VH_STR(x)
 
 bool vh_valgrind(void)
 {
@@ -126,11 +128,14 @@ static const char *const *valgrind_argv(const char *const *argv, const char **ou
 
 	if (!vh_valgrind() || strcmp(argv[0], vh_vigild()) != 0)
 		return argv;
-	snprintf(supp, sizeof(supp), "--suppressions=%s/t/valgrind/vigild.supp", srcdir ? srcdir : ".");
+	snprintf(supp,
+		 sizeof(supp),
+		 "--suppressions=%s/t/valgrind/vigild.supp",
+		 srcdir ? srcdir : ".");
 	out[n++] = "valgrind";
 	out[n++] = "--tool=memcheck";
 	out[n++] = "--quiet";
-	out[n++] = "--error-exitcode=88"; /* VH_VALGRIND_EXIT */
+	out[n++] = VH_EXITCODE_OPTION(VH_VALGRIND_EXIT);
 	out[n++] = "--leak-check=full";
 	out[n++] = "--show-leak-kinds=definite";
 	out[n++] = "--errors-for-leak-kinds=definite";
@@ -436,7 +441,9 @@ void vh_cleanup(struct vh *v)
 
 		cr_expect(!report && code != 86 && code != 87, "sanitizer report in %s:\n%s", v->log,
 			  log ? log : "");
-		cr_expect(!memcheck && code != VH_VALGRIND_EXIT, "memcheck report in %s:\n%s", v->log,
+		cr_expect(!memcheck && code != VH_VALGRIND_EXIT,
+			  "memcheck report in %s:\n%s",
+			  v->log,
 			  log ? log : "");
 		free(log);
 	}
