@@ -9,8 +9,8 @@ need="build-essential autoconf automake pkg-config libconfuse-dev libsystemd-dev
       libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev libcurl4 libcriterion-dev"
 case $what in
 demo) need="$need python3 curl" ;;
-# systemd-notify and promtool for the tests, clang and its libFuzzer for t/fuzz
-check) need="$need util-linux procps systemd prometheus clang libclang-rt-14-dev" ;;
+# systemd-notify and promtool for the tests, valgrind, clang and its libFuzzer for t/fuzz
+check) need="$need util-linux procps systemd prometheus valgrind clang libclang-rt-14-dev" ;;
 *) echo "usage: $0 demo|check" >&2; exit 2 ;;
 esac
 
@@ -44,9 +44,17 @@ check)
 	rc=0
 	make -j"$(nproc)" check || rc=$?
 	make check-sanitize || rc=$?
-	# The fuzz targets (t/fuzz), two at a time: 60 s each in CI, 10 s each elsewhere.
-	[ "${CI:-}" = true ] && secs=${FUZZ_SECONDS:-60} || secs=${FUZZ_SECONDS:-10}
-	make -j"$(nproc)" fuzz-run FUZZ_SECONDS="$secs" || rc=$?
+	make check-valgrind || rc=$?
+	# The soak and the fuzz run are one test program each in the summary below.
+	extra_p=0 extra_f=0
+	if make check-soak; then extra_p=$((extra_p + 1)); else rc=1 extra_f=$((extra_f + 1)); fi
+	# The fuzz targets (t/fuzz), two at a time: 30 s each in CI, 10 s each elsewhere.
+	[ "${CI:-}" = true ] && secs=${FUZZ_SECONDS:-30} || secs=${FUZZ_SECONDS:-10}
+	if make -j"$(nproc)" fuzz-run FUZZ_SECONDS="$secs"; then
+		extra_p=$((extra_p + 1))
+	else
+		rc=1 extra_f=$((extra_f + 1))
+	fi
 	# What failed, and why: the assertions are in the per-program logs.
 	find . -name 'test-*.log' -path '*/t/*' -exec grep -l '^not ok' {} + 2>/dev/null |
 		while read -r f; do
@@ -55,7 +63,8 @@ check)
 		done
 	# Criterion's per-program summaries land in the .log files: add them up.
 	find . -name 'test-*.log' -path '*/t/*' -exec cat {} + |
-		awk -F'[:|]' '/\[====\] Synthesis:/ {p += $5; f += $7} END {printf "%d passed, %d failed\n", p, f}'
+		awk -F'[:|]' -v p="$extra_p" -v f="$extra_f" \
+			'/\[====\] Synthesis:/ {p += $5; f += $7} END {printf "%d passed, %d failed\n", p, f}'
 	exit $rc
 	;;
 esac

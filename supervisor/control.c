@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -43,14 +44,21 @@ static const struct mhd_api *mhd;
 
 /* The API yields to supervision: signals, exits and timers go first. */
 #define CONTROL_PRIORITY (SD_EVENT_PRIORITY_NORMAL + 10)
+/* Clients accepted per wakeup, so that a flood of them takes turns with the rest. */
+#define CONTROL_ACCEPT_BURST 64
+/* After accept() failed for want of fds or memory: when to try again. */
+#define CONTROL_ACCEPT_RETRY (250 * USEC_PER_MSEC)
 
 struct http_daemon {
 	struct control *ctl;
-	struct MHD_Daemon *mhd; /* NULL until the first client came */
-	int fd;			/* the listening socket; MHD's once it started */
-	sd_event_source *first; /* watches @fd for the first client */
+	struct MHD_Daemon *mhd;  /* NULL until the first client came */
+	int fd;                  /* the listening socket: vigild accepts, MHD gets each client */
+	sd_event_source *listen; /* accepts on @fd; off at the limit and after a failure */
+	sd_event_source *retry;  /* accepting again after a failed accept() */
 	sd_event_source *io, *timer;
+	unsigned connections; /* open ones, as MHD reports them (on_connection) */
 	bool tcp;
+	bool accept_failing; /* said once, until an accept() works again */
 };
 
 /* An open GET /v1/events (where it is in the ring), or GET .../logs (its reader). */
@@ -71,10 +79,12 @@ struct control {
 	struct listen_unix sock;
 	bool have_sock;
 	struct http_daemon unix_d, tcp_d;
-	sd_event_source *post;  /* re-arms the daemons' timers */
-	sd_event_source *flush; /* wakes the event streams */
+	sd_event_source *post;    /* re-arms the daemons' timers */
+	sd_event_source *flush;   /* wakes the event streams */
+	sd_event_source *recheck; /* looks at the socket's file after a reload */
 	gid_t group;
 	char *group_name;
+	bool group_nss; /* @group_name named by the user: looked up through NSS */
 	uid_t self;
 
 	char *ring; /* CONTROL_RING_SIZE bytes of event lines, once a stream opened */
@@ -779,6 +789,8 @@ static void peer_identify(const struct control *ctl, int fd, struct peer *p)
 	}
 }
 
+static void sync_listen(struct http_daemon *d);
+
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
 			  enum MHD_ConnectionNotificationCode code)
 {
@@ -792,9 +804,14 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 		if (p && ci && !d->tcp)
 			peer_identify(d->ctl, ci->connect_fd, p);
 		*socket_context = p;
+		d->connections++;
 	} else {
 		free(*socket_context);
 		*socket_context = NULL;
+		if (d->connections > 0)
+			d->connections--;
+		/* A slot is free: the next client may come out of the backlog. */
+		sync_listen(d);
 	}
 }
 
@@ -1033,13 +1050,23 @@ static int on_post(sd_event_source *src, void *userdata)
 	return 0;
 }
 
+/* Loads libmicrohttpd if need be and starts @d's daemon, which gets its clients from
+ * on_listen(). Logs what fails. */
 static int daemon_start(struct http_daemon *d)
 {
 	struct control *ctl = d->ctl;
 	const union MHD_DaemonInfo *info;
+	char why[512];
 	int r;
 
-	d->mhd = mhd->start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
+	if (!mhd)
+		mhd = mhd_load(why, sizeof(why));
+	if (!mhd) {
+		log_error("Failed to serve the control API: %s", why);
+		return -ENOENT;
+	}
+	d->mhd = mhd->start_daemon(MHD_USE_NO_LISTEN_SOCKET | MHD_USE_EPOLL |
+					   MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
 				   0,
 				   NULL,
 				   NULL,
@@ -1049,8 +1076,6 @@ static int daemon_start(struct http_daemon *d)
 				   MHD_OPTION_EXTERNAL_LOGGER,
 				   on_mhd_log,
 				   NULL,
-				   MHD_OPTION_LISTEN_SOCKET,
-				   (MHD_socket)d->fd,
 				   MHD_OPTION_NOTIFY_CONNECTION,
 				   on_connection,
 				   d,
@@ -1062,18 +1087,18 @@ static int daemon_start(struct http_daemon *d)
 				   MHD_OPTION_CONNECTION_LIMIT,
 				   (unsigned)CONTROL_CONNECTIONS_MAX,
 				   MHD_OPTION_END);
-	if (!d->mhd)
-		return -EIO;
+	if (!d->mhd) {
+		r = -errno ?: -EIO;
+		goto fail;
+	}
 	info = mhd->get_daemon_info(d->mhd, MHD_DAEMON_INFO_EPOLL_FD);
-	if (!info)
-		return -EIO;
-	r = sd_event_add_io(ctl->event, &d->io, info->epoll_fd, EPOLLIN, on_mhd_io, d);
+	r = info ? sd_event_add_io(ctl->event, &d->io, info->epoll_fd, EPOLLIN, on_mhd_io, d)
+		 : -EIO;
+	if (r >= 0)
+		r = sd_event_add_time(
+			ctl->event, &d->timer, CLOCK_MONOTONIC, USEC_INFINITY, 1, on_mhd_timer, d);
 	if (r < 0)
-		return r;
-	r = sd_event_add_time(
-		ctl->event, &d->timer, CLOCK_MONOTONIC, USEC_INFINITY, 1, on_mhd_timer, d);
-	if (r < 0)
-		return r;
+		goto fail;
 	(void)sd_event_source_set_enabled(d->timer, SD_EVENT_OFF);
 	(void)sd_event_source_set_priority(d->io, CONTROL_PRIORITY);
 	(void)sd_event_source_set_priority(d->timer, CONTROL_PRIORITY);
@@ -1081,75 +1106,221 @@ static int daemon_start(struct http_daemon *d)
 	(void)sd_event_source_set_description(d->timer,
 					      d->tcp ? "control-tcp-timer" : "control-timer");
 	return 0;
+fail:
+	log_error_errno(r, "Failed to serve %s", d->tcp ? "the TCP listener" : "the control API");
+	d->io = sd_event_source_disable_unref(d->io);
+	d->timer = sd_event_source_disable_unref(d->timer);
+	if (d->mhd)
+		mhd->stop_daemon(d->mhd);
+	d->mhd = NULL;
+	return r;
 }
 
-/* The first client of either listener: load libmicrohttpd and hand it both
- * listening sockets. Until then vigild holds them and nothing else. */
-static int on_first_client(sd_event_source *src, int fd, uint32_t revents, void *userdata)
+/* Accepts only while below the connection limit and not waiting to retry: further
+ * clients wait in the listen backlog. */
+static void sync_listen(struct http_daemon *d)
 {
-	struct http_daemon *woken = userdata;
-	struct control *ctl = woken->ctl;
-	struct http_daemon *daemons[] = {&ctl->unix_d, &ctl->tcp_d};
-	char why[512];
-	int c;
+	bool waiting = d->retry && sd_event_source_get_enabled(d->retry, NULL) > 0;
+	bool on = !waiting && d->connections < CONTROL_CONNECTIONS_MAX;
 
+	(void)sd_event_source_set_enabled(d->listen, on ? SD_EVENT_ON : SD_EVENT_OFF);
+}
+
+/* accept() failed for want of fds, memory or buffers. The socket stays readable, so
+ * trying again at once would spin: the clients wait in the backlog meanwhile. */
+static void accept_failed(struct http_daemon *d, int err)
+{
+	uint64_t now;
+
+	if (!d->accept_failing)
+		log_warning_errno(
+			err,
+			"control: Failed to accept a connection, trying again every %llu ms",
+			(unsigned long long)(CONTROL_ACCEPT_RETRY / USEC_PER_MSEC));
+	d->accept_failing = true;
+	if (sd_event_now(d->ctl->event, CLOCK_MONOTONIC, &now) < 0)
+		return;
+	(void)sd_event_source_set_time(d->retry, now + CONTROL_ACCEPT_RETRY);
+	(void)sd_event_source_set_enabled(d->retry, SD_EVENT_ONESHOT);
+	sync_listen(d);
+}
+
+static int on_accept_retry(sd_event_source *src, uint64_t usec, void *userdata)
+{
 	(void)src;
-	(void)revents;
-	if (!mhd)
-		mhd = mhd_load(why, sizeof(why));
-	if (!mhd) {
-		log_error("Failed to serve the control API: %s", why);
-		/* Nobody waits in the backlog for an answer that cannot come. */
-		while ((c = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0)
-			close(c);
-		return 0;
-	}
-	for (size_t i = 0; i < ELEMENTSOF(daemons); i++) {
-		struct http_daemon *d = daemons[i];
-		int r;
-
-		if (!d->first)
-			continue;
-		d->first = sd_event_source_disable_unref(d->first);
-		r = daemon_start(d);
-		if (r < 0)
-			log_error_errno(r,
-					"Failed to serve %s",
-					d->tcp ? "the TCP listener" : "the control API");
-	}
-	/* Take the client that woke us now rather than at the next wakeup. */
-	if (woken->mhd)
-		mhd->run(woken->mhd);
+	(void)usec;
+	sync_listen(userdata); /* the retry source is off now */
 	return 0;
 }
 
-/* Holds @fd for @d and waits for the first client. Returns 0 or a negative errno. */
+/* Clients are accepted here and handed to libmicrohttpd (loaded at the first one), so
+ * that vigild decides when to stop accepting and may swap the socket (on_reload()). */
+static int on_listen(sd_event_source *src, int fd, uint32_t revents, void *userdata)
+{
+	struct http_daemon *d = userdata;
+
+	(void)src;
+	(void)revents;
+	for (unsigned i = 0; i < CONTROL_ACCEPT_BURST && d->connections < CONTROL_CONNECTIONS_MAX;
+	     i++) {
+		struct sockaddr_storage sa;
+		socklen_t len = sizeof(sa);
+		int c = accept4(fd, (struct sockaddr *)&sa, &len, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+		if (c < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno != EAGAIN)
+				accept_failed(d, -errno);
+			break;
+		}
+		if (d->accept_failing) {
+			log_info("control: accepting connections again");
+			d->accept_failing = false;
+		}
+		if (!d->mhd && daemon_start(d) < 0) {
+			close(c); /* the client sees the connection closed */
+			continue;
+		}
+		/* MHD owns the connection now; it closes it itself when it cannot take it. */
+		if (mhd->add_connection(d->mhd, c, (struct sockaddr *)&sa, len) != MHD_YES)
+			log_debug_errno(-errno, "control: Failed to take a connection");
+	}
+	sync_listen(d);
+	/* Read what the new clients sent now rather than at the next wakeup. */
+	if (d->mhd)
+		mhd->run(d->mhd);
+	return 0;
+}
+
+/* Watches @fd (taken) for @d's clients. Returns 0 or a negative errno (@fd closed). */
+static int daemon_listen(struct http_daemon *d, int fd)
+{
+	sd_event_source *src = NULL;
+	int r;
+
+	r = sd_event_add_io(d->ctl->event, &src, fd, EPOLLIN, on_listen, d);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	(void)sd_event_source_set_priority(src, CONTROL_PRIORITY);
+	(void)sd_event_source_set_description(src,
+					      d->tcp ? "control-tcp-listen" : "control-listen");
+	if (d->listen) {
+		d->listen = sd_event_source_disable_unref(d->listen);
+		close(d->fd);
+	}
+	d->listen = src;
+	d->fd = fd;
+	sync_listen(d);
+	return 0;
+}
+
+/* Holds @fd (taken, also on failure) for @d and waits for the first client. Returns 0
+ * or a negative errno. */
 static int daemon_prepare(struct control *ctl, struct http_daemon *d, int fd, bool tcp)
 {
 	int r;
 
 	d->ctl = ctl;
 	d->tcp = tcp;
-	d->fd = fd;
-	r = sd_event_add_io(ctl->event, &d->first, fd, EPOLLIN, on_first_client, d);
-	if (r < 0)
+	d->fd = -1;
+	r = sd_event_add_time(
+		ctl->event, &d->retry, CLOCK_MONOTONIC, USEC_INFINITY, 1000, on_accept_retry, d);
+	if (r < 0) {
+		close(fd);
 		return r;
-	(void)sd_event_source_set_priority(d->first, CONTROL_PRIORITY);
-	(void)sd_event_source_set_description(d->first, tcp ? "control-tcp-first" : "control-first");
-	return 0;
+	}
+	(void)sd_event_source_set_enabled(d->retry, SD_EVENT_OFF);
+	(void)sd_event_source_set_priority(d->retry, CONTROL_PRIORITY);
+	return daemon_listen(d, fd);
 }
 
 static void daemon_stop(struct http_daemon *d)
 {
+	/* First: closing its connections calls on_connection(), which looks at @listen. */
+	if (d->mhd)
+		mhd->stop_daemon(d->mhd);
+	d->mhd = NULL;
 	d->io = sd_event_source_disable_unref(d->io);
 	d->timer = sd_event_source_disable_unref(d->timer);
-	if (d->first) {
-		d->first = sd_event_source_disable_unref(d->first);
+	d->retry = sd_event_source_disable_unref(d->retry);
+	if (d->listen) {
+		d->listen = sd_event_source_disable_unref(d->listen);
 		close(d->fd);
 	}
-	if (d->mhd)
-		mhd->stop_daemon(d->mhd); /* closes the listening socket too */
-	d->mhd = NULL;
+}
+
+/* After each reload (SIGHUP, POST /v1/reload): clients find vigild by the socket's name
+ * only, so when the file was removed (a clean-up of /run, by hand) or another file took
+ * its place, a new socket is bound there. Connections made before go on. */
+static int on_recheck(sd_event_source *src, void *userdata)
+{
+	struct control *ctl = userdata;
+	struct listen_unix l;
+	struct stat st;
+	const char *why;
+	int r;
+
+	(void)src;
+	if (stat(ctl->socket_path, &st) == 0) {
+		if (st.st_dev == ctl->sock.dev && st.st_ino == ctl->sock.ino)
+			return 0;
+		why = "another file took its place";
+	} else if (errno == ENOENT)
+		why = "it was removed";
+	else {
+		log_debug_errno(
+			-errno, "control: Failed to look at '%s', ignoring", ctl->socket_path);
+		return 0;
+	}
+	r = listen_unix(ctl->socket_path,
+			ctl->group_name[0] ? ctl->group_name : NULL,
+			ctl->group_nss,
+			&l);
+	if (r == -EADDRINUSE)
+		log_warning("Failed to create the control socket again at '%s' (%s): another "
+			    "vigild answers there, ignoring",
+			    ctl->socket_path,
+			    why);
+	else if (r == -EEXIST)
+		log_warning("Failed to create the control socket again at '%s' (%s): the file is "
+			    "not a socket, ignoring",
+			    ctl->socket_path,
+			    why);
+	else if (r < 0)
+		log_warning_errno(
+			r,
+			"Failed to create the control socket again at '%s' (%s), ignoring",
+			ctl->socket_path,
+			why);
+	if (r < 0)
+		return 0;
+	/* Clients that connected to the old socket before its name went are served. */
+	if (sd_event_source_get_enabled(ctl->unix_d.listen, NULL) > 0)
+		(void)on_listen(ctl->unix_d.listen, ctl->unix_d.fd, EPOLLIN, &ctl->unix_d);
+	r = daemon_listen(&ctl->unix_d, l.fd);
+	if (r < 0) {
+		listen_unix_remove(ctl->socket_path, &l); /* nobody would answer there */
+		log_warning_errno(r,
+				  "Failed to serve the new control socket '%s', ignoring",
+				  ctl->socket_path);
+		return 0;
+	}
+	ctl->sock = l;
+	log_info("Re-created the control socket '%s' (%s)", ctl->socket_path, why);
+	return 0;
+}
+
+/* The manager's reload hook. The check waits for the next loop iteration: a reload
+ * may come from a request, inside libmicrohttpd, which then must not be given
+ * connections. */
+static void on_reload(void *userdata)
+{
+	struct control *ctl = userdata;
+
+	(void)sd_event_source_set_enabled(ctl->recheck, SD_EVENT_ONESHOT);
 }
 
 int control_new(struct manager *m, const struct control_options *o, struct control **ret)
@@ -1165,6 +1336,7 @@ int control_new(struct manager *m, const struct control_options *o, struct contr
 	ctl->group = (gid_t)-1;
 	ctl->socket_path = strdup(o->socket_path);
 	ctl->group_name = strdup(o->group ? o->group : "");
+	ctl->group_nss = !o->group_is_default;
 	if (!ctl->socket_path || !ctl->group_name) {
 		control_free(ctl);
 		return log_error_errno(-ENOMEM, "Failed to set up the control socket");
@@ -1194,8 +1366,6 @@ int control_new(struct manager *m, const struct control_options *o, struct contr
 				  o->group);
 	r = daemon_prepare(ctl, &ctl->unix_d, ctl->sock.fd, false);
 	if (r < 0) {
-		if (!ctl->unix_d.first)
-			close(ctl->sock.fd);
 		log_error_errno(r, "Failed to serve the control API on '%s'", o->socket_path);
 		control_free(ctl);
 		return r;
@@ -1213,11 +1383,8 @@ int control_new(struct manager *m, const struct control_options *o, struct contr
 			log_error_errno(r, "Failed to listen on '%s'", o->http_listen);
 		if (r >= 0) {
 			r = daemon_prepare(ctl, &ctl->tcp_d, fd, true);
-			if (r < 0) {
-				if (!ctl->tcp_d.first)
-					close(fd);
+			if (r < 0)
 				log_error_errno(r, "Failed to serve on '%s'", o->http_listen);
-			}
 		}
 		if (r < 0) {
 			control_free(ctl);
@@ -1229,6 +1396,8 @@ int control_new(struct manager *m, const struct control_options *o, struct contr
 	r = sd_event_add_post(ctl->event, &ctl->post, on_post, ctl);
 	if (r >= 0)
 		r = sd_event_add_defer(ctl->event, &ctl->flush, on_flush, ctl);
+	if (r >= 0)
+		r = sd_event_add_defer(ctl->event, &ctl->recheck, on_recheck, ctl);
 	if (r < 0) {
 		control_free(ctl);
 		return log_error_errno(r, "Failed to set up the control socket");
@@ -1236,7 +1405,11 @@ int control_new(struct manager *m, const struct control_options *o, struct contr
 	(void)sd_event_source_set_enabled(ctl->flush, SD_EVENT_OFF);
 	(void)sd_event_source_set_priority(ctl->flush, CONTROL_PRIORITY);
 	(void)sd_event_source_set_description(ctl->flush, "control-events");
+	(void)sd_event_source_set_enabled(ctl->recheck, SD_EVENT_OFF);
+	(void)sd_event_source_set_priority(ctl->recheck, CONTROL_PRIORITY);
+	(void)sd_event_source_set_description(ctl->recheck, "control-recheck");
 	manager_set_event_listener(m, on_event, ctl);
+	manager_set_reload_hook(m, on_reload, ctl);
 	*ret = ctl;
 	return 0;
 }
@@ -1245,8 +1418,10 @@ struct control *control_free(struct control *ctl)
 {
 	if (!ctl)
 		return NULL;
-	if (ctl->manager)
+	if (ctl->manager) {
 		manager_set_event_listener(ctl->manager, NULL, NULL);
+		manager_set_reload_hook(ctl->manager, NULL, NULL);
+	}
 	/* Streams end cleanly, and MHD refuses to stop with suspended connections. */
 	ctl->closing = true;
 	if (ctl->unix_d.mhd)
@@ -1257,6 +1432,7 @@ struct control *control_free(struct control *ctl)
 		listen_unix_remove(ctl->socket_path, &ctl->sock);
 	sd_event_source_disable_unref(ctl->post);
 	sd_event_source_disable_unref(ctl->flush);
+	sd_event_source_disable_unref(ctl->recheck);
 	free(ctl->ring);
 	free(ctl->socket_path);
 	free(ctl->group_name);

@@ -115,7 +115,10 @@ static void flush(struct log_out *o)
 		o->off += (size_t)k;
 	}
 	o->off = o->len = 0;
-	watch_writable(o, false);
+	/* Drained, here or from a writer making room: waiters are still called only from
+	 * on_writable(), never from inside a writer (they would take the room it just
+	 * made), and an fd with room polls writable at once. */
+	watch_writable(o, o->waiters != NULL);
 }
 
 static int on_writable(sd_event_source *src, int fd, uint32_t revents, void *userdata)
@@ -227,6 +230,8 @@ void log_out_wait(struct log_out *o, struct log_waiter *w)
 	w->next = NULL;
 	*i = w;
 	w->queued = true;
+	/* Whoever waits is called from on_writable(): it must be watched. */
+	watch_writable(o, true);
 }
 
 void log_out_cancel_wait(struct log_out *o, struct log_waiter *w)

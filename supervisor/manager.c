@@ -56,6 +56,8 @@ struct manager {
 
 	manager_event_fn *on_event;
 	void *event_userdata;
+	manager_reload_fn *on_reload;
+	void *reload_userdata;
 
 	char *notify_prefix;        /* the services' notify sockets (notify.h); NULL: none */
 	struct rlimit child_nofile; /* RLIMIT_NOFILE as vigild got it, for children */
@@ -758,6 +760,12 @@ void manager_set_event_listener(struct manager *m, manager_event_fn *fn, void *u
 	m->event_userdata = userdata;
 }
 
+void manager_set_reload_hook(struct manager *m, manager_reload_fn *fn, void *userdata)
+{
+	m->on_reload = fn;
+	m->reload_userdata = userdata;
+}
+
 /* ---- reload ---- */
 
 void reload_result_clear(struct reload_result *r)
@@ -809,6 +817,8 @@ int manager_reload(struct manager *m, struct config_errors *errors, struct reloa
 	size_t n_removed = 0;
 	int r;
 
+	if (m->on_reload)
+		m->on_reload(m->reload_userdata);
 	r = config_load(m->config_path, errors, &nc);
 	if (r == -ENOMEM)
 		config_errors_add(errors, "out of memory");

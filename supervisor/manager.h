@@ -72,3 +72,8 @@ void manager_shutdown(struct manager *m, int exit_code);
 
 /* Registers the one listener for transitions (the control API's event stream). */
 void manager_set_event_listener(struct manager *m, manager_event_fn *fn, void *userdata);
+
+/* Called as every reload begins (SIGHUP or the API), whatever comes of it. */
+typedef void manager_reload_fn(void *userdata);
+/* Registers the one reload hook (the control API's socket check); NULL removes it. */
+void manager_set_reload_hook(struct manager *m, manager_reload_fn *fn, void *userdata);

@@ -21,6 +21,7 @@ const struct mhd_api *mhd_load(char *why, size_t size)
 		SYM(MHD_start_daemon, start_daemon),
 		SYM(MHD_stop_daemon, stop_daemon),
 		SYM(MHD_run, run),
+		SYM(MHD_add_connection, add_connection),
 		SYM(MHD_get_timeout, get_timeout),
 		SYM(MHD_get_daemon_info, get_daemon_info),
 		SYM(MHD_get_connection_info, get_connection_info),

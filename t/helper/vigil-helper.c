@@ -28,6 +28,9 @@
  *   late MS TEXT       leave an orphan (own session) that writes the line TEXT to stdout
  *                      MS milliseconds later, without a newline, and exits
  *   lines N LEN        write N numbered lines of LEN bytes to stdout in 64 KiB writes
+ *   children N MS      fork N children without waiting for them: the even ones stay
+ *                      in the process group, the odd ones start a session of their
+ *                      own (out of reach of a group kill); each exits after MS ms
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -198,6 +201,22 @@ static void sleep_ms(long ms)
 
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
+}
+
+static void fork_children(int n, long ms)
+{
+	for (int i = 0; i < n; i++) {
+		pid_t p = fork();
+
+		if (p < 0)
+			exit(97);
+		if (p == 0) {
+			if (i % 2)
+				setsid();
+			sleep_ms(ms);
+			_exit(0);
+		}
+	}
 }
 
 static void do_notify(const char *arg)
@@ -422,6 +441,10 @@ int main(int argc, char **argv)
 				for (;;)
 					pause();
 			}
+		} else if (strcmp(a, "children") == 0) {
+			if (i + 1 >= argc)
+				return 99;
+			fork_children(atoi(arg), atol(argv[++i]));
 		} else if (strcmp(a, "orphans") == 0) {
 			if (i + 1 >= argc)
 				return 99;

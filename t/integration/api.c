@@ -30,7 +30,7 @@ long long api_now_ms(void)
 int api_call(struct vh *v, const char *method, const char *target, char **body)
 {
 	struct http_response res;
-	int r = http_request(v->sock, method, target, 10000, &res);
+	int r = http_request(v->sock, method, target, vh_ms(10000), &res);
 
 	if (r < 0)
 		return r;
@@ -43,7 +43,7 @@ int api_call(struct vh *v, const char *method, const char *target, char **body)
 
 void api_wait_up(struct vh *v)
 {
-	long long end = api_now_ms() + 5000;
+	long long end = api_now_ms() + vh_ms(5000);
 
 	while (api_call(v, "GET", "/v1/services", NULL) != 200) {
 		cr_assert_lt(api_now_ms(), end, "vigild never answered on %s", v->sock);
@@ -86,7 +86,7 @@ json_t *api_field(struct vh *v, const char *name, const char *key)
 
 bool api_wait_state(struct vh *v, const char *name, const char *state, int timeout_ms)
 {
-	long long end = api_now_ms() + timeout_ms;
+	long long end = api_now_ms() + vh_ms(timeout_ms);
 
 	do {
 		json_t *s = api_field(v, name, "state");
@@ -193,7 +193,7 @@ int ctl_runv(const char *const *prefix, const char *const *argv, char **out, cha
 {
 	const char *full[64];
 	int po[2], pe[2], status;
-	long long end = api_now_ms() + 20000;
+	long long end = api_now_ms() + vh_ms(20000);
 	size_t n = 0;
 	pid_t pid;
 

@@ -95,10 +95,66 @@ void vh_write(struct vh *v, const char *name, const char *fmt, ...)
 	fclose(f);
 }
 
-void vh_start_program(struct vh *v, const char *const *argv)
-{
-	pid_t pid = fork();
+/* Under VIGIL_VALGRIND=1 (make check-valgrind) vigild runs under memcheck: the
+ * exit code it gives on a report, which vh_cleanup() looks for. */
+#define VH_VALGRIND_EXIT      88
+#define VH_STR(x)             #x
+#define VH_EXITCODE_OPTION(x) "--error-exitcode=" VH_STR(x)
 
+bool vh_valgrind(void)
+{
+	const char *e = getenv("VIGIL_VALGRIND");
+	return e && strcmp(e, "1") == 0;
+}
+
+int vh_ms(int ms)
+{
+	const char *e = getenv("VIGIL_TIMEOUT_SCALE");
+	double f = e ? atof(e) : 0;
+
+	return f > 1 ? (int)(ms * f) : ms;
+}
+
+/* Puts memcheck before vigild's own argv (into @out, at most @size entries): the
+ * pid stays vigild's, as valgrind runs the program in its own process. Child
+ * processes are not traced (their execve runs natively); between its fork and
+ * execve a child runs under memcheck (spawn.c: the clone becomes a plain fork) and
+ * is kept silent. */
+static const char *const *valgrind_argv(const char *const *argv, const char **out, size_t size)
+{
+	static char supp[600];
+	const char *srcdir = getenv("VIGIL_SRCDIR");
+	size_t n = 0;
+
+	if (!vh_valgrind() || strcmp(argv[0], vh_vigild()) != 0)
+		return argv;
+	snprintf(supp,
+		 sizeof(supp),
+		 "--suppressions=%s/t/valgrind/vigild.supp",
+		 srcdir ? srcdir : ".");
+	out[n++] = "valgrind";
+	out[n++] = "--tool=memcheck";
+	out[n++] = "--quiet";
+	out[n++] = VH_EXITCODE_OPTION(VH_VALGRIND_EXIT);
+	out[n++] = "--leak-check=full";
+	out[n++] = "--show-leak-kinds=definite";
+	out[n++] = "--errors-for-leak-kinds=definite";
+	out[n++] = "--child-silent-after-fork=yes";
+	out[n++] = "--num-callers=30";
+	out[n++] = supp;
+	for (; *argv && n < size - 1; argv++)
+		out[n++] = *argv;
+	out[n] = NULL;
+	return out;
+}
+
+static void start(struct vh *v, const char *const *argv, int stdout_fd)
+{
+	const char *vg[96];
+	pid_t pid;
+
+	argv = valgrind_argv(argv, vg, sizeof(vg) / sizeof(vg[0]));
+	pid = fork();
 	cr_assert(pid >= 0);
 	if (pid == 0) {
 		int fd = open(v->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -106,13 +162,16 @@ void vh_start_program(struct vh *v, const char *const *argv)
 
 		if (fd < 0)
 			_exit(120);
-		dup2(fd, 1);
+		dup2(stdout_fd >= 0 ? stdout_fd : fd, 1);
 		dup2(fd, 2);
 		/* The test worker may die on a failed assertion: take vigild along. */
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		setenv("VIGIL_TEST_TAG", v->dir, 1);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
+		/* vigild starts with fds 0-2 only, as from a service manager: nothing of
+		 * the test worker's (the fault tests count vigild's fds). */
+		close_range(3, ~0U, 0);
 		execvp(argv[0], (char **)argv);
 		_exit(121);
 	}
@@ -120,28 +179,14 @@ void vh_start_program(struct vh *v, const char *const *argv)
 	v->exited = false;
 }
 
+void vh_start_program(struct vh *v, const char *const *argv)
+{
+	start(v, argv, -1);
+}
+
 void vh_start_program_stdout(struct vh *v, const char *const *argv, int stdout_fd)
 {
-	pid_t pid = fork();
-
-	cr_assert(pid >= 0);
-	if (pid == 0) {
-		int fd = open(v->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-		sigset_t none;
-
-		if (fd < 0)
-			_exit(120);
-		dup2(stdout_fd, 1);
-		dup2(fd, 2);
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
-		setenv("VIGIL_TEST_TAG", v->dir, 1);
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		execvp(argv[0], (char **)argv);
-		_exit(121);
-	}
-	v->pid = pid;
-	v->exited = false;
+	start(v, argv, stdout_fd);
 }
 
 void vh_start_args(struct vh *v, const char *const *args)
@@ -227,7 +272,7 @@ int vh_count_log(struct vh *v, const char *needle)
 
 bool vh_wait_log(struct vh *v, const char *needle, int count, int timeout_ms)
 {
-	long long end = now_ms() + timeout_ms;
+	long long end = now_ms() + vh_ms(timeout_ms);
 
 	do {
 		if (vh_count_log(v, needle) >= count)
@@ -257,7 +302,7 @@ int vh_count_lines(const char *path)
 
 bool vh_wait_lines(const char *path, int lines, int timeout_ms)
 {
-	long long end = now_ms() + timeout_ms;
+	long long end = now_ms() + vh_ms(timeout_ms);
 
 	do {
 		if (vh_count_lines(path) >= lines)
@@ -269,7 +314,7 @@ bool vh_wait_lines(const char *path, int lines, int timeout_ms)
 
 int vh_wait_exit(struct vh *v, int timeout_ms)
 {
-	long long end = now_ms() + timeout_ms;
+	long long end = now_ms() + vh_ms(timeout_ms);
 
 	if (!v->exited) {
 		for (;;) {
@@ -347,6 +392,26 @@ static void kill_tagged(const char *tag)
 		closedir(d);
 }
 
+/* True when @log holds a line of memcheck's (`==PID== `) other than a warning: an
+ * error, or a leak record at exit (--quiet leaves out the summaries). */
+static bool valgrind_report(const char *log)
+{
+	for (const char *p = log; (p = strstr(p, "==")); p += 2) {
+		const char *q = p + 2;
+
+		if (p != log && p[-1] != '\n')
+			continue;
+		while (*q >= '0' && *q <= '9')
+			q++;
+		if (q == p + 2 || strncmp(q, "== ", 3) != 0)
+			continue;
+		q += 3;
+		if (*q != '\n' && *q != ' ')
+			return true;
+	}
+	return false;
+}
+
 void vh_cleanup(struct vh *v)
 {
 	const char *argv[] = {"rm", "-rf", v->dir, NULL};
@@ -357,7 +422,7 @@ void vh_cleanup(struct vh *v)
 		return;
 	if (v->pid > 0 && !v->exited) {
 		kill(v->pid, SIGTERM);
-		code = vh_wait_exit(v, 10000);
+		code = vh_wait_exit(v, 10000); /* scaled by vh_ms() */
 		if (code < 0) {
 			kill(v->pid, SIGKILL);
 			vh_wait_exit(v, 5000);
@@ -366,12 +431,19 @@ void vh_cleanup(struct vh *v)
 		code = vh_wait_exit(v, 0);
 	kill_tagged(v->dir);
 	/* Under check-sanitize a report fails the test that provoked it (the exit codes
-	 * are the ones AM_TESTS_ENVIRONMENT gives ASan and UBSan). */
+	 * are the ones AM_TESTS_ENVIRONMENT gives ASan and UBSan), and so does one of
+	 * memcheck under check-valgrind. */
 	{
 		char *log = vh_read(v->log);
 		bool report = log && (strstr(log, "ERROR: AddressSanitizer") ||
 				      strstr(log, "ERROR: LeakSanitizer") || strstr(log, "runtime error:"));
+		bool memcheck = log && valgrind_report(log);
+
 		cr_expect(!report && code != 86 && code != 87, "sanitizer report in %s:\n%s", v->log,
+			  log ? log : "");
+		cr_expect(!memcheck && code != VH_VALGRIND_EXIT,
+			  "memcheck report in %s:\n%s",
+			  v->log,
 			  log ? log : "");
 		free(log);
 	}
@@ -445,7 +517,7 @@ int vh_free_port(void)
 
 bool vh_wait_dead(pid_t pid, int timeout_ms)
 {
-	long long end = now_ms() + timeout_ms;
+	long long end = now_ms() + vh_ms(timeout_ms);
 
 	do {
 		if (!vh_alive(pid))

@@ -21,6 +21,13 @@ void vh_init(struct vh *v);
  * tag, removes the temp dir. Safe to call twice. */
 void vh_cleanup(struct vh *v);
 
+/* True under VIGIL_VALGRIND=1 (make check-valgrind): every vigild the harness starts
+ * runs under valgrind's memcheck, and a report fails the test at vh_cleanup(). */
+bool vh_valgrind(void);
+/* @ms times VIGIL_TIMEOUT_SCALE (when above 1): the harness's waits go through it,
+ * so that tests keep their deadlines under valgrind. */
+int vh_ms(int ms);
+
 /* A path inside the temp dir; the result lives until the next 16 calls. */
 const char *vh_path(struct vh *v, const char *name);
 /* Writes DIR/NAME with printf-style content. */
@@ -32,7 +39,8 @@ const char *vh_vigild(void);
 const char *vh_vigilctl(void);
 
 /* Starts @argv (argv[0] looked up in PATH) as v->pid; stdout and stderr go to
- * v->log. Every process it starts carries VIGIL_TEST_TAG=DIR. */
+ * v->log. Every process it starts carries VIGIL_TEST_TAG=DIR. When argv[0] is
+ * vh_vigild() and vh_valgrind(), it runs under memcheck (same pid). */
 void vh_start_program(struct vh *v, const char *const *argv);
 /* Like vh_start_program(), with the program's stdout on @stdout_fd (stderr still goes
  * to v->log). */
