@@ -68,7 +68,7 @@ struct stream {
 	uint64_t pos;
 	struct log_reader *reader; /* a log stream; NULL: an event stream */
 	bool suspended, gone;
-	sd_event_source *hup; /* watches for the client leaving while suspended */
+	sd_event_source *hup;       /* watches for the client leaving while suspended */
 	struct stream *prev, *next; /* the event streams */
 };
 
@@ -1275,10 +1275,8 @@ static int on_recheck(sd_event_source *src, void *userdata)
 			-errno, "control: Failed to look at '%s', ignoring", ctl->socket_path);
 		return 0;
 	}
-	r = listen_unix(ctl->socket_path,
-			ctl->group_name[0] ? ctl->group_name : NULL,
-			ctl->group_nss,
-			&l);
+	r = listen_unix(
+		ctl->socket_path, ctl->group_name[0] ? ctl->group_name : NULL, ctl->group_nss, &l);
 	if (r == -EADDRINUSE)
 		log_warning("Failed to create the control socket again at '%s' (%s): another "
 			    "vigild answers there, ignoring",

@@ -12,8 +12,8 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
-#include <sys/signalfd.h>
 #include <sys/resource.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -67,8 +67,13 @@ struct manager {
 
 /* Variables an outer systemd gave vigild that must not reach its children (notes §3). */
 static const char *const private_vars[] = {
-	"NOTIFY_SOCKET",  "WATCHDOG_USEC", "WATCHDOG_PID",   "LISTEN_FDS",
-	"LISTEN_PID",	  "LISTEN_FDNAMES", "JOURNAL_STREAM",
+	"NOTIFY_SOCKET",
+	"WATCHDOG_USEC",
+	"WATCHDOG_PID",
+	"LISTEN_FDS",
+	"LISTEN_PID",
+	"LISTEN_FDNAMES",
+	"JOURNAL_STREAM",
 };
 
 /* vigild's environment without @private_vars, plus VIGIL_SOCKET=@socket_path so
@@ -88,7 +93,8 @@ static int build_base_env(const char *socket_path, char ***ret)
 
 		for (size_t j = 0; j < ELEMENTSOF(private_vars); j++) {
 			size_t len = strlen(private_vars[j]);
-			if (strncmp(environ[i], private_vars[j], len) == 0 && environ[i][len] == '=')
+			if (strncmp(environ[i], private_vars[j], len) == 0 &&
+			    environ[i][len] == '=')
 				keep = false;
 		}
 		if (keep && !(env[k++] = strdup(environ[i]))) {
@@ -120,7 +126,8 @@ static void on_transition(struct service *s, enum service_state from, const char
 		m->main_ended = true;
 	if (to == SERVICE_FAILED && service_get_config(s)->on_failed == ON_FAILED_SHUTDOWN &&
 	    !m->shutting_down) {
-		log_error("%s: failed and has on-failed = shutdown: shutting down", service_get_name(s));
+		log_error("%s: failed and has on-failed = shutdown: shutting down",
+			  service_get_name(s));
 		m->failed_shutdown = true;
 	}
 	if (m->on_event)
@@ -135,7 +142,9 @@ static void on_ready(struct service *s, void *userdata)
 	struct manager *m = userdata;
 
 	if (m->on_event)
-		m->on_event(s, service_get_state(s), service_is_ready(s) ? "ready" : "not ready",
+		m->on_event(s,
+			    service_get_state(s),
+			    service_is_ready(s) ? "ready" : "not ready",
 			    m->event_userdata);
 	mark_dirty(m);
 }
@@ -346,7 +355,8 @@ static bool feed_pending_stops(struct manager *m, struct service *const *list, s
 			 * for good keeps its mark, so it does not count as ready. */
 			if (ev == LC_EV_DEPS_LOST)
 				service_set_pending_stop(s, LC_EV_COUNT);
-			service_feed(s, ev,
+			service_feed(s,
+				     ev,
 				     m->shutting_down   ? "shutdown"
 				     : ev == LC_EV_STOP ? "stop requested"
 							: "a required service is stopping");
@@ -380,7 +390,8 @@ static int on_settle(sd_event_source *src, void *userdata)
 	if (!m->shutting_down)
 		for (size_t i = 0; i < m->n_services; i++)
 			if (service_get_state(m->services[i]) == SERVICE_WAITING)
-				service_feed(m->services[i], LC_EV_DEPS_READY, "requirements ready");
+				service_feed(
+					m->services[i], LC_EV_DEPS_READY, "requirements ready");
 
 	if (m->shutting_down && !any_up && !m->exiting && !reaper_reap(m->reaper)) {
 		/* Every service is down and no descendant is left (SPEC §2). */
@@ -547,8 +558,8 @@ static int add_signal_sources(struct manager *m)
 	for (size_t i = 0; i < ELEMENTSOF(handled); i++) {
 		r = sd_event_add_signal(m->event, NULL, handled[i], on_signal, m);
 		if (r < 0)
-			return log_error_errno(r, "Failed to watch SIG%s",
-					       signame_to_string(handled[i]));
+			return log_error_errno(
+				r, "Failed to watch SIG%s", signame_to_string(handled[i]));
 	}
 	return 0;
 }
@@ -582,8 +593,7 @@ static int add_service(struct manager *m, struct service_config *cfg)
 	return 0;
 }
 
-int manager_new(const struct manager_options *o, struct vigil_config *config,
-		struct manager **ret)
+int manager_new(const struct manager_options *o, struct vigil_config *config, struct manager **ret)
 {
 	struct manager *m = calloc(1, sizeof(*m));
 	int r;
@@ -633,20 +643,26 @@ int manager_new(const struct manager_options *o, struct vigil_config *config,
 		goto fail;
 	(void)sd_event_source_set_enabled(m->settle, SD_EVENT_OFF);
 	(void)sd_event_source_set_description(m->settle, "settle");
-	r = sd_event_add_time(m->event, &m->shutdown_timer, CLOCK_MONOTONIC, USEC_INFINITY, 1,
-			      on_shutdown_timeout, m);
+	r = sd_event_add_time(m->event,
+			      &m->shutdown_timer,
+			      CLOCK_MONOTONIC,
+			      USEC_INFINITY,
+			      1,
+			      on_shutdown_timeout,
+			      m);
 	if (r < 0)
 		goto fail;
 	(void)sd_event_source_set_enabled(m->shutdown_timer, SD_EVENT_OFF);
-	r = sd_event_add_time(m->event, &m->kill_timer, CLOCK_MONOTONIC, USEC_INFINITY, 1000,
-			      on_kill_timer, m);
+	r = sd_event_add_time(
+		m->event, &m->kill_timer, CLOCK_MONOTONIC, USEC_INFINITY, 1000, on_kill_timer, m);
 	if (r < 0)
 		goto fail;
 	(void)sd_event_source_set_enabled(m->kill_timer, SD_EVENT_OFF);
 	raise_fd_limit(m);
 	r = notify_prefix_new(&m->notify_prefix);
 	if (r < 0)
-		log_warning_errno(r, "Failed to name the notify sockets, services get no NOTIFY_SOCKET");
+		log_warning_errno(
+			r, "Failed to name the notify sockets, services get no NOTIFY_SOCKET");
 	r = logs_new(m->event, &m->logs);
 	if (r < 0)
 		goto fail;
@@ -827,7 +843,8 @@ int manager_reload(struct manager *m, struct config_errors *errors, struct reloa
 	if (m->main_argv) {
 		r = config_add_main(nc, m->main_argv);
 		if (r == -EEXIST)
-			config_errors_add(errors, "%s: the name 'main' is taken by the -- COMMAND",
+			config_errors_add(errors,
+					  "%s: the name 'main' is taken by the -- COMMAND",
 					  m->config_path);
 		if (r < 0) {
 			config_free(nc);
@@ -904,7 +921,9 @@ int manager_reload(struct manager *m, struct config_errors *errors, struct reloa
 	}
 	mark_dirty(m);
 	log_info("Reloaded: %zu added, %zu removed, %zu changed, %zu unchanged",
-		 strv_length(ret->added), strv_length(ret->removed), strv_length(ret->changed),
+		 strv_length(ret->added),
+		 strv_length(ret->removed),
+		 strv_length(ret->changed),
 		 ret->unchanged);
 	return 0;
 }

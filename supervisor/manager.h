@@ -15,13 +15,13 @@ struct vigil_config;
 struct config_errors;
 
 /* SPEC §2 exit codes. */
-#define MANAGER_EXIT_OK		  0
-#define MANAGER_EXIT_STARTUP	  1
+#define MANAGER_EXIT_OK             0
+#define MANAGER_EXIT_STARTUP        1
 #define MANAGER_EXIT_SERVICE_FAILED 3
 
 struct manager_options {
 	const char *config_path; /* NULL: none (`--` mode without -c) */
-	char *const *main_argv;	 /* the `--` COMMAND, or NULL */
+	char *const *main_argv;  /* the `--` COMMAND, or NULL */
 	const char *socket_path; /* the control socket, passed to services as VIGIL_SOCKET */
 };
 
@@ -31,8 +31,7 @@ typedef void manager_event_fn(struct service *s, enum service_state from, const 
 
 /* Builds the manager around @config (taken, also on failure): event loop, signal
  * sources, reaper and the services, none started yet. */
-int manager_new(const struct manager_options *o, struct vigil_config *config,
-		struct manager **ret);
+int manager_new(const struct manager_options *o, struct vigil_config *config, struct manager **ret);
 struct manager *manager_free(struct manager *m);
 
 /* Starts the autostart services and runs the loop until shutdown is complete.

@@ -61,9 +61,18 @@ static int signal_from_name(const char *s)
 	static const struct {
 		const char *name;
 		int sig;
-	} t[] = {{"TERM", SIGTERM}, {"INT", SIGINT}, {"HUP", SIGHUP}, {"USR1", SIGUSR1},
-		 {"USR2", SIGUSR2}, {"QUIT", SIGQUIT}, {"KILL", SIGKILL}, {"WINCH", SIGWINCH},
-		 {"SEGV", SIGSEGV}, {"ABRT", SIGABRT}, {"ALRM", SIGALRM}, {"CONT", SIGCONT}};
+	} t[] = {{"TERM", SIGTERM},
+		 {"INT", SIGINT},
+		 {"HUP", SIGHUP},
+		 {"USR1", SIGUSR1},
+		 {"USR2", SIGUSR2},
+		 {"QUIT", SIGQUIT},
+		 {"KILL", SIGKILL},
+		 {"WINCH", SIGWINCH},
+		 {"SEGV", SIGSEGV},
+		 {"ABRT", SIGABRT},
+		 {"ALRM", SIGALRM},
+		 {"CONT", SIGCONT}};
 
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
 		if (strcmp(t[i].name, s) == 0)
@@ -156,8 +165,7 @@ static void describe(const char *file)
 	fprintf(f, "groups:");
 	for (int i = 0; i < ngroups; i++)
 		fprintf(f, " %d", (int)groups[i]);
-	fprintf(f, "\npid: %d\npgid: %d\nsid: %d\n", (int)getpid(), (int)getpgrp(),
-		(int)getsid(0));
+	fprintf(f, "\npid: %d\npgid: %d\nsid: %d\n", (int)getpid(), (int)getpgrp(), (int)getsid(0));
 	{
 		sigset_t blocked;
 		int nblocked = 0;

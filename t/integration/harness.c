@@ -436,10 +436,13 @@ void vh_cleanup(struct vh *v)
 	{
 		char *log = vh_read(v->log);
 		bool report = log && (strstr(log, "ERROR: AddressSanitizer") ||
-				      strstr(log, "ERROR: LeakSanitizer") || strstr(log, "runtime error:"));
+				      strstr(log, "ERROR: LeakSanitizer") ||
+				      strstr(log, "runtime error:"));
 		bool memcheck = log && valgrind_report(log);
 
-		cr_expect(!report && code != 86 && code != 87, "sanitizer report in %s:\n%s", v->log,
+		cr_expect(!report && code != 86 && code != 87,
+			  "sanitizer report in %s:\n%s",
+			  v->log,
 			  log ? log : "");
 		cr_expect(!memcheck && code != VH_VALGRIND_EXIT,
 			  "memcheck report in %s:\n%s",

@@ -6,12 +6,12 @@
 #include <sys/types.h>
 
 struct vh {
-	pid_t pid;	  /* vigild, or 0 */
-	char dir[128];	  /* the test's temp dir */
-	char conf[192];	  /* DIR/vigil.conf */
-	char log[192];	  /* vigild's stdout and stderr */
-	char sock[192];	  /* DIR/control.sock */
-	int status;	  /* waitpid() status once it exited */
+	pid_t pid;      /* vigild, or 0 */
+	char dir[128];  /* the test's temp dir */
+	char conf[192]; /* DIR/vigil.conf */
+	char log[192];  /* vigild's stdout and stderr */
+	char sock[192]; /* DIR/control.sock */
+	int status;     /* waitpid() status once it exited */
 	bool exited;
 };
 

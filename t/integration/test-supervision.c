@@ -42,12 +42,14 @@ Test(supervision, restarts_a_service_killed_with_sigkill)
 {
 	long first, second;
 
-	vh_write(&v, "vigil.conf",
+	vh_write(&v,
+		 "vigil.conf",
 		 "service s {\n"
 		 "  command = \"%s pidfile %s pause\"\n"
 		 "  restart-delay = 0s\n"
 		 "}\n",
-		 vh_helper(), vh_path(&v, "pid"));
+		 vh_helper(),
+		 vh_path(&v, "pid"));
 	vh_start(&v);
 	cr_assert(vh_wait_lines(vh_path(&v, "pid"), 1, 5000));
 	first = vh_read_long(vh_path(&v, "pid"));
@@ -71,7 +73,8 @@ Test(supervision, backoff_gaps_grow_by_the_factor_and_stop_at_the_cap)
 	/* 100, 200, 400, then capped at 400 */
 	const long long want[] = {100, 200, 400, 400, 400};
 
-	vh_write(&v, "vigil.conf",
+	vh_write(&v,
+		 "vigil.conf",
 		 "service crash {\n"
 		 "  command = \"%s record %s exit 1\"\n"
 		 "  restart-delay = 100ms\n"
@@ -79,7 +82,8 @@ Test(supervision, backoff_gaps_grow_by_the_factor_and_stop_at_the_cap)
 		 "  restart-delay-max = 400ms\n"
 		 "  restart-jitter = 0%%\n"
 		 "}\n",
-		 vh_helper(), vh_path(&v, "runs"));
+		 vh_helper(),
+		 vh_path(&v, "runs"));
 	vh_start(&v);
 	cr_assert(vh_wait_lines(vh_path(&v, "runs"), 6, 10000));
 	cr_assert_eq(read_records(vh_path(&v, "runs"), pids, ms, 6), 6);
@@ -98,7 +102,8 @@ Test(supervision, a_run_longer_than_stable_after_resets_the_backoff)
 
 	/* Each run lasts 300 ms, longer than stable-after: every restart waits the
 	 * first delay, never the grown one. */
-	vh_write(&v, "vigil.conf",
+	vh_write(&v,
+		 "vigil.conf",
 		 "service s {\n"
 		 "  command = \"%s record %s sleep 300 exit 1\"\n"
 		 "  restart-delay = 200ms\n"
@@ -106,7 +111,8 @@ Test(supervision, a_run_longer_than_stable_after_resets_the_backoff)
 		 "  restart-jitter = 0%%\n"
 		 "  stable-after = 250ms\n"
 		 "}\n",
-		 vh_helper(), vh_path(&v, "runs"));
+		 vh_helper(),
+		 vh_path(&v, "runs"));
 	vh_start(&v);
 	cr_assert(vh_wait_lines(vh_path(&v, "runs"), 4, 10000));
 	cr_assert_eq(read_records(vh_path(&v, "runs"), pids, ms, 4), 4);
@@ -119,7 +125,8 @@ Test(supervision, a_run_longer_than_stable_after_resets_the_backoff)
 
 Test(supervision, restart_limit_within_the_window_ends_in_failed)
 {
-	vh_write(&v, "vigil.conf",
+	vh_write(&v,
+		 "vigil.conf",
 		 "service crash {\n"
 		 "  command = \"%s record %s exit 2\"\n"
 		 "  restart-delay = 10ms\n"
@@ -129,7 +136,9 @@ Test(supervision, restart_limit_within_the_window_ends_in_failed)
 		 "service other {\n"
 		 "  command = \"%s pause\"\n"
 		 "}\n",
-		 vh_helper(), vh_path(&v, "runs"), vh_helper());
+		 vh_helper(),
+		 vh_path(&v, "runs"),
+		 vh_helper());
 	vh_start(&v);
 	cr_assert(vh_wait_log(&v, "crash: running -> failed (restart limit reached)", 1, 10000));
 	/* The first run and three restarts. */
@@ -141,7 +150,8 @@ Test(supervision, restart_limit_within_the_window_ends_in_failed)
 
 Test(supervision, on_failure_restarts_failures_but_not_clean_exits)
 {
-	vh_write(&v, "vigil.conf",
+	vh_write(&v,
+		 "vigil.conf",
 		 "service clean {\n"
 		 "  command = \"%s record %s exit 0\"\n"
 		 "  restart = on-failure\n"
@@ -156,7 +166,11 @@ Test(supervision, on_failure_restarts_failures_but_not_clean_exits)
 		 "  restart = on-failure\n"
 		 "  success-exit-codes = {0, 5}\n"
 		 "}\n",
-		 vh_helper(), vh_path(&v, "clean"), vh_helper(), vh_path(&v, "dirty"), vh_helper(),
+		 vh_helper(),
+		 vh_path(&v, "clean"),
+		 vh_helper(),
+		 vh_path(&v, "dirty"),
+		 vh_helper(),
 		 vh_path(&v, "custom"));
 	vh_start(&v);
 	cr_assert(vh_wait_lines(vh_path(&v, "dirty"), 3, 5000));
@@ -169,12 +183,14 @@ Test(supervision, on_failure_restarts_failures_but_not_clean_exits)
 
 Test(supervision, never_leaves_a_failed_service_exited)
 {
-	vh_write(&v, "vigil.conf",
+	vh_write(&v,
+		 "vigil.conf",
 		 "service once {\n"
 		 "  command = \"%s record %s exit 1\"\n"
 		 "  restart = never\n"
 		 "}\n",
-		 vh_helper(), vh_path(&v, "runs"));
+		 vh_helper(),
+		 vh_path(&v, "runs"));
 	vh_start(&v);
 	cr_assert(vh_wait_log(&v, "once: running -> exited (exited with code 1)", 1, 5000));
 	vh_msleep(300);
@@ -183,7 +199,8 @@ Test(supervision, never_leaves_a_failed_service_exited)
 
 Test(supervision, a_missing_binary_backs_off_with_its_reason_and_others_carry_on)
 {
-	vh_write(&v, "vigil.conf",
+	vh_write(&v,
+		 "vigil.conf",
 		 "service ghost {\n"
 		 "  command = \"/nonexistent/program --flag\"\n"
 		 "  restart-delay = 20ms\n"
@@ -191,19 +208,23 @@ Test(supervision, a_missing_binary_backs_off_with_its_reason_and_others_carry_on
 		 "service alive {\n"
 		 "  command = \"%s pidfile %s pause\"\n"
 		 "}\n",
-		 vh_helper(), vh_path(&v, "pid"));
+		 vh_helper(),
+		 vh_path(&v, "pid"));
 	vh_start(&v);
-	cr_assert(vh_wait_log(&v,
-			      "ghost: starting -> backoff (cannot execute '/nonexistent/program': No "
-			      "such file or directory)",
-			      3, 5000));
+	cr_assert(
+		vh_wait_log(&v,
+			    "ghost: starting -> backoff (cannot execute '/nonexistent/program': No "
+			    "such file or directory)",
+			    3,
+			    5000));
 	cr_assert(vh_wait_lines(vh_path(&v, "pid"), 1, 5000));
 	cr_assert(vh_alive((pid_t)vh_read_long(vh_path(&v, "pid"))));
 }
 
 Test(supervision, an_unknown_user_is_a_failed_run_with_its_reason)
 {
-	vh_write(&v, "vigil.conf",
+	vh_write(&v,
+		 "vigil.conf",
 		 "service u {\n"
 		 "  command = \"%s pause\"\n"
 		 "  user = \"no-such-user-here\"\n"
@@ -211,13 +232,14 @@ Test(supervision, an_unknown_user_is_a_failed_run_with_its_reason)
 		 "}\n",
 		 vh_helper());
 	vh_start(&v);
-	cr_assert(vh_wait_log(&v, "u: starting -> failed (unknown user 'no-such-user-here')", 1,
-			      5000));
+	cr_assert(vh_wait_log(
+		&v, "u: starting -> failed (unknown user 'no-such-user-here')", 1, 5000));
 }
 
 Test(supervision, oneshot_is_ready_when_it_exits_and_releases_its_dependents)
 {
-	vh_write(&v, "vigil.conf",
+	vh_write(&v,
+		 "vigil.conf",
 		 "service migrate {\n"
 		 "  command = \"%s sleep 300 record %s exit 0\"\n"
 		 "  type = oneshot\n"
@@ -226,7 +248,10 @@ Test(supervision, oneshot_is_ready_when_it_exits_and_releases_its_dependents)
 		 "  command = \"%s record %s pause\"\n"
 		 "  requires = {\"migrate\"}\n"
 		 "}\n",
-		 vh_helper(), vh_path(&v, "order"), vh_helper(), vh_path(&v, "order"));
+		 vh_helper(),
+		 vh_path(&v, "order"),
+		 vh_helper(),
+		 vh_path(&v, "order"));
 	vh_start(&v);
 	cr_assert(vh_wait_lines(vh_path(&v, "order"), 2, 5000));
 	cr_assert(vh_wait_log(&v, "migrate: starting -> exited (exited with code 0)", 1, 5000));
@@ -242,7 +267,8 @@ Test(supervision, oneshot_is_ready_when_it_exits_and_releases_its_dependents)
 
 Test(supervision, a_failed_service_with_on_failed_shutdown_exits_3)
 {
-	vh_write(&v, "vigil.conf",
+	vh_write(&v,
+		 "vigil.conf",
 		 "shutdown-timeout = 5s\n"
 		 "service critical {\n"
 		 "  command = \"%s exit 1\"\n"
@@ -253,7 +279,8 @@ Test(supervision, a_failed_service_with_on_failed_shutdown_exits_3)
 		 "service bystander {\n"
 		 "  command = \"%s pause\"\n"
 		 "}\n",
-		 vh_helper(), vh_helper());
+		 vh_helper(),
+		 vh_helper());
 	vh_start(&v);
 	cr_assert_eq(vh_wait_exit(&v, 10000), 3);
 	cr_assert(vh_count_log(&v, "bystander: running -> stopping (shutdown)") == 1);
@@ -268,7 +295,8 @@ Test(supervision, an_exec_that_fails_in_the_child_is_reported_every_time)
 			     "(\"can't recover from execve() failing\", exit 101)");
 	vh_write(&v, "bad", "#!/nonexistent/interpreter\n");
 	chmod(vh_path(&v, "bad"), 0755);
-	vh_write(&v, "vigil.conf",
+	vh_write(&v,
+		 "vigil.conf",
 		 "service b {\n"
 		 "  command = \"%s\"\n"
 		 "  restart-delay = 20ms\n"
