@@ -442,9 +442,9 @@ Test(logs, a_full_disk_is_reported_once_and_writing_resumes_when_space_returns)
 		int err = errno;
 
 		mnt[0] = '\0';
-		cr_log_warn("cannot mount a tmpfs (%s): the full-disk test needs root",
-			    strerror(err));
-		cr_skip_test("cannot mount a tmpfs: %s", strerror(err));
+		/* No cr_log_warn(): Criterion 2.4 exits 1 after a warning. */
+		cr_skip_test("cannot mount a tmpfs (%s): the full-disk test needs root",
+			     strerror(err));
 	}
 	file = vh_path(&v, "logs/d.log");
 	filler = fill(mnt);
@@ -499,9 +499,9 @@ Test(logs, beyond_what_memory_holds_during_a_full_disk_lost_lines_are_counted_in
 		int err = errno;
 
 		mnt[0] = '\0';
-		cr_log_warn("cannot mount a tmpfs (%s): the full-disk test needs root",
-			    strerror(err));
-		cr_skip_test("cannot mount a tmpfs: %s", strerror(err));
+		/* No cr_log_warn(): Criterion 2.4 exits 1 after a warning. */
+		cr_skip_test("cannot mount a tmpfs (%s): the full-disk test needs root",
+			     strerror(err));
 	}
 	file = vh_path(&v, "logs/big.log");
 	filler = fill(mnt);
