@@ -107,7 +107,7 @@ int units_parse_duration(const char *s, uint64_t *ret)
 	}
 	if (total >= (double)UINT64_MAX / 2)
 		return -ERANGE;
-	*ret = (uint64_t)llround(total);
+	*ret = (uint64_t)(total + 0.5); /* 0 <= total < 2^63 */
 	return 0;
 }
 
@@ -133,7 +133,7 @@ int units_parse_size(const char *s, uint64_t *ret)
 	v *= u ? (double)u->factor : 1.0;
 	if (v >= (double)(1ULL << 62))
 		return -ERANGE;
-	*ret = (uint64_t)llround(v);
+	*ret = (uint64_t)(v + 0.5); /* 0 <= v < 2^62 */
 	return 0;
 }
 
