@@ -15,6 +15,18 @@ struct vh {
 	bool exited;
 };
 
+/* A configuration stanza: service "crash" exits 1 at once and is restarted every
+ * 100 ms, each run appending a line to a file. Its two %s are vh_helper() and that
+ * file; it goes into a vh_write() format. */
+#define VH_CRASH_EVERY_100MS                    \
+	"service crash {\n"                     \
+	"  command = \"%s record %s exit 1\"\n" \
+	"  restart-delay = 100ms\n"             \
+	"  restart-delay-max = 100ms\n"         \
+	"  restart-factor = 1\n"                \
+	"  restart-jitter = 0%%\n"              \
+	"}\n"
+
 /* Creates the temp dir. Call first; pair with vh_cleanup() in the test's .fini. */
 void vh_init(struct vh *v);
 /* Stops vigild (TERM, then KILL after 10 s), kills whatever still carries this test's

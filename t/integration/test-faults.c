@@ -243,17 +243,7 @@ Test(faults, out_of_fds_spawns_and_accepts_fail_supervision_goes_on_and_recovers
 		cr_skip_test("valgrind holds fds of its own past the limit vigild gets");
 	if (!have("prlimit"))
 		cr_skip_test("prlimit (util-linux) is not installed");
-	vh_write(&v,
-		 "vigil.conf",
-		 "service crash {\n"
-		 "  command = \"%s record %s exit 1\"\n"
-		 "  restart-delay = 100ms\n"
-		 "  restart-delay-max = 100ms\n"
-		 "  restart-factor = 1\n"
-		 "  restart-jitter = 0%%\n"
-		 "}\n",
-		 vh_helper(),
-		 vh_path(&v, "runs"));
+	vh_write(&v, "vigil.conf", VH_CRASH_EVERY_100MS, vh_helper(), vh_path(&v, "runs"));
 	vh_start(&v);
 	api_wait_up(&v);
 	cr_assert(vh_wait_lines(vh_path(&v, "runs"), 2, 5000));
@@ -317,14 +307,7 @@ Test(faults, out_of_processes_spawns_back_off_and_recover)
 		 "service steady {\n"
 		 "  command = \"%s pidfile %s pause\"\n"
 		 "  restart = never\n"
-		 "}\n"
-		 "service crash {\n"
-		 "  command = \"%s record %s exit 1\"\n"
-		 "  restart-delay = 100ms\n"
-		 "  restart-delay-max = 100ms\n"
-		 "  restart-factor = 1\n"
-		 "  restart-jitter = 0%%\n"
-		 "}\n",
+		 "}\n" VH_CRASH_EVERY_100MS,
 		 vh_helper(),
 		 vh_path(&v, "steady.pid"),
 		 vh_helper(),
@@ -565,14 +548,7 @@ Test(faults, a_thousand_clients_at_once_are_all_answered_and_supervision_keeps_t
 
 	vh_write(&v,
 		 "vigil.conf",
-		 "service crash {\n"
-		 "  command = \"%s record %s exit 1\"\n"
-		 "  restart-delay = 100ms\n"
-		 "  restart-delay-max = 100ms\n"
-		 "  restart-factor = 1\n"
-		 "  restart-jitter = 0%%\n"
-		 "}\n"
-		 "service web {\n  command = \"%s pause\"\n}\n",
+		 VH_CRASH_EVERY_100MS "service web {\n  command = \"%s pause\"\n}\n",
 		 vh_helper(),
 		 vh_path(&v, "runs"),
 		 vh_helper());

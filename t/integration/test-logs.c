@@ -335,14 +335,7 @@ Test(logs, a_stdout_nobody_reads_for_5s_loses_nothing_and_restarts_stay_on_time)
 		 "service flood {\n"
 		 "  command = \"%s flood 400000\"\n"
 		 "  restart = never\n"
-		 "}\n"
-		 "service crash {\n"
-		 "  command = \"%s record %s exit 1\"\n"
-		 "  restart-delay = 100ms\n"
-		 "  restart-delay-max = 100ms\n"
-		 "  restart-factor = 1\n"
-		 "  restart-jitter = 0%%\n"
-		 "}\n",
+		 "}\n" VH_CRASH_EVERY_100MS,
 		 vh_helper(),
 		 vh_helper(),
 		 vh_path(&v, "runs"));
