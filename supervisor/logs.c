@@ -24,8 +24,11 @@
 #include "log.h"
 #include "macro.h"
 
-/* One read: a pipe holds 64 KiB by default, so one read usually empties it. */
-#define LOGS_READ_SIZE (64U * 1024U)
+/* One read: a grown pipe (below) is emptied in a few, a default one in one. */
+#define LOGS_READ_SIZE (256U * 1024U)
+/* A read at least this large found the default 64 KiB pipe (nearly) full: a writer
+ * of 64 KiB chunks leaves it 36 bytes short of full (655 lines of 100 bytes). */
+#define LOGS_PIPE_NEARLY_FULL (48U * 1024U)
 /* The pipe of a service whose output fills the default 64 KiB grows to this, so
  * that it goes on writing while vigild formats and writes what it read. */
 #define LOGS_PIPE_BIG (1024U * 1024U)
@@ -303,7 +306,7 @@ static ssize_t read_chunk(struct pipe_slot *sl)
 		(void)hand_out_held(sl);
 		return 0;
 	}
-	if ((size_t)n == LOGS_READ_SIZE && !sl->grown) {
+	if ((size_t)n >= LOGS_PIPE_NEARLY_FULL && !sl->grown) {
 		/* Only heavy writers: an unprivileged user's pipe buffers count against
 		 * fs.pipe-user-pages-soft, past which every new pipe of his is tiny. */
 		sl->grown = true;
