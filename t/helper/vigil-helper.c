@@ -28,6 +28,7 @@
  *   late MS TEXT       leave an orphan (own session) that writes the line TEXT to stdout
  *                      MS milliseconds later, without a newline, and exits
  *   lines N LEN        write N numbered lines of LEN bytes to stdout in 64 KiB writes
+ *   pipe-size FILE     append stdout's pipe capacity (F_GETPIPE_SZ) and a newline to FILE
  *   children N MS      fork N children without waiting for them: the even ones stay
  *                      in the process group, the odd ones start a session of their
  *                      own (out of reach of a group kill); each exits after MS ms
@@ -494,6 +495,13 @@ int main(int argc, char **argv)
 			if (i + 1 >= argc)
 				return 99;
 			write_lines(atol(arg), atol(argv[++i]));
+		} else if (strcmp(a, "pipe-size") == 0) {
+			FILE *f = fopen(arg, "a");
+
+			if (!f)
+				return 98;
+			fprintf(f, "%d\n", fcntl(STDOUT_FILENO, F_GETPIPE_SZ));
+			fclose(f);
 		} else if (strcmp(a, "flood") == 0) {
 			long n = atol(arg);
 			for (long k = 0; k < n; k++)

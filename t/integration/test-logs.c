@@ -143,6 +143,37 @@ Test(logs, a_flood_of_200000_lines_arrives_in_order_in_the_file)
 	free(text);
 }
 
+/* A heavy writer's pipe grows to 1 MiB, also when its 64 KiB writes of whole 100-byte
+ * lines never fill the default 64 KiB pipe to the byte; a quiet one's stays small. */
+Test(logs, the_pipe_of_a_heavy_writer_grows_a_quiet_ones_does_not)
+{
+	char *heavy, *quiet;
+
+	vh_write(&v,
+		 "vigil.conf",
+		 "log-dir = \"%s\"\n"
+		 "service heavy {\n"
+		 "  command = \"%s lines 40000 100 pipe-size %s pause\"\n"
+		 "}\n"
+		 "service quiet {\n"
+		 "  command = \"%s out hello pipe-size %s pause\"\n"
+		 "}\n",
+		 vh_path(&v, "logs"),
+		 vh_helper(),
+		 vh_path(&v, "heavy"),
+		 vh_helper(),
+		 vh_path(&v, "quiet"));
+	vh_start(&v);
+	cr_assert(vh_wait_lines(vh_path(&v, "heavy"), 1, 30000));
+	cr_assert(vh_wait_lines(vh_path(&v, "quiet"), 1, 10000));
+	heavy = vh_read(vh_path(&v, "heavy"));
+	quiet = vh_read(vh_path(&v, "quiet"));
+	cr_assert_str_eq(heavy, "1048576\n");
+	cr_assert_str_eq(quiet, "65536\n");
+	free(heavy);
+	free(quiet);
+}
+
 Test(logs, lines_written_just_before_exit_are_kept)
 {
 	vh_write(&v,
