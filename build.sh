@@ -42,6 +42,8 @@ demo)
 	;;
 check)
 	rc=0
+	# Every temp dir a test makes is named vigil-*: none may outlive the run.
+	since=$(mktemp)
 	make -j"$(nproc)" check || rc=$?
 	make check-sanitize || rc=$?
 	make check-valgrind || rc=$?
@@ -53,6 +55,12 @@ check)
 	if make -j"$(nproc)" fuzz-run FUZZ_SECONDS="$secs"; then
 		extra_p=$((extra_p + 1))
 	else
+		rc=1 extra_f=$((extra_f + 1))
+	fi
+	left=$(find /tmp /dev/shm -maxdepth 1 -name 'vigil-*' -newer "$since" 2>/dev/null)
+	rm -f "$since"
+	if [ -n "$left" ]; then
+		printf 'build.sh: the tests left these behind:\n%s\n' "$left" >&2
 		rc=1 extra_f=$((extra_f + 1))
 	fi
 	# What failed, and why: the assertions are in the per-program logs.

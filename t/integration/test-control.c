@@ -595,7 +595,7 @@ Test(control, metrics_pass_promtool)
 	const char *which[] = {"sh", "-c", "command -v promtool", NULL};
 
 	if (vh_run(which, NULL, 5000) != 0)
-		cr_skip_test("promtool is not installed (Debian package prometheus)");
+		VH_SKIP(&v, "promtool is not installed (Debian package prometheus)");
 	start_with("service crash {\n  command = \"/bin/false\"\n  restart-delay = 50ms\n}\n");
 	cr_assert_eq(api_call(&v, "GET", "/metrics", &body), 200);
 	cr_assert(strstr(body, "# TYPE vigil_service_restarts_total counter"));
@@ -708,9 +708,9 @@ Test(control, an_unprivileged_client_cannot_change_anything)
 	long pid;
 
 	if (vh_run(which, NULL, 5000) != 0)
-		cr_skip_test("setpriv is not installed");
+		VH_SKIP(&v, "setpriv is not installed");
 	if (geteuid() != 0)
-		cr_skip_test("needs root to switch to nobody");
+		VH_SKIP(&v, "needs root to switch to nobody");
 	start_with(NULL);
 	cr_assert(vh_wait_lines(vh_path(&v, "web.pid"), 1, 5000));
 	pid = vh_read_long(vh_path(&v, "web.pid"));
@@ -746,7 +746,7 @@ Test(control, members_of_control_group_may_change_things)
 	struct stat st;
 
 	if (vh_run(which, NULL, 5000) != 0 || !g || geteuid() != 0)
-		cr_skip_test("needs root, setpriv and the group nogroup");
+		VH_SKIP(&v, "needs root, setpriv and the group nogroup");
 	start_with("control-group = \"nogroup\"\n"
 		   "service off {\n  command = \"/bin/sleep 100\"\n  autostart = false\n}\n");
 	cr_assert_eq(stat(v.sock, &st), 0);

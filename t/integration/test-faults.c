@@ -187,9 +187,9 @@ Test(faults, with_no_fd_left_and_no_client_a_new_one_costs_no_cpu_and_is_answere
 	char *answer;
 
 	if (vh_valgrind())
-		cr_skip_test("valgrind holds fds of its own past the limit vigild gets");
+		VH_SKIP(&v, "valgrind holds fds of its own past the limit vigild gets");
 	if (!have("prlimit"))
-		cr_skip_test("prlimit (util-linux) is not installed");
+		VH_SKIP(&v, "prlimit (util-linux) is not installed");
 	vh_write(&v,
 		 "vigil.conf",
 		 "service steady {\n"
@@ -240,9 +240,9 @@ Test(faults, out_of_fds_spawns_and_accepts_fail_supervision_goes_on_and_recovers
 	char *body = NULL;
 
 	if (vh_valgrind())
-		cr_skip_test("valgrind holds fds of its own past the limit vigild gets");
+		VH_SKIP(&v, "valgrind holds fds of its own past the limit vigild gets");
 	if (!have("prlimit"))
-		cr_skip_test("prlimit (util-linux) is not installed");
+		VH_SKIP(&v, "prlimit (util-linux) is not installed");
 	vh_write(&v, "vigil.conf", VH_CRASH_EVERY_100MS, vh_helper(), vh_path(&v, "runs"));
 	vh_start(&v);
 	api_wait_up(&v);
@@ -297,8 +297,9 @@ Test(faults, out_of_processes_spawns_back_off_and_recover)
 	json_t *state;
 
 	if (geteuid() != 0 || !have("setpriv") || !have("prlimit"))
-		cr_skip_test("needs root (root is exempt from RLIMIT_NPROC: vigild runs as "
-			     "another user), setpriv and prlimit");
+		VH_SKIP(&v,
+			"needs root (root is exempt from RLIMIT_NPROC: vigild runs as "
+			"another user), setpriv and prlimit");
 	/* A user of its own, so that no other process counts against its limit. */
 	snprintf(uid, sizeof(uid), "%d", 40000 + (int)(getpid() % 20000));
 	cr_assert_eq(chmod(v.dir, 0777), 0);

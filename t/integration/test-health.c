@@ -169,7 +169,7 @@ Test(health, probe_metrics_have_samples_and_pass_promtool)
 	vh_write(&v, "metrics.txt", "%s", body);
 	free(body);
 	if (vh_run(which, NULL, 5000) != 0)
-		cr_skip_test("promtool is not installed (Debian package prometheus)");
+		VH_SKIP(&v, "promtool is not installed (Debian package prometheus)");
 	snprintf(cmd, sizeof(cmd), "promtool check metrics < %s 2>&1", vh_path(&v, "metrics.txt"));
 	{
 		const char *sh[] = {"sh", "-c", cmd, NULL};

@@ -357,7 +357,7 @@ Test(logs, a_stdout_nobody_reads_for_5s_loses_nothing_and_restarts_stay_on_time)
 	int pfd[2], runs = 0;
 
 	if (vh_valgrind())
-		cr_skip_test("counts restarts per second: timing that memcheck's slowdown breaks");
+		VH_SKIP(&v, "counts restarts per second: timing that memcheck's slowdown breaks");
 	/* 5 MB: more than the pipes (grown to 1 MiB each), stdout's buffer and its
 	 * pipe hold, so the writer must block. */
 	vh_write(&v,
@@ -467,8 +467,9 @@ Test(logs, a_full_disk_is_reported_once_and_writing_resumes_when_space_returns)
 
 		mnt[0] = '\0';
 		/* No cr_log_warn(): Criterion 2.4 exits 1 after a warning. */
-		cr_skip_test("cannot mount a tmpfs (%s): the full-disk test needs root",
-			     strerror(err));
+		VH_SKIP(&v,
+			"cannot mount a tmpfs (%s): the full-disk test needs root",
+			strerror(err));
 	}
 	file = vh_path(&v, "logs/d.log");
 	filler = fill(mnt);
@@ -524,8 +525,9 @@ Test(logs, beyond_what_memory_holds_during_a_full_disk_lost_lines_are_counted_in
 
 		mnt[0] = '\0';
 		/* No cr_log_warn(): Criterion 2.4 exits 1 after a warning. */
-		cr_skip_test("cannot mount a tmpfs (%s): the full-disk test needs root",
-			     strerror(err));
+		VH_SKIP(&v,
+			"cannot mount a tmpfs (%s): the full-disk test needs root",
+			strerror(err));
 	}
 	file = vh_path(&v, "logs/big.log");
 	filler = fill(mnt);

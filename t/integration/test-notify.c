@@ -46,7 +46,7 @@ static char *described_env(const char *path, const char *name)
 static void need_root(void)
 {
 	if (geteuid() != 0)
-		cr_skip_test("needs root");
+		VH_SKIP(&v, "needs root");
 }
 
 /* True when the abstract socket @name ("@...") is bound on this machine. */

@@ -425,7 +425,7 @@ Test(probes, an_http_probe_without_libcurl_is_a_config_error_naming_the_package)
 	}
 	if (code == 77 || (code == 1 && strstr(out, "unshare:"))) {
 		free(out);
-		cr_skip_test("cannot hide libcurl here (no mount namespace)");
+		VH_SKIP(&v, "cannot hide libcurl here (no mount namespace)");
 	}
 	cr_assert_eq(code, 1, "exit %d: %s", code, out);
 	cr_assert_not_null(strstr(out,

@@ -167,8 +167,9 @@ Test(shutdown, as_pid_1_vigild_reaps_orphans_and_kills_leftovers_at_shutdown_tim
 
 	/* Said by the skip alone: Criterion 2.4 exits 1 after a cr_log_warn(). */
 	if (vh_run(probe, NULL, 10000) != 0)
-		cr_skip_test("unshare --fork --pid --mount-proc is refused on this machine: "
-			     "PID-1 test not run");
+		VH_SKIP(&v,
+			"unshare --fork --pid --mount-proc is refused on this machine: "
+			"PID-1 test not run");
 	vh_write(&v,
 		 "vigil.conf",
 		 "shutdown-timeout = 500ms\n"

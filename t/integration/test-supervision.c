@@ -291,8 +291,9 @@ Test(supervision, an_exec_that_fails_in_the_child_is_reported_every_time)
 	/* The program exists, so the failure comes from execve in the child (its
 	 * interpreter is missing), again at every restart. */
 	if (vh_valgrind())
-		cr_skip_test("under valgrind a child whose execve fails dies in valgrind "
-			     "(\"can't recover from execve() failing\", exit 101)");
+		VH_SKIP(&v,
+			"under valgrind a child whose execve fails dies in valgrind "
+			"(\"can't recover from execve() failing\", exit 101)");
 	vh_write(&v, "bad", "#!/nonexistent/interpreter\n");
 	chmod(vh_path(&v, "bad"), 0755);
 	vh_write(&v,

@@ -464,10 +464,10 @@ Test(vigilctl, colours_on_a_terminal_unless_no_color)
 	const char *pty[] = {"script", "-qec", "true", "/dev/null", NULL};
 
 	if (vh_run(which, NULL, 5000) != 0)
-		cr_skip_test("script (util-linux) is not installed");
+		VH_SKIP(&v, "script (util-linux) is not installed");
 	/* A chroot without /dev/pts has no terminal to offer. */
 	if (vh_run(pty, NULL, 5000) != 0)
-		cr_skip_test("no pseudo-terminal here (is /dev/pts mounted?)");
+		VH_SKIP(&v, "no pseudo-terminal here (is /dev/pts mounted?)");
 	start_with(NULL);
 	snprintf(cmd, sizeof(cmd), "%s -s %s status", vh_vigilctl(), v.sock);
 	unsetenv("NO_COLOR");

@@ -405,8 +405,10 @@ Test(logs, without_journald_forwarding_falls_back_to_stdout)
 	ssize_t n;
 	long long end;
 
-	if (access("/run/systemd/journal/stdout", F_OK) == 0)
+	if (access("/run/systemd/journal/stdout", F_OK) == 0) {
+		teardown(); /* Criterion 2.4 runs no .fini after a skip */
 		cr_skip_test("journald runs here: the fallback cannot be shown");
+	}
 	cr_assert_eq(fstat(STDOUT_FILENO, &st), 0);
 	snprintf(env,
 		 sizeof(env),
