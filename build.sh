@@ -57,7 +57,12 @@ check)
 	else
 		rc=1 extra_f=$((extra_f + 1))
 	fi
-	left=$(find /tmp /dev/shm -maxdepth 1 -name 'vigil-*' -newer "$since" 2>/dev/null)
+	# ... and no program of this build may still run (vigild, vigil-helper, ...).
+	sleep 1
+	left=$(
+		find /tmp /dev/shm -maxdepth 1 -name 'vigil-*' -newer "$since" 2>/dev/null
+		pgrep -af "^$PWD/" || true
+	)
 	rm -f "$since"
 	if [ -n "$left" ]; then
 		printf 'build.sh: the tests left these behind:\n%s\n' "$left" >&2
