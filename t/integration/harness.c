@@ -107,6 +107,22 @@ bool vh_valgrind(void)
 	return e && strcmp(e, "1") == 0;
 }
 
+void vh_need(struct vh *v, const char *program, const char *package)
+{
+	char cmd[128];
+	const char *argv[] = {"sh", "-c", cmd, NULL};
+	const char *ci = getenv("CI");
+
+	snprintf(cmd, sizeof(cmd), "command -v %s", program);
+	if (vh_run(argv, NULL, 5000) == 0)
+		return;
+	cr_assert(!ci || strcmp(ci, "true") != 0,
+		  "%s is not installed: ./build.sh check must install the Debian package %s",
+		  program,
+		  package);
+	VH_SKIP(v, "%s is not installed (Debian package %s)", program, package);
+}
+
 int vh_ms(int ms)
 {
 	const char *e = getenv("VIGIL_TIMEOUT_SCALE");

@@ -41,6 +41,11 @@ void vh_cleanup(struct vh *v);
 		cr_skip_test(__VA_ARGS__); \
 	} while (0)
 
+/* Makes sure @program is on PATH for the running test. When it is not: with CI=true
+ * (where ./build.sh check installed every package, so a missing one is its bug) the
+ * test fails naming the Debian @package; elsewhere it is skipped, saying so. */
+void vh_need(struct vh *v, const char *program, const char *package);
+
 /* True under VIGIL_VALGRIND=1 (make check-valgrind): every vigild the harness starts
  * runs under valgrind's memcheck, and a report fails the test at vh_cleanup(). */
 bool vh_valgrind(void);

@@ -592,10 +592,8 @@ Test(control, metrics_pass_promtool)
 {
 	char *body = NULL, *out = NULL, cmd[512];
 	const char *sh[] = {"sh", "-c", cmd, NULL};
-	const char *which[] = {"sh", "-c", "command -v promtool", NULL};
 
-	if (vh_run(which, NULL, 5000) != 0)
-		VH_SKIP(&v, "promtool is not installed (Debian package prometheus)");
+	vh_need(&v, "promtool", "prometheus");
 	start_with("service crash {\n  command = \"/bin/false\"\n  restart-delay = 50ms\n}\n");
 	cr_assert_eq(api_call(&v, "GET", "/metrics", &body), 200);
 	cr_assert(strstr(body, "# TYPE vigil_service_restarts_total counter"));
@@ -703,12 +701,10 @@ static int as_nobody(const char *regid, const char *groups, char **err, const ch
 
 Test(control, an_unprivileged_client_cannot_change_anything)
 {
-	const char *which[] = {"sh", "-c", "command -v setpriv", NULL};
 	char *err = NULL;
 	long pid;
 
-	if (vh_run(which, NULL, 5000) != 0)
-		VH_SKIP(&v, "setpriv is not installed");
+	vh_need(&v, "setpriv", "util-linux");
 	if (geteuid() != 0)
 		VH_SKIP(&v, "needs root to switch to nobody");
 	start_with(NULL);
@@ -741,12 +737,12 @@ Test(control, an_unprivileged_client_cannot_change_anything)
 
 Test(control, members_of_control_group_may_change_things)
 {
-	const char *which[] = {"sh", "-c", "command -v setpriv", NULL};
 	struct group *g = getgrnam("nogroup");
 	struct stat st;
 
-	if (vh_run(which, NULL, 5000) != 0 || !g || geteuid() != 0)
-		VH_SKIP(&v, "needs root, setpriv and the group nogroup");
+	vh_need(&v, "setpriv", "util-linux");
+	if (!g || geteuid() != 0)
+		VH_SKIP(&v, "needs root and the group nogroup");
 	start_with("control-group = \"nogroup\"\n"
 		   "service off {\n  command = \"/bin/sleep 100\"\n  autostart = false\n}\n");
 	cr_assert_eq(stat(v.sock, &st), 0);

@@ -113,15 +113,6 @@ static void set_nofile(pid_t pid, int n)
 	cr_assert_eq(vh_run(argv, NULL, 5000), 0, "prlimit %s %s failed", p, lim);
 }
 
-static bool have(const char *program)
-{
-	char cmd[128];
-	const char *argv[] = {"sh", "-c", cmd, NULL};
-
-	snprintf(cmd, sizeof(cmd), "command -v %s", program);
-	return vh_run(argv, NULL, 5000) == 0;
-}
-
 /* A non-blocking connection to @sock: the fd, or -errno (-EAGAIN: the backlog is
  * full). */
 static int connect_to(const char *sock)
@@ -188,8 +179,7 @@ Test(faults, with_no_fd_left_and_no_client_a_new_one_costs_no_cpu_and_is_answere
 
 	if (vh_valgrind())
 		VH_SKIP(&v, "valgrind holds fds of its own past the limit vigild gets");
-	if (!have("prlimit"))
-		VH_SKIP(&v, "prlimit (util-linux) is not installed");
+	vh_need(&v, "prlimit", "util-linux");
 	vh_write(&v,
 		 "vigil.conf",
 		 "service steady {\n"
@@ -241,8 +231,7 @@ Test(faults, out_of_fds_spawns_and_accepts_fail_supervision_goes_on_and_recovers
 
 	if (vh_valgrind())
 		VH_SKIP(&v, "valgrind holds fds of its own past the limit vigild gets");
-	if (!have("prlimit"))
-		VH_SKIP(&v, "prlimit (util-linux) is not installed");
+	vh_need(&v, "prlimit", "util-linux");
 	vh_write(&v, "vigil.conf", VH_CRASH_EVERY_100MS, vh_helper(), vh_path(&v, "runs"));
 	vh_start(&v);
 	api_wait_up(&v);
@@ -296,10 +285,12 @@ Test(faults, out_of_processes_spawns_back_off_and_recover)
 	pid_t steady;
 	json_t *state;
 
-	if (geteuid() != 0 || !have("setpriv") || !have("prlimit"))
+	if (geteuid() != 0)
 		VH_SKIP(&v,
 			"needs root (root is exempt from RLIMIT_NPROC: vigild runs as "
-			"another user), setpriv and prlimit");
+			"another user)");
+	vh_need(&v, "setpriv", "util-linux");
+	vh_need(&v, "prlimit", "util-linux");
 	/* A user of its own, so that no other process counts against its limit. */
 	snprintf(uid, sizeof(uid), "%d", 40000 + (int)(getpid() % 20000));
 	cr_assert_eq(chmod(v.dir, 0777), 0);

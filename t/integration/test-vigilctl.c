@@ -457,14 +457,12 @@ Test(vigilctl, a_service_can_drive_vigild_through_vigil_socket)
 
 Test(vigilctl, colours_on_a_terminal_unless_no_color)
 {
-	const char *which[] = {"sh", "-c", "command -v script", NULL};
 	char cmd[512], *out = NULL;
 	const char *argv[] = {"script", "-qec", cmd, "/dev/null", NULL};
 
 	const char *pty[] = {"script", "-qec", "true", "/dev/null", NULL};
 
-	if (vh_run(which, NULL, 5000) != 0)
-		VH_SKIP(&v, "script (util-linux) is not installed");
+	vh_need(&v, "script", "bsdutils");
 	/* A chroot without /dev/pts has no terminal to offer. */
 	if (vh_run(pty, NULL, 5000) != 0)
 		VH_SKIP(&v, "no pseudo-terminal here (is /dev/pts mounted?)");
