@@ -485,9 +485,13 @@ static int on_signal(sd_event_source *src, const struct signalfd_siginfo *si, vo
 	case SIGHUP: {
 		struct config_errors errors = {0};
 		struct reload_result res = {0};
+		int r;
 
 		log_info("Reloading the configuration (SIGHUP)");
-		if (manager_reload(m, &errors, &res) < 0) {
+		r = manager_reload(m, &errors, &res);
+		if (r == -ESHUTDOWN)
+			log_warning("Ignoring SIGHUP: shutting down");
+		else if (r < 0) {
 			for (size_t i = 0; i < errors.n; i++)
 				log_error("%s", errors.lines[i]);
 			log_error("Reload failed: nothing changed");
@@ -833,6 +837,10 @@ int manager_reload(struct manager *m, struct config_errors *errors, struct reloa
 	size_t n_removed = 0;
 	int r;
 
+	/* Shutting down, nothing may start again: every caller (SIGHUP, the API) is
+	 * refused here. */
+	if (m->shutting_down)
+		return -ESHUTDOWN;
 	if (m->on_reload)
 		m->on_reload(m->reload_userdata);
 	r = config_load(m->config_path, errors, &nc);
@@ -868,6 +876,9 @@ int manager_reload(struct manager *m, struct config_errors *errors, struct reloa
 	/* From here on nothing fails but an allocation for a new service. */
 	for (size_t i = 0; i < m->n_services; i++)
 		if (config_find_service(nc, service_get_name(m->services[i])) < 0) {
+			/* Its requirements may go too and be freed first: a removed service
+			 * only stops, by names (dependents_up()), and needs no links. */
+			(void)service_set_requires(m->services[i], NULL, 0);
 			m->removed[m->n_removed++] = m->services[i];
 			n_removed++;
 		}

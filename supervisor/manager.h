@@ -62,7 +62,7 @@ void reload_result_clear(struct reload_result *r);
 /* Loads the configuration again. When anything is wrong, changes nothing and
  * returns -EINVAL with the messages in @errors. Otherwise starts added services,
  * stops removed ones, restarts changed ones, keeps the rest untouched, and
- * returns 0 with the names in @ret. */
+ * returns 0 with the names in @ret. Once shutting down: -ESHUTDOWN, nothing read. */
 int manager_reload(struct manager *m, struct config_errors *errors, struct reload_result *ret);
 
 /* Stops everything and exits the loop with @exit_code (in `--` mode main's status

@@ -744,7 +744,11 @@ int service_reconfigure(struct service *s, struct service_config *cfg)
 		apply_next_config(s);
 		return 0;
 	}
-	service_feed(s, LC_EV_RESTART, "definition changed");
+	/* A run that is wanted restarts with the new definition. One on its way down
+	 * (stopped on request, or waiting for its dependents to stop) is left to end:
+	 * service_feed() applies the new definition once no process of it is left. */
+	if (s->lc.want_up && s->pending_stop == LC_EV_COUNT)
+		service_feed(s, LC_EV_RESTART, "definition changed");
 	return 0;
 }
 

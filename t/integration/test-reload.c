@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <criterion/criterion.h>
 
@@ -133,4 +134,86 @@ Test(reload, a_dropin_directory_that_disappeared_is_an_error_that_changes_nothin
 	cr_assert(vh_wait_log(&v, "Reload failed: nothing changed", 1, 5000));
 	cr_assert(vh_count_log(&v, "cannot read include-dir") == 1);
 	cr_assert(vh_alive((pid_t)a));
+}
+
+static bool exists(const char *path)
+{
+	return access(path, F_OK) == 0;
+}
+
+/* A reload removes a service and the one it requires; the requirement, already
+ * ended, is freed at once while its dependent takes its stop-timeout to go. */
+Test(reload, removing_a_service_with_its_ended_requirement_frees_both_safely)
+{
+	vh_write(&v,
+		 "vigil.conf",
+		 "service y {\n  command = \"/bin/true\"\n  type = oneshot\n}\n"
+		 "service x {\n  command = \"%s ignore TERM pidfile %s pause\"\n"
+		 "  requires = y\n  stop-timeout = 300ms\n}\n",
+		 vh_helper(),
+		 vh_path(&v, "x"));
+	vh_start(&v);
+	cr_assert_gt(pid_of("x"), 0);
+	write_config((const char *const[]){"other", NULL}, NULL);
+	kill(v.pid, SIGHUP);
+	cr_assert(vh_wait_log(&v, "x: removed", 1, 5000));
+	cr_assert_eq(vh_count_log(&v, "y: removed"), 1);
+	/* Still supervising (a freed requirement read at x's exit shows under
+	 * check-sanitize and check-valgrind as a report in vigild's log). */
+	cr_assert_gt(pid_of("other"), 0);
+	cr_assert(vh_alive(v.pid));
+}
+
+/* Once a shutdown began, SIGHUP changes nothing: no service starts again. */
+Test(reload, sighup_during_a_shutdown_starts_nothing)
+{
+	vh_write(&v,
+		 "vigil.conf",
+		 "service slow {\n  command = \"%s ignore TERM pidfile %s pause\"\n"
+		 "  stop-timeout = 1s\n}\n",
+		 vh_helper(),
+		 vh_path(&v, "slow"));
+	vh_start(&v);
+	cr_assert_gt(pid_of("slow"), 0);
+	kill(v.pid, SIGTERM);
+	cr_assert(vh_wait_log(&v, "slow: running -> stopping", 1, 5000));
+	write_config((const char *const[]){"slow", "late", NULL}, NULL);
+	kill(v.pid, SIGHUP);
+	cr_assert(vh_wait_log(&v, "Ignoring SIGHUP: shutting down", 1, 5000));
+	cr_assert_eq(vh_wait_exit(&v, 10000), 0);
+	cr_assert(!exists(vh_path(&v, "late")), "a service started during the shutdown");
+	cr_assert_eq(vh_count_log(&v, "late:"), 0);
+}
+
+/* A service stopped on request, still on its way down when its definition
+ * changes, stays stopped: the new definition waits for its next start. */
+Test(reload, a_changed_service_that_was_stopped_on_request_stays_stopped)
+{
+	const char *names[] = {"web", NULL};
+	char *out = NULL;
+	long pid;
+
+	vh_write(&v,
+		 "vigil.conf",
+		 "service web {\n  command = \"%s ignore TERM pidfile %s pause\"\n"
+		 "  stop-timeout = 500ms\n}\n",
+		 vh_helper(),
+		 vh_path(&v, "web"));
+	vh_start(&v);
+	pid = pid_of("web");
+	{
+		const char *argv[] = {vh_vigilctl(), "-s", v.sock, "stop", "web", NULL};
+		cr_assert_eq(vh_run(argv, &out, 5000), 0, "%s", out);
+		free(out);
+	}
+	cr_assert(vh_wait_log(&v, "web: running -> stopping", 1, 5000));
+	remove(vh_path(&v, "web"));
+	write_config(names, "web");
+	kill(v.pid, SIGHUP);
+	cr_assert(vh_wait_log(&v, "Reloaded: 0 added, 0 removed, 1 changed", 1, 5000));
+	cr_assert(vh_wait_log(&v, "web: stopping -> stopped", 1, 5000));
+	cr_assert(vh_wait_dead((pid_t)pid, 5000));
+	vh_msleep(500);
+	cr_assert(!exists(vh_path(&v, "web")), "the stopped service was started again");
+	cr_assert_eq(vh_count_log(&v, "web: stopped -> starting"), 1, "started again");
 }
