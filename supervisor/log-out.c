@@ -65,7 +65,9 @@ static void fail(struct log_out *o, int err)
 	log_warning_errno(err, "Failed to write to %s; its lines are dropped from now on", o->what);
 	o->dead = true;
 	o->off = o->len = 0;
-	watch_writable(o, false);
+	/* Waiters are let go from on_writable(), as ever: a pipe or socket whose reader
+	 * left polls at once (EPOLLERR), and with them gone the watch goes off. */
+	watch_writable(o, o->waiters != NULL);
 }
 
 /* One attempt at writing @n bytes; returns what was written, or -errno. */

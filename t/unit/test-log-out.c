@@ -1,6 +1,7 @@
 /* test-log-out.c: the bounded, non-blocking writer behind log forwarding. */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <string.h>
 #include <unistd.h>
@@ -98,5 +99,37 @@ Test(log_out, a_waiter_is_called_once_the_reader_made_room)
 
 	log_out_free(o);
 	close(p[0]);
+	sd_event_unref(e);
+}
+
+/* The reader goes away while a slot waits: the write that finds out (for another
+ * slot) must still let the waiter go, or its service stays paused for good. */
+Test(log_out, a_waiter_is_called_when_the_sink_dies)
+{
+	sd_event *e = NULL;
+	struct log_out *o = NULL;
+	struct waiter w = {.w = {.on_ready = on_ready}};
+	int p[2];
+
+	signal(SIGPIPE, SIG_IGN);
+	cr_assert_eq(sd_event_new(&e), 0);
+	cr_assert_eq(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
+	cr_assert_eq(log_out_new(e, p[1], LOG_OUT_WRITE, 8192, "test", &o), 0);
+	fill(o);
+	log_out_wait(o, &w.w);
+	close(p[0]);
+	/* Another slot's line: its flush meets EPIPE. */
+	(void)log_out_reserve(o, 8000);
+	for (int i = 0; i < 10 && w.calls == 0; i++)
+		cr_assert_geq(sd_event_run(e, 10 * USEC_PER_MSEC), 0);
+	cr_assert_eq(w.calls, 1, "the waiter was never called: its slot would stay paused");
+	/* And the dead sink does not keep the loop awake: its watch goes off. */
+	{
+		int r = 1;
+		for (int i = 0; i < 3 && r > 0; i++)
+			r = sd_event_run(e, 0);
+		cr_assert_eq(r, 0, "a dead sink keeps waking the loop");
+	}
+	log_out_free(o);
 	sd_event_unref(e);
 }
