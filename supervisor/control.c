@@ -69,7 +69,7 @@ struct stream {
 	struct log_reader *reader; /* a log stream; NULL: an event stream */
 	bool suspended, gone;
 	sd_event_source *hup;       /* watches for the client leaving while suspended */
-	struct stream *prev, *next; /* the event streams */
+	struct stream *prev, *next; /* every stream, events and logs */
 };
 
 struct control {
@@ -89,8 +89,8 @@ struct control {
 
 	char *ring; /* CONTROL_RING_SIZE bytes of event lines, once a stream opened */
 	uint64_t head;
-	struct stream *streams;
-	unsigned n_streams;
+	struct stream *streams; /* open event and log streams */
+	unsigned n_streams;     /* of which event streams */
 	bool closing;
 };
 
@@ -417,8 +417,8 @@ static void on_event(struct service *s, enum service_state from, const char *rea
 	char *line;
 	json_t *j;
 
-	if (!ctl->streams)
-		return;
+	if (ctl->n_streams == 0)
+		return; /* no event stream */
 	j = service_event_to_json(s, from, reason, now_realtime());
 	line = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
@@ -460,10 +460,12 @@ static void stream_resume(struct stream *st)
 	mhd->resume_connection(st->conn);
 }
 
-static void wake_streams(struct control *ctl)
+/* Resumes the event streams, or with @all the log streams too (at the end). */
+static void wake_streams(struct control *ctl, bool all)
 {
 	for (struct stream *st = ctl->streams; st; st = st->next)
-		stream_resume(st); /* only event streams are listed */
+		if (all || !st->reader)
+			stream_resume(st);
 	/* In external-polling mode a resume does not wake the daemon: run it now
 	 * (notes §7). */
 	mhd->run(ctl->unix_d.mhd);
@@ -485,7 +487,7 @@ static int on_stream_hup(sd_event_source *src, int fd, uint32_t revents, void *u
 static int on_flush(sd_event_source *src, void *userdata)
 {
 	(void)src;
-	wake_streams(userdata);
+	wake_streams(userdata, false);
 	return 0;
 }
 
@@ -525,19 +527,25 @@ static void stream_free(void *cls)
 	struct control *ctl = st->ctl;
 
 	st->hup = sd_event_source_disable_unref(st->hup);
-	if (st->reader) {
-		log_reader_free(st->reader);
-		free(st);
-		return;
-	}
 	if (st->prev)
 		st->prev->next = st->next;
 	else
 		ctl->streams = st->next;
 	if (st->next)
 		st->next->prev = st->prev;
-	ctl->n_streams--;
+	if (st->reader)
+		log_reader_free(st->reader);
+	else
+		ctl->n_streams--;
 	free(st);
+}
+
+static void stream_link(struct stream *st)
+{
+	st->next = st->ctl->streams;
+	if (st->next)
+		st->next->prev = st;
+	st->ctl->streams = st;
 }
 
 static unsigned handle_events(const struct call *call, struct reply *out)
@@ -562,10 +570,7 @@ static unsigned handle_events(const struct call *call, struct reply *out)
 		free(st);
 		return out_of_memory(out);
 	}
-	st->next = ctl->streams;
-	if (st->next)
-		st->next->prev = st;
-	ctl->streams = st;
+	stream_link(st);
 	ctl->n_streams++;
 	out->content_type = "application/x-ndjson";
 	return MHD_HTTP_OK;
@@ -678,6 +683,7 @@ static unsigned handle_logs(const struct call *call, struct reply *out)
 		free(st);
 		return out_of_memory(out);
 	}
+	stream_link(st);
 	out->content_type = "text/plain; charset=utf-8";
 	return MHD_HTTP_OK;
 }
@@ -1423,7 +1429,7 @@ struct control *control_free(struct control *ctl)
 	/* Streams end cleanly, and MHD refuses to stop with suspended connections. */
 	ctl->closing = true;
 	if (ctl->unix_d.mhd)
-		wake_streams(ctl);
+		wake_streams(ctl, true);
 	daemon_stop(&ctl->unix_d);
 	daemon_stop(&ctl->tcp_d);
 	if (ctl->have_sock)

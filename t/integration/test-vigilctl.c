@@ -217,6 +217,45 @@ Test(vigilctl, logs_prints_the_tail_and_follows_new_lines)
 	cr_assert_eq(ctl_run(&v, NULL, NULL, "logs", NULL), 2);
 }
 
+/* A follower waiting for lines when vigild shuts down: its stream ends and vigild
+ * exits cleanly (libmicrohttpd aborts when stopped with a suspended connection). */
+Test(vigilctl, logs_follow_ends_when_vigild_shuts_down)
+{
+	int pipefd[2], status;
+	char line[512];
+	FILE *f;
+	pid_t pid;
+
+	start_with("service talk {\n  command = \"%s out hello pause\"\n}\n", vh_helper());
+	cr_assert(api_wait_state(&v, "talk", "running", 5000));
+	cr_assert(pipe(pipefd) == 0);
+	pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		const char *argv[] = {vh_vigilctl(), "-s", v.sock, "logs", "-f", "talk", NULL};
+		sigset_t none;
+
+		dup2(pipefd[1], 1);
+		close(pipefd[0]);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		execv(argv[0], (char **)argv);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	f = fdopen(pipefd[0], "r");
+	cr_assert(f);
+	/* The tail came: the stream now waits for new lines, suspended. */
+	cr_assert(fgets(line, sizeof(line), f) && strstr(line, " out hello"), "%s", line);
+	vh_msleep(100);
+	kill(v.pid, SIGTERM);
+	cr_assert_eq(vh_wait_exit(&v, 10000), 0, "vigild did not exit cleanly");
+	cr_assert_eq(vh_count_log(&v, "suspended connections"), 0);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "logs -f exited with %d", status);
+	fclose(f);
+}
+
 Test(vigilctl, events_stream_until_vigild_goes_away)
 {
 	int pipefd[2];
