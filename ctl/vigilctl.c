@@ -949,9 +949,9 @@ static int cmd_wait(struct ctx *c, int argc, char **argv)
 		long long left = deadline - now_ms();
 
 		r = http_read(fd, &p, left > 0 ? (int)left : 0, split_lines, &l);
-		if (r == -ETIMEDOUT)
+		if (r == -ETIMEDOUT || r == 1)
 			break;
-		if (r != 0 || p.done) {
+		if (r < 0) {
 			close(fd);
 			fprintf(stderr,
 				"vigilctl: malformed answer from vigild at %s\n",
@@ -959,8 +959,9 @@ static int cmd_wait(struct ctx *c, int argc, char **argv)
 			return EXIT_FAILED;
 		}
 	}
-	if (p.headers_done && p.status != 200) {
-		/* Too many streams, say: fall back to looking every so often. */
+	if (p.headers_done && (p.status != 200 || p.done)) {
+		/* Too many streams (a 503 that came whole in one read), or a stream that
+		 * already ended: fall back to looking every so often. */
 		close(fd);
 		fd = -1;
 	}

@@ -6,12 +6,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
 
 #include "api.h"
+#include "control.h"
 #include "harness.h"
 
 static struct vh v;
@@ -367,6 +370,36 @@ Test(vigilctl, wait_returns_once_a_service_is_ready)
 	t0 = api_now_ms();
 	cr_assert_eq(ctl_run(&v, NULL, NULL, "wait", "web", NULL), 0);
 	cr_assert_lt(api_now_ms() - t0, 1000);
+}
+
+/* Every event stream taken (64): vigild answers wait's subscription with a 503 in
+ * one piece, and wait falls back to asking every so often. */
+Test(vigilctl, wait_works_when_every_event_stream_is_taken)
+{
+	static const char req[] = "GET /v1/events HTTP/1.0\r\n\r\n";
+	int fds[CONTROL_STREAMS_MAX];
+	char *out = NULL, *err = NULL, buf[256];
+
+	start_with(NULL);
+	for (int i = 0; i < CONTROL_STREAMS_MAX; i++) {
+		struct sockaddr_un sa = {.sun_family = AF_UNIX};
+
+		cr_assert_lt(strlen(v.sock), sizeof(sa.sun_path));
+		memcpy(sa.sun_path, v.sock, strlen(v.sock) + 1);
+		fds[i] = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		cr_assert(fds[i] >= 0);
+		cr_assert_eq(connect(fds[i], (struct sockaddr *)&sa, sizeof(sa)), 0);
+		cr_assert_eq(write(fds[i], req, sizeof(req) - 1), (ssize_t)sizeof(req) - 1);
+		/* Its headers: the stream is open. */
+		cr_assert_gt(read(fds[i], buf, sizeof(buf)), 0);
+		cr_assert(strstr(buf, " 200 "), "stream %d: %.40s", i, buf);
+	}
+	cr_assert_eq(api_call(&v, "GET", "/v1/events", NULL), 503);
+	cr_assert_eq(ctl_run(&v, &out, &err, "wait", "-t", "5", "web", NULL), 0, "%s", err);
+	free(out);
+	free(err);
+	for (int i = 0; i < CONTROL_STREAMS_MAX; i++)
+		close(fds[i]);
 }
 
 Test(vigilctl, wait_times_out_on_a_service_that_never_gets_ready)
