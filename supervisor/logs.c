@@ -366,8 +366,11 @@ static void force_close(struct pipe_slot *sl)
 	}
 	if (!sl->eof)
 		(void)log_splitter_resume(&sl->split, on_line, sl);
-	while (sl->fd >= 0 && read_chunk(sl) > 0)
-		;
+	/* What the pipe holds now, at most: a process left behind that keeps writing
+	 * must not keep vigild here. */
+	for (unsigned i = 0; i <= LOGS_PIPE_BIG / LOGS_READ_SIZE && sl->fd >= 0; i++)
+		if (read_chunk(sl) <= 0)
+			break;
 	if (sl->fd >= 0) {
 		sl->eof = true;
 		(void)hand_out_held(sl);
@@ -473,6 +476,9 @@ void logs_reopen(struct logs *h)
 static void drain_slot(struct pipe_slot *sl, uint64_t deadline)
 {
 	while (sl->fd >= 0) {
+		/* A writer that never stops must not hold vigild's exit past @deadline. */
+		if (now_clock(CLOCK_MONOTONIC) >= deadline)
+			return;
 		if (sl->split.stopped || (sl->eof && sl->blocked_on)) {
 			struct log_out *o = sl->blocked_on;
 
