@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "env.h"
 #include "macro.h"
 #include "probe.h"
 #include "reaper.h"
@@ -30,16 +31,6 @@ struct exec_priv {
 	char out[EXEC_OUTPUT_MAX + 1];
 	size_t out_len;
 };
-
-static const char *env_lookup(char *const *env, const char *name)
-{
-	size_t len = strlen(name);
-
-	for (; env && *env; env++)
-		if (strncmp(*env, name, len) == 0 && (*env)[len] == '=')
-			return *env + len + 1;
-	return NULL;
-}
 
 /* Reads what the child wrote; keeps the start, drops the rest so it never blocks. */
 static void drain(struct exec_priv *e)
@@ -169,7 +160,7 @@ static int exec_start(struct probe *p)
 	/* The child of a check that timed out was killed; it has not been reaped yet. */
 	if (e->pid > 0)
 		return -EBUSY;
-	r = spawn_find_program(cfg->argv[0], env_lookup(h->envp, "PATH"), &path);
+	r = spawn_find_program(cfg->argv[0], env_get(h->envp, "PATH"), &path);
 	if (r < 0) {
 		snprintf(why, sizeof(why), "cannot execute '%s': %s", cfg->argv[0], strerror(-r));
 		probe_report(p, PROBE_FAIL, why);

@@ -19,6 +19,7 @@
 #include "cmdline.h"
 #include "depgraph.h"
 #include "env.h"
+#include "fileio.h"
 #include "macro.h"
 #include "probe.h"
 #include "signame.h"
@@ -733,40 +734,6 @@ static int blank_and_scan(const char *file, char *buf, size_t len)
 	return 0;
 }
 
-static int read_file(const char *path, char **ret, size_t *ret_len)
-{
-	CLEANUP_CLOSE int fd = open(path, O_RDONLY | O_CLOEXEC);
-	CLEANUP_FREE char *buf = NULL;
-	struct stat st;
-	size_t len = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	if (S_ISDIR(st.st_mode))
-		return -EISDIR;
-	if (st.st_size > CONFIG_FILE_MAX)
-		return -EFBIG;
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf)
-		return -ENOMEM;
-	while (len < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + len, (size_t)st.st_size - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	buf[len] = '\0';
-	*ret = TAKE_PTR(buf);
-	*ret_len = len;
-	return 0;
-}
-
 /* Parses one file into a fresh cfg_t. Returns 0, -EINVAL after reporting, or -ENOMEM. */
 static int parse_file(const char *path, cfg_t **ret)
 {
@@ -784,7 +751,7 @@ static int parse_file(const char *path, cfg_t **ret)
 	ctx.n_lines = 0; /* the previous file's sections are converted by now */
 	ctx.any_file_failed |= ctx.file_failed;
 	ctx.file_failed = true; /* until this parse succeeds */
-	r = read_file(path, &buf, &len);
+	r = read_file(path, CONFIG_FILE_MAX, &buf, &len);
 	if (r < 0) {
 		config_errors_add(
 			ctx.errors, "%s: cannot read configuration: %s", path, strerror(-r));

@@ -175,3 +175,13 @@ int env_file_parse(const char *text, size_t len, char ***ret, unsigned *ret_line
 	*ret = TAKE_PTR(env);
 	return 0;
 }
+
+const char *env_get(char *const *env, const char *name)
+{
+	size_t len = strlen(name);
+
+	for (; env && *env; env++)
+		if (strncmp(*env, name, len) == 0 && (*env)[len] == '=')
+			return *env + len + 1;
+	return NULL;
+}

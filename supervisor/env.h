@@ -28,3 +28,5 @@ int env_put_ref(char ***env, size_t *n, char *assignment);
 
 /* Removes the variable @name from *@env. */
 void env_unset(char **env, size_t *n, const char *name);
+/* The value of @name in the NULL-terminated @env, or NULL. */
+const char *env_get(char *const *env, const char *name);

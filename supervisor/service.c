@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "env.h"
+#include "fileio.h"
 #include "log.h"
 #include "logs.h"
 #include "macro.h"
@@ -114,38 +115,6 @@ static int set_own_env(struct service *s, const struct service_config *cfg)
 	return 0;
 }
 
-static int read_env_file(const char *path, char **ret, size_t *ret_len)
-{
-	CLEANUP_CLOSE int fd = open(path, O_RDONLY | O_CLOEXEC);
-	CLEANUP_FREE char *buf = malloc(SERVICE_ENV_FILE_MAX);
-	size_t len = 0;
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	if (!buf)
-		return -ENOMEM;
-	while ((n = read(fd, buf + len, SERVICE_ENV_FILE_MAX - len)) > 0)
-		len += (size_t)n;
-	if (n < 0)
-		return -errno;
-	if (len == SERVICE_ENV_FILE_MAX)
-		return -EFBIG;
-	*ret = TAKE_PTR(buf);
-	*ret_len = len;
-	return 0;
-}
-
-static const char *env_get(char *const *env, const char *name)
-{
-	size_t len = strlen(name);
-
-	for (; env && *env; env++)
-		if (strncmp(*env, name, len) == 0 && (*env)[len] == '=')
-			return *env + len + 1;
-	return NULL;
-}
-
 /* Exit codes a shell would give a program it could not run: 127 not found, 126
  * found but not runnable. */
 static void record_spawn_failure(struct service *s, int err)
@@ -194,7 +163,7 @@ static int spawn(struct service *s, char *why, size_t why_size)
 		size_t len = 0;
 		unsigned line = 0;
 
-		r = read_env_file(cfg->env_file, &text, &len);
+		r = read_file(cfg->env_file, SERVICE_ENV_FILE_MAX, &text, &len);
 		if (r == -ENOENT && cfg->env_file_optional)
 			r = 0;
 		else if (r < 0) {

@@ -373,3 +373,13 @@ Test(env, a_variable_can_be_put_again_after_unset)
 	cr_assert_eq(n, 1);
 	cr_assert_str_eq(env[0], "A=2");
 }
+
+Test(env, get_finds_a_whole_name_only)
+{
+	char *env[] = {"PATHX=no", "PATH=/bin:/usr/bin", "EMPTY=", NULL};
+
+	cr_assert_str_eq(env_get(env, "PATH"), "/bin:/usr/bin");
+	cr_assert_str_eq(env_get(env, "EMPTY"), "");
+	cr_assert_null(env_get(env, "PAT"));
+	cr_assert_null(env_get(NULL, "PATH"));
+}
