@@ -376,7 +376,8 @@ Test(env, a_variable_can_be_put_again_after_unset)
 
 Test(env, get_finds_a_whole_name_only)
 {
-	char *env[] = {"PATHX=no", "PATH=/bin:/usr/bin", "EMPTY=", NULL};
+	char a[] = "PATHX=no", b[] = "PATH=/bin:/usr/bin", c[] = "EMPTY=";
+	char *env[] = {a, b, c, NULL};
 
 	cr_assert_str_eq(env_get(env, "PATH"), "/bin:/usr/bin");
 	cr_assert_str_eq(env_get(env, "EMPTY"), "");
