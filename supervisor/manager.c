@@ -56,6 +56,7 @@ struct manager {
 
 	manager_event_fn *on_event;
 	void *event_userdata;
+	uint64_t changes; /* transitions, ready flags, reloads, the shutdown: a count */
 	manager_reload_fn *on_reload;
 	void *reload_userdata;
 
@@ -122,6 +123,7 @@ static void on_transition(struct service *s, enum service_state from, const char
 	struct manager *m = userdata;
 	enum service_state to = service_get_state(s);
 
+	m->changes++;
 	if (s == m->main && (to == SERVICE_EXITED || to == SERVICE_FAILED))
 		m->main_ended = true;
 	if (to == SERVICE_FAILED && service_get_config(s)->on_failed == ON_FAILED_SHUTDOWN &&
@@ -141,6 +143,7 @@ static void on_ready(struct service *s, void *userdata)
 {
 	struct manager *m = userdata;
 
+	m->changes++;
 	if (m->on_event)
 		m->on_event(s,
 			    service_get_state(s),
@@ -313,6 +316,7 @@ void manager_shutdown(struct manager *m, int exit_code)
 
 	if (m->shutting_down)
 		return;
+	m->changes++;
 	log_info("Shutting down");
 	m->shutting_down = true;
 	m->exit_code = exit_code;
@@ -786,6 +790,11 @@ void manager_set_reload_hook(struct manager *m, manager_reload_fn *fn, void *use
 	m->reload_userdata = userdata;
 }
 
+uint64_t manager_get_changes(const struct manager *m)
+{
+	return m->changes;
+}
+
 /* ---- reload ---- */
 
 void reload_result_clear(struct reload_result *r)
@@ -874,6 +883,7 @@ int manager_reload(struct manager *m, struct config_errors *errors, struct reloa
 	m->removed = removed;
 
 	/* From here on nothing fails but an allocation for a new service. */
+	m->changes++;
 	for (size_t i = 0; i < m->n_services; i++)
 		if (config_find_service(nc, service_get_name(m->services[i])) < 0) {
 			/* Its requirements may go too and be freed first: a removed service

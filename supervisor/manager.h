@@ -69,6 +69,10 @@ int manager_reload(struct manager *m, struct config_errors *errors, struct reloa
  * wins). A second call changes nothing. */
 void manager_shutdown(struct manager *m, int exit_code);
 
+/* A count that grows with every transition, ready flag change, applied reload and
+ * the shutdown: whoever summarises the services looks again only when it moved. */
+uint64_t manager_get_changes(const struct manager *m);
+
 /* Registers the one listener for transitions (the control API's event stream). */
 void manager_set_event_listener(struct manager *m, manager_event_fn *fn, void *userdata);
 

@@ -22,7 +22,8 @@ struct sdnotify {
 	sd_event_source *first;    /* the first look, even if nothing happens */
 	sd_event_source *watchdog; /* WATCHDOG=1 at half the period systemd asked for */
 	uint64_t watchdog_period;
-	bool ready_sent, stopping_sent;
+	bool ready_sent, stopping_sent, looked;
+	uint64_t changes; /* manager_get_changes() when last looked */
 	char status[256];
 };
 
@@ -114,8 +115,14 @@ void sdnotify_status(const struct manager *m, char *buf, size_t size)
 static void update(struct sdnotify *sn)
 {
 	char status[sizeof(sn->status)], msg[sizeof(sn->status) + 64];
+	uint64_t changes = manager_get_changes(sn->manager);
 	int r;
 
+	/* Runs after every loop iteration: nothing to look at unless a service moved. */
+	if (sn->looked && changes == sn->changes)
+		return;
+	sn->looked = true;
+	sn->changes = changes;
 	sdnotify_status(sn->manager, status, sizeof(status));
 	msg[0] = '\0';
 	if (!sn->ready_sent && sdnotify_autostart_settled(sn->manager)) {
