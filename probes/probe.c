@@ -253,11 +253,6 @@ const struct probe_host *probe_get_host(const struct probe *p)
 	return p->set->host;
 }
 
-const char *probe_get_label(const struct probe *p)
-{
-	return p->label;
-}
-
 /* Arms the probe's one timer for what comes next: the deadline of the check in
  * flight, the next check, or nothing. */
 static void sync_timer(struct probe *p)

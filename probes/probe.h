@@ -60,8 +60,6 @@ void probe_report(struct probe *p, enum probe_result res, const char *why);
 void *probe_get_priv(struct probe *p);
 const struct probe_config *probe_get_config(const struct probe *p);
 const struct probe_host *probe_get_host(const struct probe *p);
-/* "web: liveness", for debug logs. */
-const char *probe_get_label(const struct probe *p);
 
 /* Returns the kind of @type, or NULL for PROBE_NONE. */
 const struct probe_kind *probe_kind_from_type(enum probe_type type);

@@ -96,7 +96,6 @@ struct control {
 
 /* Who is on the other end of a connection (SO_PEERCRED). */
 struct peer {
-	bool known;
 	bool may_mutate;
 	uid_t uid;
 	pid_t pid;
@@ -781,7 +780,6 @@ static void peer_identify(const struct control *ctl, int fd, struct peer *p)
 		log_debug_errno(-errno, "control: Failed to read the peer's credentials");
 		return;
 	}
-	p->known = true;
 	p->uid = uc.uid;
 	p->pid = uc.pid;
 	p->may_mutate = uc.uid == 0 || uc.uid == ctl->self;

@@ -31,9 +31,8 @@ struct log_file {
 	unsigned keep;
 	char *buf;
 	size_t off, len, cap;
-	int error;     /* the failure writing is stuck on, or 0 */
-	uint64_t lost; /* lines dropped during this failure */
-	uint64_t lost_total;
+	int error;          /* the failure writing is stuck on, or 0 */
+	uint64_t lost;      /* lines dropped during this failure */
 	bool rotate_broken; /* a rename failed: no rotation until the next reopen */
 };
 
@@ -266,7 +265,6 @@ static void put(struct log_file *f, const char *prefix, size_t prefix_len, const
 	/* Room for a whole LOG_PREFIX_MAX: a constant-size copy costs two moves. */
 	if (!make_room(f, MAX(need, (size_t)LOG_PREFIX_MAX))) {
 		f->lost++;
-		f->lost_total++;
 		return;
 	}
 	if (prefix_len <= LOG_PREFIX_MAX)
@@ -347,19 +345,4 @@ void log_file_reopen(struct log_file *f)
 	log_file_flush(f);
 	close_file(f);
 	f->rotate_broken = false;
-}
-
-uint64_t log_file_get_size(const struct log_file *f)
-{
-	return f->size;
-}
-
-uint64_t log_file_get_lost(const struct log_file *f)
-{
-	return f->lost_total;
-}
-
-int log_file_get_error(const struct log_file *f)
-{
-	return f->error;
 }

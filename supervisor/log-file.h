@@ -43,8 +43,3 @@ void log_file_append(struct log_file *f, const char *prefix, size_t prefix_len, 
 void log_file_flush(struct log_file *f);
 /* Closes the file; the next line opens DIR/NAME.log again (logrotate moved it). */
 void log_file_reopen(struct log_file *f);
-
-/* For tests and status: bytes in the current file, lines lost, the failing errno. */
-uint64_t log_file_get_size(const struct log_file *f);
-uint64_t log_file_get_lost(const struct log_file *f);
-int log_file_get_error(const struct log_file *f);

@@ -40,7 +40,7 @@ struct manager {
 	struct service_host host;
 	char **base_env;
 
-	struct service **services; /* start order */
+	struct service **services; /* the configuration's order */
 	size_t n_services;
 	struct service **removed; /* dropped by a reload, stopping; freed once down */
 	size_t n_removed;

@@ -40,7 +40,8 @@ int manager_run(struct manager *m);
 
 sd_event *manager_get_event(struct manager *m);
 const struct vigil_config *manager_get_config(const struct manager *m);
-/* The services in start order; valid until the next reload. */
+/* The services in the configuration's order (a service waits for what it requires
+ * when it starts: nothing is sorted); valid until the next reload. */
 size_t manager_get_services(const struct manager *m, struct service *const **ret);
 /* NULL when there is no such service. */
 struct service *manager_find(const struct manager *m, const char *name);

@@ -16,7 +16,6 @@ struct reaper {
 	reaper_idle_fn *on_idle;
 	void *userdata;
 	struct reaper_watch *buckets[REAPER_BUCKETS];
-	unsigned long orphans;
 };
 
 static struct reaper_watch **bucket(struct reaper *r, pid_t pid)
@@ -78,7 +77,6 @@ bool reaper_reap(struct reaper *r)
 			w->on_exit(w, status);
 			continue;
 		}
-		r->orphans++;
 		log_debug("Reaped orphan %d (%s %d)",
 			  (int)pid,
 			  WIFEXITED(status) ? "exit code" : "signal",
@@ -124,9 +122,4 @@ struct reaper *reaper_free(struct reaper *r)
 	sd_event_source_disable_unref(r->sigchld);
 	free(r);
 	return NULL;
-}
-
-unsigned long reaper_get_orphans(const struct reaper *r)
-{
-	return r->orphans;
 }

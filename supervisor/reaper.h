@@ -32,5 +32,3 @@ void reaper_remove(struct reaper *r, struct reaper_watch *w);
 
 /* Reaps every child that has exited. Returns true when children remain. */
 bool reaper_reap(struct reaper *r);
-/* The number of children reaped that nobody watched. */
-unsigned long reaper_get_orphans(const struct reaper *r);

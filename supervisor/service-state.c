@@ -21,11 +21,3 @@ const char *service_state_to_string(enum service_state s)
 {
 	return s < SERVICE_STATE_COUNT ? names[s] : "invalid";
 }
-
-int service_state_from_string(const char *s)
-{
-	for (int i = 0; i < SERVICE_STATE_COUNT; i++)
-		if (STREQ(names[i], s))
-			return i;
-	return -EINVAL;
-}

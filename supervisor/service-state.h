@@ -15,5 +15,3 @@ enum service_state {
 
 /* Returns the state's name as in SPEC §4 ("running"), never NULL. */
 const char *service_state_to_string(enum service_state s);
-/* Returns the state named @s, or -EINVAL. */
-int service_state_from_string(const char *s);

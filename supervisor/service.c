@@ -831,11 +831,6 @@ enum probe_health service_get_health(const struct service *s)
 	return probe_set_get_health(s->probes, PROBE_LIVENESS);
 }
 
-const char *service_get_notify_socket(const struct service *s)
-{
-	return s->notify ? s->notify_path : NULL;
-}
-
 struct service_logs *service_get_logs(struct service *s)
 {
 	return s->logs;

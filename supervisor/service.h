@@ -103,7 +103,5 @@ int service_get_probe(const struct service *s, enum probe_role role, struct prob
 /* The liveness probe's health (SPEC §11 `health`): PROBE_HEALTH_UNKNOWN without one or
  * before its thresholds decided, else passing (healthy) or failing (unhealthy). */
 enum probe_health service_get_health(const struct service *s);
-/* The path of the service's notify socket once bound, or NULL. */
-const char *service_get_notify_socket(const struct service *s);
 /* Its captured output (logs.h: the tail for `vigilctl logs`); NULL without capture. */
 struct service_logs *service_get_logs(struct service *s);
