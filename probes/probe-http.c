@@ -269,9 +269,6 @@ static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, v
 /* CURLMOPT_TIMERFUNCTION: libcurl wants to be called back in @ms (-1: never). */
 static int on_curl_timer(CURLM *multi, long ms, void *userp)
 {
-	struct timespec ts;
-	uint64_t now;
-
 	uint64_t when;
 
 	(void)multi;
@@ -280,10 +277,9 @@ static int on_curl_timer(CURLM *multi, long ms, void *userp)
 		return sd_event_source_set_enabled(shared.timer, SD_EVENT_OFF) < 0 ? -1 : 0;
 	if (ms == 0)
 		return sd_event_source_set_enabled(shared.kick, SD_EVENT_ONESHOT) < 0 ? -1 : 0;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (uint64_t)ts.tv_sec * SEC + (uint64_t)ts.tv_nsec / NSEC_PER_USEC;
-	/* Never earlier than asked: a timeout fires late by at most the quantum. */
-	when = now + (uint64_t)ms * MSEC + HTTP_TIMER_QUANTUM - 1;
+	/* The clock itself, not the loop's older time: never earlier than asked, a
+	 * timeout fires late by at most the quantum. */
+	when = clock_now(CLOCK_MONOTONIC) + (uint64_t)ms * MSEC + HTTP_TIMER_QUANTUM - 1;
 	when -= when % HTTP_TIMER_QUANTUM;
 	(void)sd_event_source_set_time(shared.timer, when);
 	return sd_event_source_set_enabled(shared.timer, SD_EVENT_ONESHOT) < 0 ? -1 : 0;

@@ -222,22 +222,6 @@ struct probe_set {
 	struct probe *probes[PROBE_ROLE_COUNT];
 };
 
-static uint64_t now_monotonic(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * SEC + (uint64_t)ts.tv_nsec / NSEC_PER_USEC;
-}
-
-static uint64_t now_realtime(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * SEC + (uint64_t)ts.tv_nsec / NSEC_PER_USEC;
-}
-
 void *probe_get_priv(struct probe *p)
 {
 	return p->priv;
@@ -294,7 +278,7 @@ static void record(struct probe *p, enum probe_result res, const char *why, uint
 	p->has_result = true;
 	p->last_result = res;
 	snprintf(p->message, sizeof(p->message), "%s", why ? why : "");
-	p->last_time = now_realtime();
+	p->last_time = clock_now(CLOCK_REALTIME);
 	p->last_duration = duration;
 	p->checks_total++;
 	p->failures_total += res == PROBE_FAIL;
@@ -310,7 +294,7 @@ void probe_report(struct probe *p, enum probe_result res, const char *why)
 	struct probe_plan *pl = &set->plan;
 	bool was_in_flight[PROBE_ROLE_COUNT];
 	enum probe_verdict verdict;
-	uint64_t now = now_monotonic();
+	uint64_t now = clock_now(CLOCK_MONOTONIC);
 
 	if (!pl->active || !pl->in_flight[p->role])
 		return; /* cancelled, or reported already */
@@ -349,7 +333,7 @@ static int on_timer(sd_event_source *src, uint64_t usec, void *userdata)
 {
 	struct probe *p = userdata;
 	struct probe_plan *pl = &p->set->plan;
-	uint64_t now = now_monotonic();
+	uint64_t now = clock_now(CLOCK_MONOTONIC);
 
 	(void)src;
 	(void)usec;
@@ -473,7 +457,7 @@ void probe_set_begin(struct probe_set *set)
 	if (!set)
 		return;
 	probe_set_stop(set);
-	probe_plan_begin(&set->plan, now_monotonic());
+	probe_plan_begin(&set->plan, clock_now(CLOCK_MONOTONIC));
 	sync_timers(set);
 }
 

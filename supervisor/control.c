@@ -136,14 +136,6 @@ struct control_route {
 	unsigned flags;
 };
 
-static uint64_t now_realtime(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * SEC + (uint64_t)ts.tv_nsec / NSEC_PER_USEC;
-}
-
 static unsigned fail(struct reply *out, unsigned status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 static unsigned fail(struct reply *out, unsigned status, const char *fmt, ...)
@@ -178,7 +170,7 @@ static unsigned handle_list(const struct call *call, struct reply *out)
 {
 	struct service *const *list;
 	size_t n = manager_get_services(call->ctl->manager, &list);
-	uint64_t now = now_realtime();
+	uint64_t now = clock_now(CLOCK_REALTIME);
 
 	out->json = json_array();
 	for (size_t i = 0; out->json && i < n; i++)
@@ -194,7 +186,7 @@ static unsigned handle_show(const struct call *call, struct reply *out)
 
 	if (!s)
 		return status;
-	out->json = service_to_json(s, true, now_realtime());
+	out->json = service_to_json(s, true, clock_now(CLOCK_REALTIME));
 	return out->json ? MHD_HTTP_OK : out_of_memory(out);
 }
 
@@ -418,7 +410,7 @@ static void on_event(struct service *s, enum service_state from, const char *rea
 
 	if (ctl->n_streams == 0)
 		return; /* no event stream */
-	j = service_event_to_json(s, from, reason, now_realtime());
+	j = service_event_to_json(s, from, reason, clock_now(CLOCK_REALTIME));
 	line = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
 	if (!line) {

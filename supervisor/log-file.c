@@ -36,14 +36,6 @@ struct log_file {
 	bool rotate_broken; /* a rename failed: no rotation until the next reopen */
 };
 
-static uint64_t now_realtime(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / NSEC_PER_USEC;
-}
-
 static void close_file(struct log_file *f)
 {
 	if (f->fd >= 0)
@@ -321,7 +313,8 @@ static int on_retry(sd_event_source *src, uint64_t usec, void *userdata)
 	f->lost = 0;
 	if (lost > 0) {
 		char prefix[LOG_PREFIX_MAX], note[160];
-		size_t n = log_format_prefix(now_realtime(), LOG_STREAM_ERR, false, prefix);
+		size_t n =
+			log_format_prefix(clock_now(CLOCK_REALTIME), LOG_STREAM_ERR, false, prefix);
 		int k = snprintf(
 			note,
 			sizeof(note),

@@ -254,14 +254,6 @@ size_t log_out_pending(const struct log_out *o)
 	return o->len - o->off;
 }
 
-static uint64_t now_usec(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / NSEC_PER_USEC;
-}
-
 bool log_out_drain(struct log_out *o, uint64_t deadline)
 {
 	for (;;) {
@@ -271,7 +263,7 @@ bool log_out_drain(struct log_out *o, uint64_t deadline)
 		flush(o);
 		if (o->dead || o->len == o->off)
 			return true;
-		now = now_usec();
+		now = clock_now(CLOCK_MONOTONIC);
 		if (now >= deadline)
 			return false;
 		(void)poll(

@@ -124,14 +124,6 @@ struct logs {
 	sd_event_source *wake_src;
 };
 
-static uint64_t now_clock(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / NSEC_PER_USEC;
-}
-
 /* ---- forwarding ---- */
 
 static void open_stdout(struct logs *h)
@@ -313,7 +305,7 @@ static ssize_t read_chunk(struct pipe_slot *sl)
 		if (fcntl(sl->fd, F_SETPIPE_SZ, (int)LOGS_PIPE_BIG) < 0)
 			log_debug_errno(-errno, "%s: Failed to grow its pipe, ignoring", l->name);
 	}
-	sl->time = now_clock(CLOCK_REALTIME);
+	sl->time = clock_now(CLOCK_REALTIME);
 	/* The lines of one read share their time, so their prefix is made once. */
 	sl->prefix_len = log_format_prefix(sl->time, sl->stream, false, sl->prefix);
 	r = log_splitter_feed(&sl->split, l->hub->readbuf, (size_t)n, on_line, sl);
@@ -477,7 +469,7 @@ static void drain_slot(struct pipe_slot *sl, uint64_t deadline)
 {
 	while (sl->fd >= 0) {
 		/* A writer that never stops must not hold vigild's exit past @deadline. */
-		if (now_clock(CLOCK_MONOTONIC) >= deadline)
+		if (clock_now(CLOCK_MONOTONIC) >= deadline)
 			return;
 		if (sl->split.stopped || (sl->eof && sl->blocked_on)) {
 			struct log_out *o = sl->blocked_on;
@@ -500,7 +492,7 @@ static void drain_slot(struct pipe_slot *sl, uint64_t deadline)
 
 void logs_drain(struct logs *h)
 {
-	uint64_t deadline = now_clock(CLOCK_MONOTONIC) + LOGS_DRAIN_TIMEOUT;
+	uint64_t deadline = clock_now(CLOCK_MONOTONIC) + LOGS_DRAIN_TIMEOUT;
 
 	for (struct service_logs *l = h->services; l; l = l->next) {
 		for (size_t i = 0; i < slot_count(l); i++)

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 // clang-format off
@@ -28,6 +29,15 @@
 #define USEC_INFINITY UINT64_MAX
 #define NSEC_PER_USEC 1000ULL
 // clang-format on
+
+/* Clock @id now, in µs. In the loop's callbacks sd_event_now() is cheaper. */
+static inline uint64_t clock_now(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / NSEC_PER_USEC;
+}
 
 /* Frees @p and returns NULL, for `x = mfree(x);`. */
 static inline void *mfree(void *p)

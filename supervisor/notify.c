@@ -373,7 +373,6 @@ static int on_watchdog(sd_event_source *src, uint64_t usec, void *userdata)
 
 int notify_watchdog_start(struct notify *n, uint64_t usec)
 {
-	struct timespec ts;
 	uint64_t now;
 
 	if (!n)
@@ -382,8 +381,9 @@ int notify_watchdog_start(struct notify *n, uint64_t usec)
 		notify_watchdog_stop(n);
 		return 0;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (uint64_t)ts.tv_sec * SEC + (uint64_t)ts.tv_nsec / NSEC_PER_USEC;
+	/* Called for each WATCHDOG=1, from the loop: its time is at hand. */
+	if (sd_event_now(n->event, CLOCK_MONOTONIC, &now) < 0)
+		now = clock_now(CLOCK_MONOTONIC);
 	if (!n->watchdog) {
 		int r = sd_event_add_time(
 			n->event, &n->watchdog, CLOCK_MONOTONIC, now + usec, 1, on_watchdog, n);

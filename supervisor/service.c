@@ -68,14 +68,6 @@ static uint64_t now_monotonic(const struct service *s)
 	return t;
 }
 
-static uint64_t now_realtime(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * SEC + (uint64_t)ts.tv_nsec / NSEC_PER_USEC;
-}
-
 /* Builds the service's environment as an array of pointers (free only the array):
  * the base environment, vigild's own variables, then the env-file variables in
  * @file_env, then `environment` (each may override the ones before, as with
@@ -122,7 +114,7 @@ static void record_spawn_failure(struct service *s, int err)
 	s->exit = (struct service_exit){
 		.known = true,
 		.code = err == -ENOENT ? 127 : 126,
-		.time = now_realtime(),
+		.time = clock_now(CLOCK_REALTIME),
 	};
 }
 
@@ -262,7 +254,7 @@ static int spawn(struct service *s, char *why, size_t why_size)
 		return r;
 	}
 	s->pid = pid;
-	s->started_at = now_realtime();
+	s->started_at = clock_now(CLOCK_REALTIME);
 	s->watch.on_exit = on_main_exit;
 	reaper_add(s->host->reaper, &s->watch, pid);
 	log_debug("%s: started '%s' as %d", cfg->name, path, (int)pid);
@@ -413,7 +405,7 @@ void service_feed(struct service *s, enum lc_event ev, const char *reason)
 		if (actions & LC_ARM_TIMER)
 			sync_timer(s);
 		if (s->lc.state != from) {
-			s->since = now_realtime();
+			s->since = clock_now(CLOCK_REALTIME);
 			set_reason(s, reason);
 			log_full_errno(s->lc.state == SERVICE_FAILED ? LOG_WARNING : LOG_INFO,
 				       0,
@@ -460,7 +452,7 @@ static void on_main_exit(struct reaper_watch *w, int status)
 	bool success;
 
 	s->pid = 0;
-	s->exit = (struct service_exit){.known = true, .time = now_realtime()};
+	s->exit = (struct service_exit){.known = true, .time = clock_now(CLOCK_REALTIME)};
 	if (WIFEXITED(status)) {
 		s->exit.code = WEXITSTATUS(status);
 		success = in_success_codes(s->cfg, s->exit.code);
@@ -637,8 +629,9 @@ int service_new(const struct service_host *host, struct service_config *cfg, str
 	s->host = host;
 	s->cfg = cfg;
 	s->pending_stop = LC_EV_COUNT;
-	lifecycle_init(
-		&s->lc, &cfg->policy, ((uint64_t)getpid() << 32) ^ now_realtime() ^ (uintptr_t)s);
+	lifecycle_init(&s->lc,
+		       &cfg->policy,
+		       ((uint64_t)getpid() << 32) ^ clock_now(CLOCK_REALTIME) ^ (uintptr_t)s);
 	s->probe_host = (struct probe_host){
 		.event = host->event,
 		.reaper = host->reaper,
@@ -674,7 +667,7 @@ int service_new(const struct service_host *host, struct service_config *cfg, str
 	}
 	(void)sd_event_source_set_enabled(s->timer, SD_EVENT_OFF);
 	(void)sd_event_source_set_description(s->timer, cfg->name);
-	s->since = now_realtime();
+	s->since = clock_now(CLOCK_REALTIME);
 	snprintf(s->reason, sizeof(s->reason), "defined");
 	*ret = s;
 	return 0;
