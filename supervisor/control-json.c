@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "log-format.h"
 #include "macro.h"
 #include "manager.h"
 #include "probe.h"
@@ -17,23 +18,8 @@
 
 char *control_format_time(uint64_t usec, char buf[static CONTROL_TIME_SIZE])
 {
-	time_t sec = (time_t)(usec / SEC);
-	struct tm tm;
-
-	if (!gmtime_r(&sec, &tm)) {
-		snprintf(buf, CONTROL_TIME_SIZE, "1970-01-01T00:00:00.000Z");
-		return buf;
-	}
-	snprintf(buf,
-		 CONTROL_TIME_SIZE,
-		 "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ",
-		 tm.tm_year + 1900,
-		 tm.tm_mon + 1,
-		 tm.tm_mday,
-		 tm.tm_hour,
-		 tm.tm_min,
-		 tm.tm_sec,
-		 (unsigned)(usec % SEC / USEC_PER_MSEC));
+	/* The log files' format: one formatter for both. */
+	buf[log_format_timestamp(usec, buf)] = '\0';
 	return buf;
 }
 
