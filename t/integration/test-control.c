@@ -184,13 +184,29 @@ Test(control, start_stop_and_restart_answer_202_404_or_409)
 
 Test(control, signal_reaches_the_process_group_or_says_why_not)
 {
-	start_with("service off {\n  command = \"/bin/true\"\n  autostart = false\n}\n");
+	char *sigs;
+
+	start_with("service off {\n  command = \"/bin/true\"\n  autostart = false\n}\n"
+		   "service grp {\n  command = \"%s trap HUP %s fork-pause %s pause\"\n}\n",
+		   vh_helper(),
+		   vh_path(&v, "grp.sigs"),
+		   vh_path(&v, "grp.child"));
 	cr_assert(vh_wait_lines(vh_path(&v, "web.pid"), 1, 5000));
 
 	cr_assert_eq(api_call(&v, "POST", "/v1/services/web/signal?signal=HUP", NULL), 200);
 	cr_assert(vh_wait_lines(vh_path(&v, "web.sigs"), 1, 5000));
 	cr_assert_eq(vh_read_long(vh_path(&v, "web.sigs")), SIGHUP);
 	cr_assert_eq(api_call(&v, "POST", "/v1/services/web/signal?signal=SIGHUP", NULL), 200);
+	cr_assert(vh_wait_lines(vh_path(&v, "web.sigs"), 2, 5000), "SIGHUP by name never came");
+
+	/* The whole group: the service and the child it forked (same handler) each
+	 * record it. */
+	cr_assert(vh_wait_lines(vh_path(&v, "grp.child"), 1, 5000));
+	cr_assert_eq(api_call(&v, "POST", "/v1/services/grp/signal?signal=HUP", NULL), 200);
+	cr_assert(vh_wait_lines(vh_path(&v, "grp.sigs"), 2, 5000), "only one process got it");
+	sigs = vh_read(vh_path(&v, "grp.sigs"));
+	cr_assert_str_eq(sigs, "1\n1\n");
+	free(sigs);
 
 	cr_assert_eq(error_status("POST", "/v1/services/web/signal"), 400);
 	cr_assert_eq(error_status("POST", "/v1/services/web/signal?signal=NOPE"), 400);

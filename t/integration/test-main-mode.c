@@ -87,6 +87,36 @@ Test(main_mode, forwards_signals_to_main_and_term_stops_it)
 	cr_assert_eq(vh_wait_exit(&v, 10000), 128 + SIGTERM);
 }
 
+/* Without -c the forwarding is tini's: to main's process group, so a child main
+ * forked (it keeps the handler) records the signal too. */
+Test(main_mode, forwarded_signals_reach_mains_whole_group)
+{
+	const char *args[] = {"--",
+			      vh_helper(),
+			      "trap",
+			      "USR1",
+			      vh_path(&v, "sigs"),
+			      "fork-pause",
+			      vh_path(&v, "child"),
+			      "pidfile",
+			      vh_path(&v, "pid"),
+			      "pause",
+			      NULL};
+	char want[32], *s;
+
+	vh_start_args(&v, args);
+	cr_assert(vh_wait_lines(vh_path(&v, "pid"), 1, 5000));
+	cr_assert(vh_wait_lines(vh_path(&v, "child"), 1, 5000));
+	kill(v.pid, SIGUSR1);
+	cr_assert(vh_wait_lines(vh_path(&v, "sigs"), 2, 5000), "only main got it");
+	s = vh_read(vh_path(&v, "sigs"));
+	snprintf(want, sizeof(want), "%d\n%d\n", SIGUSR1, SIGUSR1);
+	cr_assert_str_eq(s, want);
+	free(s);
+	kill(v.pid, SIGTERM);
+	cr_assert_eq(vh_wait_exit(&v, 10000), 128 + SIGTERM);
+}
+
 Test(main_mode, int_reaches_main_as_int)
 {
 	const char *args[] = {"--",
