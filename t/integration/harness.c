@@ -546,6 +546,18 @@ bool vh_wait_dead(pid_t pid, int timeout_ms)
 	return false;
 }
 
+bool vh_wait_reaped(pid_t pid, int timeout_ms)
+{
+	long long end = now_ms() + vh_ms(timeout_ms);
+
+	do {
+		if (kill(pid, 0) < 0 && errno == ESRCH)
+			return true;
+		vh_msleep(5);
+	} while (now_ms() < end);
+	return false;
+}
+
 long vh_log_offset(struct vh *v, const char *needle)
 {
 	char *s = vh_read(v->log);

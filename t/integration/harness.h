@@ -104,5 +104,8 @@ int vh_run(const char *const *argv, char **out, int timeout_ms);
 int vh_free_port(void);
 /* Waits until @pid is gone (or a zombie). */
 bool vh_wait_dead(pid_t pid, int timeout_ms);
+/* Waits until @pid is gone altogether, a zombie too: its parent (vigild, for its
+ * services and the orphans it adopts) reaped it. */
+bool vh_wait_reaped(pid_t pid, int timeout_ms);
 /* Where @needle first occurs in v->log, or -1: to check the order of two lines. */
 long vh_log_offset(struct vh *v, const char *needle);

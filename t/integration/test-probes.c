@@ -151,8 +151,8 @@ Test(probes, an_exec_probe_that_hangs_is_killed_with_its_group_and_counts_as_a_f
 	cr_assert(
 		vh_wait_log(&v, "s: liveness check failed (1/5): timed out after 300ms", 1, 5000));
 	/* The probe and what it forked into its group are gone, and vigild reaped them. */
-	cr_assert(vh_wait_dead((pid_t)probe, 2000));
-	cr_assert(vh_wait_dead((pid_t)child, 2000));
+	cr_assert(vh_wait_reaped((pid_t)probe, 2000));
+	cr_assert(vh_wait_reaped((pid_t)child, 2000));
 	cr_assert_eq(vh_count_log(&v, "s: running -> stopping"), 0);
 }
 
@@ -352,7 +352,7 @@ Test(probes, a_probe_in_flight_is_cancelled_when_its_service_stops)
 	probe = vh_read_long(vh_path(&v, "probe"));
 	kill((pid_t)main_pid, SIGKILL);
 	cr_assert(vh_wait_log(&v, "s: running -> exited (killed by SIGKILL)", 1, 5000));
-	cr_assert(vh_wait_dead((pid_t)probe, 2000), "the check was not cancelled");
+	cr_assert(vh_wait_reaped((pid_t)probe, 2000), "the check was not cancelled");
 }
 
 Test(probes, vigild_without_http_probes_does_not_load_libcurl)

@@ -160,7 +160,14 @@ Test(spawn, directory_umask_and_user_apply)
 	cr_assert(d);
 	cr_assert(strstr(d, "umask: 027\n"), "%s", d);
 	cr_assert(strstr(d, "uid: 65534\n"), "%s", d);
-	cr_assert(strstr(d, "/work\n"), "%s", d);
+	/* nobody's own group and groups, none of root's left. */
+	cr_assert(strstr(d, "gid: 65534\n"), "%s", d);
+	cr_assert(strstr(d, "groups: 65534\n"), "%s", d);
+	{
+		char want[300];
+		snprintf(want, sizeof(want), "\ncwd: %s\n", vh_path(&v, "work"));
+		cr_assert(strstr(d, want), "%s", d);
+	}
 	free(d);
 }
 
