@@ -273,6 +273,14 @@ void log_file_append(struct log_file *f, const char *prefix, size_t prefix_len, 
 {
 	if (!f->path)
 		return;
+	/* The size to check is the file's own: open it first when this is its first
+	 * line (at start, after SIGUSR1 or a new log-dir), not the last file's. */
+	if (f->fd < 0 && f->max_size > 0 && !f->error) {
+		int r = open_file(f);
+
+		if (r < 0)
+			failing(f, r);
+	}
 	if (!f->error && !f->rotate_broken &&
 	    log_rotate_due(f->size + (f->len - f->off), prefix_len + len + 1, f->max_size)) {
 		int r = write_out(f);

@@ -488,3 +488,43 @@ Test(logs, an_idle_service_costs_under_4_KiB_until_it_writes)
 		service_logs_free(l[i]);
 	}
 }
+
+static long long file_size(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? (long long)st.st_size : -1;
+}
+
+/* The size checked against log-max-size is the file's own, also before vigild
+ * opened it (at start, after SIGUSR1): a nearly full NAME.log rotates first. */
+Test(logs, a_nearly_full_file_rotates_before_its_first_new_line)
+{
+	struct log_file *f = NULL;
+	char path[128], old[128], prefix[64] = "P ";
+	FILE *w;
+
+	snprintf(path, sizeof(path), "%s/f.log", dir);
+	snprintf(old, sizeof(old), "%s/f.log.1", dir);
+	w = fopen(path, "w");
+	cr_assert(w);
+	for (int i = 0; i < 99; i++)
+		fputs("012345678\n", w);
+	fclose(w);
+	cr_assert_eq(file_size(path), 990);
+	cr_assert_eq(log_file_new(event, "f", &f), 0);
+	cr_assert_eq(log_file_set_dir(f, dir), 0);
+	log_file_set_limits(f, 1000, 2);
+	log_file_append(f, prefix, 2, "0123456789", 10);
+	log_file_flush(f);
+	cr_assert_eq(file_size(old), 990, "the full file was not rotated");
+	cr_assert_eq(file_size(path), 13);
+
+	/* After a reopen (logrotate moved nothing here) the size is the file's again. */
+	log_file_reopen(f);
+	log_file_append(f, prefix, 2, "0123456789", 10);
+	log_file_flush(f);
+	cr_assert_eq(file_size(path), 26);
+	cr_assert_eq(file_size(old), 990);
+	log_file_free(f);
+}
