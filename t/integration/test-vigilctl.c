@@ -57,6 +57,36 @@ static void start_with(const char *fmt, ...)
 	cr_assert(api_wait_state(&v, "web", "running", 5000));
 }
 
+/* Starts vigilctl with -s v.sock and the NULL-terminated @args, its stdout on a
+ * pipe: returns its pid, with the pipe's read end in *out_fd. */
+static pid_t ctl_spawn(const char *const *args, int *out_fd)
+{
+	const char *argv[16] = {vh_vigilctl(), "-s", v.sock};
+	int pipefd[2];
+	size_t n = 3;
+	pid_t pid;
+
+	for (; *args && n < sizeof(argv) / sizeof(argv[0]) - 1; args++)
+		argv[n++] = *args;
+	argv[n] = NULL;
+	cr_assert(pipe(pipefd) == 0);
+	pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		sigset_t none;
+
+		dup2(pipefd[1], 1);
+		close(pipefd[0]);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		execv(argv[0], (char **)argv);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	*out_fd = pipefd[0];
+	return pid;
+}
+
 Test(vigilctl, status_prints_an_aligned_table_without_colours_on_a_pipe)
 {
 	char *out = NULL, *err = NULL, *l2, *l3;
@@ -181,22 +211,10 @@ Test(vigilctl, logs_prints_the_tail_and_follows_new_lines)
 	free(out);
 
 	/* -f: the line written 1.5 s after start shows within a second of being written. */
-	cr_assert(pipe(pipefd) == 0);
-	pid = fork();
-	cr_assert(pid >= 0);
-	if (pid == 0) {
-		const char *argv[] = {
-			vh_vigilctl(), "-s", v.sock, "logs", "-f", "-n", "1", "talk", NULL};
-		sigset_t none;
-
-		dup2(pipefd[1], 1);
-		close(pipefd[0]);
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		execv(argv[0], (char **)argv);
-		_exit(127);
+	{
+		const char *args[] = {"logs", "-f", "-n", "1", "talk", NULL};
+		pid = ctl_spawn(args, &pipefd[0]);
 	}
-	close(pipefd[1]);
 	{
 		FILE *f = fdopen(pipefd[0], "r");
 		char line[512];
@@ -231,21 +249,10 @@ Test(vigilctl, logs_follow_ends_when_vigild_shuts_down)
 
 	start_with("service talk {\n  command = \"%s out hello pause\"\n}\n", vh_helper());
 	cr_assert(api_wait_state(&v, "talk", "running", 5000));
-	cr_assert(pipe(pipefd) == 0);
-	pid = fork();
-	cr_assert(pid >= 0);
-	if (pid == 0) {
-		const char *argv[] = {vh_vigilctl(), "-s", v.sock, "logs", "-f", "talk", NULL};
-		sigset_t none;
-
-		dup2(pipefd[1], 1);
-		close(pipefd[0]);
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		execv(argv[0], (char **)argv);
-		_exit(127);
+	{
+		const char *args[] = {"logs", "-f", "talk", NULL};
+		pid = ctl_spawn(args, &pipefd[0]);
 	}
-	close(pipefd[1]);
 	f = fdopen(pipefd[0], "r");
 	cr_assert(f);
 	/* The tail came: the stream now waits for new lines, suspended. */
@@ -267,21 +274,10 @@ Test(vigilctl, events_stream_until_vigild_goes_away)
 	int status;
 
 	start_with(NULL);
-	cr_assert(pipe(pipefd) == 0);
-	pid = fork();
-	cr_assert(pid >= 0);
-	if (pid == 0) {
-		const char *argv[] = {vh_vigilctl(), "-s", v.sock, "events", NULL};
-		sigset_t none;
-
-		dup2(pipefd[1], 1);
-		close(pipefd[0]);
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		execv(argv[0], (char **)argv);
-		_exit(127);
+	{
+		const char *args[] = {"events", NULL};
+		pid = ctl_spawn(args, &pipefd[0]);
 	}
-	close(pipefd[1]);
 	/* Once the stream is open, each restart shows; the first ones may come too early. */
 	{
 		FILE *f = fdopen(pipefd[0], "r");
