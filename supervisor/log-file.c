@@ -18,7 +18,7 @@
 
 #define LOG_FILE_INITIAL (16U * 1024U)
 /* Lines gather up to this much before a write (more only while writing fails). */
-#define LOG_FILE_BATCH (128U * 1024U)
+#define LOG_FILE_BATCH LOG_FILE_BUFFER_MAX
 
 struct log_file {
 	sd_event *event;
@@ -31,6 +31,7 @@ struct log_file {
 	unsigned keep;
 	char *buf;
 	size_t off, len, cap;
+	size_t batch; /* bytes put since the last flush */
 	int error;          /* the failure writing is stuck on, or 0 */
 	uint64_t lost;      /* lines dropped during this failure */
 	bool rotate_broken; /* a rename failed: no rotation until the next reopen */
@@ -266,6 +267,7 @@ static void put(struct log_file *f, const char *prefix, size_t prefix_len, const
 	memcpy(f->buf + f->len + prefix_len, text, len);
 	f->buf[f->len + need - 1] = '\n';
 	f->len += need;
+	f->batch += need;
 }
 
 void log_file_append(struct log_file *f, const char *prefix, size_t prefix_len, const char *text,
@@ -300,8 +302,18 @@ void log_file_flush(struct log_file *f)
 	if (!f->path || f->error)
 		return; /* while failing, only the retry timer writes */
 	r = write_out(f);
-	if (r < 0)
+	if (r < 0) {
 		failing(f, r);
+		return;
+	}
+	/* A buffer grown by a burst goes once a batch fits a small one again; the
+	 * next line allocates that. */
+	if (f->cap > LOG_FILE_INITIAL && f->batch <= LOG_FILE_INITIAL) {
+		free(f->buf);
+		f->buf = NULL;
+		f->cap = 0;
+	}
+	f->batch = 0;
 }
 
 static int on_retry(sd_event_source *src, uint64_t usec, void *userdata)

@@ -13,7 +13,7 @@ struct log_file;
 
 /* What waits in memory for the file: lines ready to be written, and while writing
  * fails (a full disk), the lines kept until it works again. */
-#define LOG_FILE_BUFFER_MAX (256U * 1024U)
+#define LOG_FILE_BUFFER_MAX (512U * 1024U)
 /* How often writing is tried again after it failed. */
 #define LOG_FILE_RETRY (1U * 1000U * 1000U)
 

@@ -161,6 +161,16 @@ int log_tail_append(struct log_tail *t, uint64_t time, enum log_stream s, bool c
 	return 0;
 }
 
+void log_tail_skip(struct log_tail *t)
+{
+	if (t->max <= sizeof(struct record_header))
+		return; /* no tail: nothing counts */
+	t->head = t->used = 0;
+	t->next_seq++;
+	t->first_seq = t->next_seq;
+	t->gen++;
+}
+
 void log_tail_seek_last(const struct log_tail *t, size_t lines, struct log_tail_cursor *c)
 {
 	uint64_t kept = t->next_seq - t->first_seq;

@@ -24,8 +24,8 @@
 #include "log.h"
 #include "macro.h"
 
-/* One read: a grown pipe (below) is emptied in a few, a default one in one. */
-#define LOGS_READ_SIZE (256U * 1024U)
+/* One read empties a pipe, grown (below) or not. */
+#define LOGS_READ_SIZE (1024U * 1024U)
 /* A read at least this large found the default 64 KiB pipe (nearly) full: a writer
  * of 64 KiB chunks leaves it 36 bytes short of full (655 lines of 100 bytes). */
 #define LOGS_PIPE_NEARLY_FULL (48U * 1024U)
@@ -33,7 +33,7 @@
  * that it goes on writing while vigild formats and writes what it read. */
 #define LOGS_PIPE_BIG (1024U * 1024U)
 /* Reads of one pipe per wake-up before the loop serves anything else. */
-#define LOGS_READS_PER_WAKE 4
+#define LOGS_READS_PER_WAKE 1
 
 /* One pipe of one run: stdout or stderr. */
 #define LOGS_SLOTS (2 * LOGS_RUNS_MAX)
@@ -119,6 +119,9 @@ struct logs {
 	bool journal;        /* forward to journald streams rather than h->out */
 	struct log_out *out; /* vigild's stdout, while forwarding there */
 	char *readbuf;
+	/* While a read is handed out: its end. A line ending further than log-buffer
+	 * bytes before it is pushed out of the tail by the lines after it. */
+	const char *read_end;
 	struct service_logs *services;
 	struct log_reader *wake_list;
 	sd_event_source *wake_src;
@@ -190,6 +193,13 @@ static int on_wake(sd_event_source *src, void *userdata)
 
 /* ---- capture ---- */
 
+/* Whether @p points into the read being handed out (rather than a held line). */
+static bool in_read(const struct logs *h, const char *p)
+{
+	return h->read_end && (uintptr_t)p >= (uintptr_t)h->readbuf &&
+	       (uintptr_t)p < (uintptr_t)h->read_end;
+}
+
 static bool on_line(const char *p, size_t n, bool continued, void *userdata)
 {
 	struct pipe_slot *sl = userdata;
@@ -206,7 +216,10 @@ static bool on_line(const char *p, size_t n, bool continued, void *userdata)
 		l->forward_lost++;
 		o = NULL;
 	}
-	if (log_tail_append(&l->tail, sl->time, sl->stream, continued, p, n) == 0)
+	if (in_read(l->hub, p) && (size_t)(l->hub->read_end - (p + n)) > l->tail.max) {
+		log_tail_skip(&l->tail);
+		l->appended = true;
+	} else if (log_tail_append(&l->tail, sl->time, sl->stream, continued, p, n) == 0)
 		l->appended = true;
 	if (log_file_enabled(l->file)) {
 		char prefix[LOG_PREFIX_MAX];
@@ -308,7 +321,9 @@ static ssize_t read_chunk(struct pipe_slot *sl)
 	sl->time = clock_now(CLOCK_REALTIME);
 	/* The lines of one read share their time, so their prefix is made once. */
 	sl->prefix_len = log_format_prefix(sl->time, sl->stream, false, sl->prefix);
+	l->hub->read_end = l->hub->readbuf + n;
 	r = log_splitter_feed(&sl->split, l->hub->readbuf, (size_t)n, on_line, sl);
+	l->hub->read_end = NULL;
 	if (r < 0)
 		log_error_errno(r, "%s: Failed to keep a partial line, dropping it", l->name);
 	if (sl->split.stopped)

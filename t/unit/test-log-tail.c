@@ -1,4 +1,5 @@
 /* test-log-tail.c: the in-memory tail ring and reading it back. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -221,4 +222,44 @@ Test(log_tail, wrapped_lines_are_copied_in_pieces_at_any_offset)
 	for (int i = 0; i < 30; i++)
 		cr_assert_eq(got[i], 'c');
 	log_tail_clear(&t);
+}
+
+Test(log_tail, a_skipped_line_is_counted_and_pushes_out_every_line_before_it)
+{
+	struct log_tail t;
+	struct log_tail_cursor c, start;
+	struct log_tail_entry e;
+	char buf[64];
+
+	log_tail_init(&t, 200);
+	put(&t, LOG_STREAM_OUT, "0");
+	put(&t, LOG_STREAM_OUT, "1");
+	log_tail_seek_last(&t, 2, &start);
+	log_tail_skip(&t);
+	log_tail_skip(&t);
+	put(&t, LOG_STREAM_ERR, "4");
+	cr_assert_eq(t.first_seq, 4);
+	cr_assert_eq(t.next_seq, 5);
+
+	/* A reader placed before the skip is told what it missed, then goes on. */
+	cr_assert_eq(log_tail_peek(&t, &start, &e), 4);
+	cr_assert_eq(get(&t, &start, buf, sizeof(buf), &e), 0);
+	cr_assert_str_eq(buf, "4");
+	cr_assert_eq(e.seq, 4);
+	cr_assert_eq(get(&t, &start, buf, sizeof(buf), &e), -EAGAIN);
+
+	log_tail_seek_last(&t, 10, &c);
+	cr_assert_eq(get(&t, &c, buf, sizeof(buf), &e), 0);
+	cr_assert_str_eq(buf, "4");
+	log_tail_clear(&t);
+}
+
+Test(log_tail, skipping_without_a_tail_counts_nothing)
+{
+	struct log_tail t;
+
+	log_tail_init(&t, 0);
+	log_tail_skip(&t);
+	cr_assert_eq(t.next_seq, 0);
+	cr_assert_null(t.buf);
 }

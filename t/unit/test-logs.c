@@ -250,6 +250,67 @@ Test(logs, a_last_line_without_newline_is_kept_when_the_pipe_ends)
 	service_logs_free(l);
 }
 
+/* One read of most of a megabyte into a 4 KiB tail: the lines the rest of the read
+ * would push out are counted, not stored; the tail ends with the newest, the file
+ * has them all, and a follower is told how many it missed. */
+Test(logs, a_big_read_keeps_the_newest_lines_in_the_tail_and_all_in_the_file)
+{
+	const long n = 80000;
+	struct service_logs *l;
+	struct log_reader *r, *follower;
+	char path[128], *text, *big = malloc(1 << 20), *p = big;
+	size_t len = 0;
+	ssize_t k;
+	long first, missed;
+	int ow, ew;
+
+	cr_assert_eq(logs_configure(hub, dir, false), 0);
+	cr_assert_eq(service_logs_new(hub, "big", &l), 0);
+	service_logs_set_limits(l, 0, 5, 4096);
+	cr_assert_eq(service_logs_open_run(l, &ow, &ew), 0);
+	cr_assert_eq(service_logs_reader_new(l, 0, true, NULL, NULL, &follower), 0);
+	cr_assert_geq(fcntl(ow, F_SETPIPE_SZ, 1 << 20), 1 << 20);
+	for (long i = 0; i < n; i++)
+		p += sprintf(p, "line %ld\n", i);
+	cr_assert_eq(write(ow, big, (size_t)(p - big)), p - big);
+	close(ow);
+	close(ew);
+	cr_assert(run_until_closed(l, 5000));
+
+	/* The follower: the note, then the kept lines up to the last. */
+	while ((k = log_reader_read(follower, big + len, 4096)) > 0)
+		len += (size_t)k;
+	big[len] = '\0';
+	cr_assert_eq(sscanf(big, "vigild: %ld lines skipped", &missed), 1, "%.80s", big);
+	p = strchr(big, '\n') + 1;
+	cr_assert_eq(strncmp(p + 25, "out line ", 9), 0, "%.60s", p);
+	first = strtol(p + 34, NULL, 10);
+	cr_assert_eq(first, missed, "the first kept line follows the skipped ones");
+	cr_assert_gt(first, n - 4096 / 16, "the tail holds at most 4 KiB");
+	cr_assert(strstr(p, " out line 79999\n"), "the newest line is kept");
+	log_reader_free(follower);
+
+	cr_assert_eq(service_logs_reader_new(l, 1000000, false, NULL, NULL, &r), 0);
+	text = read_all(r, 4096);
+	cr_assert_eq(strcmp(text, p), 0, "the tail is the follower's lines");
+	free(text);
+	log_reader_free(r);
+
+	service_logs_free(l);
+	snprintf(path, sizeof(path), "%s/big.log", dir);
+	text = slurp(path);
+	cr_assert_not_null(text);
+	p = text;
+	for (long i = 0; i < n; i++) {
+		cr_assert_eq(strncmp(p + 25, "out line ", 9), 0, "%.60s", p);
+		cr_assert_eq(strtol(p + 34, &p, 10), i);
+		cr_assert_eq(*p++, '\n');
+	}
+	cr_assert_eq(*p, '\0');
+	free(text);
+	free(big);
+}
+
 Test(logs, last_n_lines_are_the_newest)
 {
 	struct service_logs *l;
