@@ -270,19 +270,24 @@ static void put(struct log_file *f, const char *prefix, size_t prefix_len, const
 	f->batch += need;
 }
 
-void log_file_append(struct log_file *f, const char *prefix, size_t prefix_len, const char *text,
-		     size_t len)
+/* The size to check against log-max-size is the file's own: it is opened first when
+ * a line is its first (at start, after SIGUSR1 or a new log-dir), not the last file's. */
+static void open_for_size(struct log_file *f)
 {
-	if (!f->path)
-		return;
-	/* The size to check is the file's own: open it first when this is its first
-	 * line (at start, after SIGUSR1 or a new log-dir), not the last file's. */
 	if (f->fd < 0 && f->max_size > 0 && !f->error) {
 		int r = open_file(f);
 
 		if (r < 0)
 			failing(f, r);
 	}
+}
+
+void log_file_append(struct log_file *f, const char *prefix, size_t prefix_len, const char *text,
+		     size_t len)
+{
+	if (!f->path)
+		return;
+	open_for_size(f);
 	if (!f->error && !f->rotate_broken &&
 	    log_rotate_due(f->size + (f->len - f->off), prefix_len + len + 1, f->max_size)) {
 		int r = write_out(f);
@@ -293,6 +298,41 @@ void log_file_append(struct log_file *f, const char *prefix, size_t prefix_len, 
 			rotate(f);
 	}
 	put(f, prefix, prefix_len, text, len);
+}
+
+void log_file_append_lines(struct log_file *f, const char *prefix, size_t prefix_len,
+			   const char *text, size_t size, const uint32_t *lens, size_t count)
+{
+	size_t total = size + count * prefix_len;
+
+	if (!f->path)
+		return;
+	open_for_size(f);
+	/* One room check and one size check for all, when no line rotates: the file
+	 * takes them all without passing log-max-size. */
+	if (!f->error && prefix_len <= LOG_PREFIX_MAX &&
+	    (f->rotate_broken || f->max_size == 0 ||
+	     f->size + (f->len - f->off) + total <= f->max_size) &&
+	    make_room(f, total + LOG_PREFIX_MAX) && !f->error) {
+		char *o = f->buf + f->len;
+
+		for (size_t i = 0; i < count; i++) {
+			size_t n = (size_t)lens[i] + 1;
+
+			memcpy(o, prefix, LOG_PREFIX_MAX); /* as in put() */
+			o += prefix_len;
+			memcpy(o, text, n);
+			o += n;
+			text += n;
+		}
+		f->len += total;
+		f->batch += total;
+		return;
+	}
+	for (size_t i = 0; i < count; i++) {
+		log_file_append(f, prefix, prefix_len, text, lens[i]);
+		text += (size_t)lens[i] + 1;
+	}
 }
 
 void log_file_flush(struct log_file *f)

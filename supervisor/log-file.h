@@ -39,6 +39,11 @@ bool log_file_enabled(const struct log_file *f);
  * are counted as lost; the file then gets a line saying how many. */
 void log_file_append(struct log_file *f, const char *prefix, size_t prefix_len, const char *text,
 		     size_t len);
+/* As log_file_append() for each of @count lines that share @prefix, in one pass:
+ * @text holds them back to back, line i of @lens[i] bytes and its newline, @size
+ * bytes in all. */
+void log_file_append_lines(struct log_file *f, const char *prefix, size_t prefix_len,
+			   const char *text, size_t size, const uint32_t *lens, size_t count);
 /* Writes the buffer to the file now (once per chunk read, so files stay current). */
 void log_file_flush(struct log_file *f);
 /* Closes the file; the next line opens DIR/NAME.log again (logrotate moved it). */

@@ -35,6 +35,11 @@
 /* Reads of one pipe per wake-up before the loop serves anything else. */
 #define LOGS_READS_PER_WAKE 1
 
+/* Whole lines of one read bound for a file are gathered, up to this many or this
+ * many bytes, to be copied there in one pass. */
+#define LOGS_RUN_LINES 256
+#define LOGS_RUN_BYTES (64U * 1024U)
+
 /* One pipe of one run: stdout or stderr. */
 #define LOGS_SLOTS (2 * LOGS_RUNS_MAX)
 
@@ -122,6 +127,11 @@ struct logs {
 	/* While a read is handed out: its end. A line ending further than log-buffer
 	 * bytes before it is pushed out of the tail by the lines after it. */
 	const char *read_end;
+	/* Lines of that read gathered for its service's file: back to back from
+	 * @run_start, each with its newline. */
+	const char *run_start, *run_end;
+	size_t run_count;
+	uint32_t run_lens[LOGS_RUN_LINES];
 	struct service_logs *services;
 	struct log_reader *wake_list;
 	sd_event_source *wake_src;
@@ -200,6 +210,52 @@ static bool in_read(const struct logs *h, const char *p)
 	       (uintptr_t)p < (uintptr_t)h->read_end;
 }
 
+static void flush_run(struct pipe_slot *sl)
+{
+	struct logs *h = sl->l->hub;
+
+	if (h->run_count == 0)
+		return;
+	log_file_append_lines(sl->l->file,
+			      sl->prefix,
+			      sl->prefix_len,
+			      h->run_start,
+			      (size_t)(h->run_end - h->run_start),
+			      h->run_lens,
+			      h->run_count);
+	h->run_count = 0;
+}
+
+/* Hands a line to the file: whole lines of a read join the run, others flush it and
+ * go alone (a piece of a long line, a held partial line). */
+static void to_file(struct pipe_slot *sl, const char *p, size_t n, bool continued)
+{
+	struct logs *h = sl->l->hub;
+	char prefix[LOG_PREFIX_MAX];
+
+	if (!continued && in_read(h, p) && (size_t)(h->read_end - p) > n && p[n] == '\n') {
+		if (h->run_count > 0 && p != h->run_end)
+			flush_run(sl);
+		if (h->run_count == 0)
+			h->run_start = p;
+		h->run_lens[h->run_count++] = (uint32_t)n;
+		h->run_end = p + n + 1;
+		if (h->run_count == LOGS_RUN_LINES ||
+		    (size_t)(h->run_end - h->run_start) >= LOGS_RUN_BYTES)
+			flush_run(sl);
+		return;
+	}
+	flush_run(sl);
+	if (continued)
+		log_file_append(sl->l->file,
+				prefix,
+				log_format_prefix(sl->time, sl->stream, true, prefix),
+				p,
+				n);
+	else
+		log_file_append(sl->l->file, sl->prefix, sl->prefix_len, p, n);
+}
+
 static bool on_line(const char *p, size_t n, bool continued, void *userdata)
 {
 	struct pipe_slot *sl = userdata;
@@ -221,18 +277,8 @@ static bool on_line(const char *p, size_t n, bool continued, void *userdata)
 		l->appended = true;
 	} else if (log_tail_append(&l->tail, sl->time, sl->stream, continued, p, n) == 0)
 		l->appended = true;
-	if (log_file_enabled(l->file)) {
-		char prefix[LOG_PREFIX_MAX];
-
-		if (continued)
-			log_file_append(l->file,
-					prefix,
-					log_format_prefix(sl->time, sl->stream, true, prefix),
-					p,
-					n);
-		else
-			log_file_append(l->file, sl->prefix, sl->prefix_len, p, n);
-	}
+	if (log_file_enabled(l->file))
+		to_file(sl, p, n, continued);
 	if (o) {
 		if (!journal) {
 			log_out_append(o, l->name, l->name_len);
@@ -323,6 +369,7 @@ static ssize_t read_chunk(struct pipe_slot *sl)
 	sl->prefix_len = log_format_prefix(sl->time, sl->stream, false, sl->prefix);
 	l->hub->read_end = l->hub->readbuf + n;
 	r = log_splitter_feed(&sl->split, l->hub->readbuf, (size_t)n, on_line, sl);
+	flush_run(sl);
 	l->hub->read_end = NULL;
 	if (r < 0)
 		log_error_errno(r, "%s: Failed to keep a partial line, dropping it", l->name);
