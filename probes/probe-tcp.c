@@ -1,5 +1,6 @@
 /* probe-tcp.c: the tcp probe: a non-blocking connect to host:port. A host name is
- * looked up in a short-lived thread (getaddrinfo blocks), so the loop never waits. */
+ * looked up in a short-lived thread (getaddrinfo blocks), so the loop never waits;
+ * one lookup per probe at a time. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -59,17 +60,26 @@ static void *lookup_thread(void *arg)
 	return NULL;
 }
 
+static void drop_lookup(struct tcp_priv *t)
+{
+	if (t->lookup) {
+		lookup_unref(t->lookup);
+		t->lookup = NULL;
+	}
+	t->next = NULL;
+}
+
 static void drop_check(struct tcp_priv *t)
 {
 	if (t->io)
 		(void)sd_event_source_set_enabled(t->io, SD_EVENT_OFF);
 	if (t->fd >= 0)
 		close(TAKE_FD(t->fd));
-	if (t->lookup) {
-		lookup_unref(t->lookup);
-		t->lookup = NULL;
-	}
-	t->next = NULL;
+	/* A lookup still running is kept, and the next check waits for it: a resolver
+	 * that hangs must not gather a thread per period. */
+	if (t->lookup && !atomic_load_explicit(&t->lookup->done, memory_order_acquire))
+		return;
+	drop_lookup(t);
 }
 
 static int on_io(sd_event_source *src, int fd, uint32_t revents, void *userdata);
@@ -242,6 +252,7 @@ static int start_lookup(struct probe *p)
 	if (r < 0) {
 		atomic_fetch_sub(&l->refs, 1); /* the thread's reference */
 		drop_check(t);
+		drop_lookup(t); /* never done: no thread runs it */
 		return r;
 	}
 	return 0;
@@ -291,6 +302,8 @@ static int tcp_start(struct probe *p)
 	struct tcp_priv *t = probe_get_priv(p);
 	int err;
 
+	if (t->lookup) /* an earlier check's, still running (or just done) */
+		return watch(p, t->lookup->pipe[0], EPOLLIN);
 	if (t->addr_len == 0)
 		return start_lookup(p);
 	err = connect_to(p, (struct sockaddr *)&t->addr, t->addr_len);
@@ -309,6 +322,7 @@ static void tcp_done(struct probe *p)
 	struct tcp_priv *t = probe_get_priv(p);
 
 	drop_check(t);
+	drop_lookup(t);
 	t->io = sd_event_source_disable_unref(t->io);
 }
 

@@ -1,9 +1,13 @@
 /* test-probes.c: liveness, readiness and startup probes of every kind against real
  * servers on loopback, with a real vigild. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -434,6 +438,68 @@ Test(probes, an_http_probe_without_libcurl_is_a_config_error_naming_the_package)
 			   "%s",
 			   out);
 	free(out);
+}
+
+/* A resolver that never answers (a socket on 127.0.0.2:53 that reads nothing): the
+ * checks of a tcp probe of a host name time out one after the other and share the
+ * one lookup (one thread) still running, instead of starting one each. vigild gets
+ * that resolver through its own /etc/resolv.conf in a private mount namespace;
+ * skipped where there is none. */
+Test(probes, checks_timing_out_on_a_hanging_name_lookup_share_one_lookup)
+{
+	struct sockaddr_in dns = {.sin_family = AF_INET, .sin_port = htons(53)};
+	char script[1024], path[64], *status, *p;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	long threads;
+
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(inet_pton(AF_INET, "127.0.0.2", &dns.sin_addr), 1);
+	if (bind(fd, (struct sockaddr *)&dns, sizeof(dns)) < 0) {
+		int err = errno;
+
+		close(fd);
+		VH_SKIP(&v, "cannot bind 127.0.0.2:53: %s", strerror(err));
+	}
+	vh_write(&v, "resolv.conf", "nameserver 127.0.0.2\noptions timeout:30 attempts:1\n");
+	vh_write(&v,
+		 "vigil.conf",
+		 "service s {\n  command = \"%s pause\"\n"
+		 "  readiness { tcp = \"vigil-hang.example:80\" period = 100ms timeout = 50ms }\n"
+		 "}\n",
+		 vh_helper());
+	snprintf(script,
+		 sizeof(script),
+		 "mount --bind %s /etc/resolv.conf || exit 77; "
+		 "exec %s -c %s -s %s --log-level debug",
+		 vh_path(&v, "resolv.conf"),
+		 vh_vigild(),
+		 v.conf,
+		 v.sock);
+	{
+		/* unshare -m execs in place: v.pid ends up vigild's. */
+		const char *argv[] = {"unshare", "-m", "sh", "-c", script, NULL};
+
+		vh_start_program(&v, argv);
+	}
+	if (!vh_wait_log(&v, "failed in", 10, 10000)) {
+		int code = vh_wait_exit(&v, 0);
+
+		close(fd);
+		if (code >= 0)
+			VH_SKIP(&v, "no private /etc/resolv.conf here (exit %d)", code);
+		cr_assert_fail("the checks did not time out");
+	}
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)v.pid);
+	status = vh_read(path);
+	cr_assert_not_null(status);
+	p = strstr(status, "Threads:");
+	cr_assert_not_null(p);
+	threads = strtol(p + 8, NULL, 10);
+	free(status);
+	close(fd);
+	/* The loop and one lookup; a thread per check would be ten or more. */
+	cr_assert_leq(threads, 2, "%ld threads after 10 checks timed out", threads);
+	cr_assert_eq(vh_count_log(&v, "resolve"), 0, "no lookup finished: it hangs");
 }
 
 Test(probes, no_probe_means_no_wakeups)
