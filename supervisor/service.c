@@ -29,6 +29,9 @@
 /* The largest env-file read: a cap on what one spawn may cost. */
 #define SERVICE_ENV_FILE_MAX (1U << 20)
 
+/* NOTIFY_SOCKET=, WATCHDOG_USEC= and the terminating NULL. */
+#define SERVICE_OWN_ENV_MAX 3
+
 struct service {
 	const struct service_host *host;
 	struct service_config *cfg;
@@ -56,7 +59,7 @@ struct service {
 	struct notify *notify;        /* bound at the first spawn */
 	pid_t probes_pid, watchdog_pid; /* the run they were started for; 0: none */
 	char *status;     /* the last STATUS= text; NULL before any, allocated by the first */
-	char *own_env[3]; /* NOTIFY_SOCKET=, WATCHDOG_USEC=: what vigild tells the child */
+	char *own_env[SERVICE_OWN_ENV_MAX]; /* NOTIFY_SOCKET=, WATCHDOG_USEC=, NULL */
 	struct service_logs *logs; /* NULL without capture */
 };
 
@@ -73,10 +76,10 @@ static uint64_t now_monotonic(const struct service *s)
  * @file_env, then `environment` (each may override the ones before, as with
  * systemd). Nothing is copied, so a thousand services share one set of strings. */
 static int build_env(const struct service *s, const struct service_config *cfg,
-		     char *const *file_env, char ***ret)
+		     char *const *own_env, char *const *file_env, char ***ret)
 {
 	CLEANUP_FREE char **env = calloc(1, sizeof(char *));
-	char *const *layers[] = {s->host->base_env, s->own_env, file_env, cfg->environment};
+	char *const *layers[] = {s->host->base_env, own_env, file_env, cfg->environment};
 	size_t n = 0;
 	int r;
 
@@ -92,19 +95,28 @@ static int build_env(const struct service *s, const struct service_config *cfg,
 	return 0;
 }
 
-/* Sets the variables vigild itself gives the child for @cfg. Returns 0 or -ENOMEM. */
-static int set_own_env(struct service *s, const struct service_config *cfg)
+static void free_own_env(char **own)
+{
+	for (size_t i = 0; i < SERVICE_OWN_ENV_MAX; i++)
+		own[i] = mfree(own[i]);
+}
+
+/* Makes the variables vigild itself gives the child for @cfg in @own (all NULL
+ * before; NULL-terminated after). Returns 0 or -ENOMEM (then @own is all NULL). */
+static int make_own_env(const struct service *s, const struct service_config *cfg, char **own)
 {
 	size_t n = 0;
 
-	for (size_t i = 0; i < ELEMENTSOF(s->own_env); i++)
-		s->own_env[i] = mfree(s->own_env[i]);
-	if (s->notify_path && asprintf(&s->own_env[n++], "NOTIFY_SOCKET=%s", s->notify_path) < 0)
-		return s->own_env[--n] = NULL, -ENOMEM;
+	if (s->notify_path && asprintf(&own[n++], "NOTIFY_SOCKET=%s", s->notify_path) < 0)
+		goto fail;
 	if (cfg->watchdog > 0 &&
-	    asprintf(&s->own_env[n++], "WATCHDOG_USEC=%llu", (unsigned long long)cfg->watchdog) < 0)
-		return s->own_env[--n] = NULL, -ENOMEM;
+	    asprintf(&own[n++], "WATCHDOG_USEC=%llu", (unsigned long long)cfg->watchdog) < 0)
+		goto fail;
 	return 0;
+fail:
+	own[n - 1] = NULL; /* asprintf() left it undefined */
+	free_own_env(own);
+	return -ENOMEM;
 }
 
 /* Exit codes a shell would give a program it could not run: 127 not found, 126
@@ -173,7 +185,7 @@ static int spawn(struct service *s, char *why, size_t why_size)
 			return r;
 		}
 		if (r >= 0)
-			r = build_env(s, cfg, file_env, &fenv);
+			r = build_env(s, cfg, s->own_env, file_env, &fenv);
 		if (r < 0) {
 			snprintf(why, why_size, "cannot build the environment: %s", strerror(-r));
 			return r;
@@ -323,21 +335,25 @@ static void set_reason(struct service *s, const char *reason)
 static void apply_next_config(struct service *s)
 {
 	struct service_config *next = TAKE_PTR(s->next_cfg);
+	char *own[SERVICE_OWN_ENV_MAX] = {NULL};
 	char **env = NULL;
-
 	struct probe_set *probes = NULL;
 
 	if (!next)
 		return;
-	if (set_own_env(s, next) < 0 || build_env(s, next, NULL, &env) < 0 ||
+	/* Built aside: the running environment points into the old strings. */
+	if (make_own_env(s, next, own) < 0 || build_env(s, next, own, NULL, &env) < 0 ||
 	    probe_set_new(&s->probe_host, next->probes, on_probe_verdict, s, &probes) < 0) {
 		log_error("%s: Failed to apply the new definition: out of memory", s->cfg->name);
 		free(env);
+		free_own_env(own);
 		service_config_free(next);
 		return;
 	}
 	free(s->envp);
 	s->envp = env;
+	free_own_env(s->own_env);
+	memcpy(s->own_env, own, sizeof(own));
 	/* The probes point into the definition: they go with it. */
 	probe_set_free(s->probes);
 	s->probes = probes;
@@ -646,9 +662,9 @@ int service_new(const struct service_host *host, struct service_config *cfg, str
 		r = -ENOMEM;
 	}
 	if (r >= 0)
-		r = set_own_env(s, cfg);
+		r = make_own_env(s, cfg, s->own_env);
 	if (r >= 0)
-		r = build_env(s, cfg, NULL, &s->envp);
+		r = build_env(s, cfg, s->own_env, NULL, &s->envp);
 	s->probe_host.envp = s->envp;
 	if (r >= 0)
 		r = probe_set_new(&s->probe_host, cfg->probes, on_probe_verdict, s, &s->probes);
@@ -689,8 +705,7 @@ struct service *service_free(struct service *s)
 	strv_free(s->run_file_env);
 	free(s->status);
 	free(s->envp); /* the strings belong to the host, the config and own_env */
-	for (size_t i = 0; i < ELEMENTSOF(s->own_env); i++)
-		free(s->own_env[i]);
+	free_own_env(s->own_env);
 	free(s->requires);
 	service_config_free(s->cfg);
 	service_config_free(s->next_cfg);
