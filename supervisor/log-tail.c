@@ -161,12 +161,12 @@ int log_tail_append(struct log_tail *t, uint64_t time, enum log_stream s, bool c
 	return 0;
 }
 
-void log_tail_skip(struct log_tail *t)
+void log_tail_skip(struct log_tail *t, uint64_t n)
 {
-	if (t->max <= sizeof(struct record_header))
+	if (t->max <= sizeof(struct record_header) || n == 0)
 		return; /* no tail: nothing counts */
 	t->head = t->used = 0;
-	t->next_seq++;
+	t->next_seq += n;
 	t->first_seq = t->next_seq;
 	t->gen++;
 }

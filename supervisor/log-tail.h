@@ -57,9 +57,9 @@ int log_tail_set_max(struct log_tail *t, size_t max);
 int log_tail_append(struct log_tail *t, uint64_t time, enum log_stream s, bool continued,
 		    const char *p, size_t n);
 
-/* Counts a line without storing it, for a caller that knows the lines it appends
+/* Counts @n lines without storing them, for a caller that knows the lines it appends
  * next fill the whole tail: every line it holds goes, as they would. */
-void log_tail_skip(struct log_tail *t);
+void log_tail_skip(struct log_tail *t, uint64_t n);
 
 /* Places @c at the oldest of the last @lines lines (at the end for 0). */
 void log_tail_seek_last(const struct log_tail *t, size_t lines, struct log_tail_cursor *c);

@@ -226,6 +226,21 @@ static void flush_run(struct pipe_slot *sl)
 	h->run_count = 0;
 }
 
+/* Adds a whole line of the read (@n bytes and its newline) to the run. */
+static void run_add(struct pipe_slot *sl, const char *p, size_t n)
+{
+	struct logs *h = sl->l->hub;
+
+	if (h->run_count > 0 && p != h->run_end)
+		flush_run(sl);
+	if (h->run_count == 0)
+		h->run_start = p;
+	h->run_lens[h->run_count++] = (uint32_t)n;
+	h->run_end = p + n + 1;
+	if (h->run_count == LOGS_RUN_LINES || (size_t)(h->run_end - h->run_start) >= LOGS_RUN_BYTES)
+		flush_run(sl);
+}
+
 /* Hands a line to the file: whole lines of a read join the run, others flush it and
  * go alone (a piece of a long line, a held partial line). */
 static void to_file(struct pipe_slot *sl, const char *p, size_t n, bool continued)
@@ -234,15 +249,7 @@ static void to_file(struct pipe_slot *sl, const char *p, size_t n, bool continue
 	char prefix[LOG_PREFIX_MAX];
 
 	if (!continued && in_read(h, p) && (size_t)(h->read_end - p) > n && p[n] == '\n') {
-		if (h->run_count > 0 && p != h->run_end)
-			flush_run(sl);
-		if (h->run_count == 0)
-			h->run_start = p;
-		h->run_lens[h->run_count++] = (uint32_t)n;
-		h->run_end = p + n + 1;
-		if (h->run_count == LOGS_RUN_LINES ||
-		    (size_t)(h->run_end - h->run_start) >= LOGS_RUN_BYTES)
-			flush_run(sl);
+		run_add(sl, p, n);
 		return;
 	}
 	flush_run(sl);
@@ -273,7 +280,7 @@ static bool on_line(const char *p, size_t n, bool continued, void *userdata)
 		o = NULL;
 	}
 	if (in_read(l->hub, p) && (size_t)(l->hub->read_end - (p + n)) > l->tail.max) {
-		log_tail_skip(&l->tail);
+		log_tail_skip(&l->tail, 1);
 		l->appended = true;
 	} else if (log_tail_append(&l->tail, sl->time, sl->stream, continued, p, n) == 0)
 		l->appended = true;
@@ -288,6 +295,42 @@ static bool on_line(const char *p, size_t n, bool continued, void *userdata)
 		log_out_append(o, "\n", 1);
 	}
 	return true;
+}
+
+/* A read when nothing is forwarded and the splitter holds nothing (the common case):
+ * its whole lines go to the tail and the file here, as on_line() would hand them
+ * out, without a call per line. Returns the bytes taken; the splitter gets the rest
+ * (a partial last line, a line longer than LOG_LINE_MAX). */
+static size_t take_whole_lines(struct pipe_slot *sl, const char *p, size_t n)
+{
+	struct service_logs *l = sl->l;
+	bool file = log_file_enabled(l->file);
+	/* Lines ending at or before @keep are pushed out of the tail by the rest. */
+	const char *keep = n > l->tail.max ? p + n - l->tail.max : p;
+	uint64_t skipped = 0;
+	size_t done = 0;
+
+	while (done < n) {
+		const char *q = p + done;
+		size_t len, used = log_split_next(q, n - done, LOG_LINE_MAX, &len);
+
+		if (used == 0 || used == len)
+			break; /* partial, or the first piece of a long line */
+		if (q + used <= keep)
+			skipped++;
+		else {
+			log_tail_skip(&l->tail, skipped);
+			skipped = 0;
+			(void)log_tail_append(&l->tail, sl->time, sl->stream, false, q, len);
+		}
+		if (file)
+			run_add(sl, q, len);
+		done += used;
+	}
+	log_tail_skip(&l->tail, skipped);
+	if (done > 0)
+		l->appended = true;
+	return done;
 }
 
 /* What every batch of lines ends with: files and sinks written, readers woken. */
@@ -341,6 +384,7 @@ static bool hand_out_held(struct pipe_slot *sl)
 static ssize_t read_chunk(struct pipe_slot *sl)
 {
 	struct service_logs *l = sl->l;
+	size_t taken;
 	ssize_t n;
 	int r;
 
@@ -368,7 +412,11 @@ static ssize_t read_chunk(struct pipe_slot *sl)
 	/* The lines of one read share their time, so their prefix is made once. */
 	sl->prefix_len = log_format_prefix(sl->time, sl->stream, false, sl->prefix);
 	l->hub->read_end = l->hub->readbuf + n;
-	r = log_splitter_feed(&sl->split, l->hub->readbuf, (size_t)n, on_line, sl);
+	taken = !l->hub->forward && sl->split.len == 0 && !sl->split.continued
+			? take_whole_lines(sl, l->hub->readbuf, (size_t)n)
+			: 0;
+	r = log_splitter_feed(
+		&sl->split, l->hub->readbuf + taken, (size_t)n - taken, on_line, sl);
 	flush_run(sl);
 	l->hub->read_end = NULL;
 	if (r < 0)

@@ -235,8 +235,8 @@ Test(log_tail, a_skipped_line_is_counted_and_pushes_out_every_line_before_it)
 	put(&t, LOG_STREAM_OUT, "0");
 	put(&t, LOG_STREAM_OUT, "1");
 	log_tail_seek_last(&t, 2, &start);
-	log_tail_skip(&t);
-	log_tail_skip(&t);
+	log_tail_skip(&t, 1);
+	log_tail_skip(&t, 1);
 	put(&t, LOG_STREAM_ERR, "4");
 	cr_assert_eq(t.first_seq, 4);
 	cr_assert_eq(t.next_seq, 5);
@@ -259,7 +259,7 @@ Test(log_tail, skipping_without_a_tail_counts_nothing)
 	struct log_tail t;
 
 	log_tail_init(&t, 0);
-	log_tail_skip(&t);
+	log_tail_skip(&t, 3);
 	cr_assert_eq(t.next_seq, 0);
 	cr_assert_null(t.buf);
 }

@@ -311,6 +311,61 @@ Test(logs, a_big_read_keeps_the_newest_lines_in_the_tail_and_all_in_the_file)
 	free(big);
 }
 
+/* One read mixing whole lines, a line longer than LOG_LINE_MAX and a last line
+ * without newline: the whole lines before the long one go in one pass, the rest
+ * through the splitter, and the file reads as if every line went one by one. */
+Test(logs, a_read_with_a_long_line_and_a_partial_one_is_cut_as_ever)
+{
+	const size_t long_len = 150000;
+	struct service_logs *l;
+	char path[128], *text, *data = malloc(long_len + 64), *p = data;
+	const char *want[][2] = {
+		{"out", "a"}, {"out", "b"}, {"out", NULL}, {"out+", NULL}, {"out+", NULL},
+		{"out", "c"}, {"out", "partial"},
+	};
+	size_t lens[] = {1, 1, 65536, 65536, long_len - 2 * 65536, 1, 7}, i = 0;
+	int ow, ew;
+
+	cr_assert_eq(logs_configure(hub, dir, false), 0);
+	cr_assert_eq(service_logs_new(hub, "m", &l), 0);
+	service_logs_set_limits(l, 0, 5, 4096);
+	cr_assert_eq(service_logs_open_run(l, &ow, &ew), 0);
+	cr_assert_geq(fcntl(ow, F_SETPIPE_SZ, 1 << 20), 1 << 20);
+	p += sprintf(p, "a\nb\n");
+	memset(p, 'x', long_len);
+	p += long_len;
+	p += sprintf(p, "\nc\npartial");
+	cr_assert_eq(write(ow, data, (size_t)(p - data)), p - data);
+	close(ow);
+	close(ew);
+	cr_assert(run_until_closed(l, 5000));
+	service_logs_free(l);
+
+	snprintf(path, sizeof(path), "%s/m.log", dir);
+	text = slurp(path);
+	cr_assert_not_null(text);
+	for (p = text; *p; i++) {
+		char *sp = strchr(p, ' '), *text_start, *nl;
+
+		cr_assert_lt(i, ELEMENTSOF(want), "more lines than written");
+		cr_assert_not_null(sp);
+		text_start = strchr(sp + 1, ' ') + 1;
+		nl = strchr(text_start, '\n');
+		cr_assert_not_null(nl);
+		cr_assert_eq(strncmp(sp + 1, want[i][0], strlen(want[i][0])), 0, "line %zu", i);
+		cr_assert_eq(text_start - sp - 2, (long)strlen(want[i][0]), "line %zu", i);
+		cr_assert_eq((size_t)(nl - text_start), lens[i], "line %zu", i);
+		if (want[i][1])
+			cr_assert_eq(strncmp(text_start, want[i][1], lens[i]), 0, "line %zu", i);
+		else
+			cr_assert_eq(text_start[0], 'x');
+		p = nl + 1;
+	}
+	cr_assert_eq(i, ELEMENTSOF(want));
+	free(text);
+	free(data);
+}
+
 Test(logs, last_n_lines_are_the_newest)
 {
 	struct service_logs *l;
