@@ -31,7 +31,7 @@ struct log_file {
 	unsigned keep;
 	char *buf;
 	size_t off, len, cap;
-	size_t batch; /* bytes put since the last flush */
+	size_t batch;       /* bytes put since the last flush */
 	int error;          /* the failure writing is stuck on, or 0 */
 	uint64_t lost;      /* lines dropped during this failure */
 	bool rotate_broken; /* a rename failed: no rotation until the next reopen */

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
@@ -415,8 +416,7 @@ static ssize_t read_chunk(struct pipe_slot *sl)
 	taken = !l->hub->forward && sl->split.len == 0 && !sl->split.continued
 			? take_whole_lines(sl, l->hub->readbuf, (size_t)n)
 			: 0;
-	r = log_splitter_feed(
-		&sl->split, l->hub->readbuf + taken, (size_t)n - taken, on_line, sl);
+	r = log_splitter_feed(&sl->split, l->hub->readbuf + taken, (size_t)n - taken, on_line, sl);
 	flush_run(sl);
 	l->hub->read_end = NULL;
 	if (r < 0)
@@ -489,14 +489,18 @@ int logs_new(sd_event *event, struct logs **ret)
 	if (!h)
 		return -ENOMEM;
 	h->event = event;
-	h->readbuf = malloc(LOGS_READ_SIZE);
-	if (!h->readbuf) {
+	/* Mapped apart from the heap: its pages cost nothing until a heavy writer's
+	 * read touches them, and it takes no freed heap memory (a 1 MiB malloc() landed
+	 * on what config parsing had freed: +0.7 MiB PSS with 1000 quiet services). */
+	h->readbuf = mmap(
+		NULL, LOGS_READ_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (h->readbuf == MAP_FAILED) {
 		free(h);
 		return -ENOMEM;
 	}
 	r = sd_event_add_defer(event, &h->wake_src, on_wake, h);
 	if (r < 0) {
-		free(h->readbuf);
+		munmap(h->readbuf, LOGS_READ_SIZE);
 		free(h);
 		return r;
 	}
@@ -515,7 +519,7 @@ struct logs *logs_free(struct logs *h)
 	h->forward = false;
 	log_out_free(TAKE_PTR(h->out));
 	sd_event_source_disable_unref(h->wake_src);
-	free(h->readbuf);
+	munmap(h->readbuf, LOGS_READ_SIZE);
 	free(h->dir);
 	free(h);
 	return NULL;

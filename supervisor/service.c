@@ -58,9 +58,9 @@ struct service {
 	char *notify_path;            /* NOTIFY_SOCKET; NULL: none */
 	struct notify *notify;        /* bound at the first spawn */
 	pid_t probes_pid, watchdog_pid; /* the run they were started for; 0: none */
-	char *status;     /* the last STATUS= text; NULL before any, allocated by the first */
+	char *status; /* the last STATUS= text; NULL before any, allocated by the first */
 	char *own_env[SERVICE_OWN_ENV_MAX]; /* NOTIFY_SOCKET=, WATCHDOG_USEC=, NULL */
-	struct service_logs *logs; /* NULL without capture */
+	struct service_logs *logs;          /* NULL without capture */
 };
 
 static uint64_t now_monotonic(const struct service *s)

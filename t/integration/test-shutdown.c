@@ -180,11 +180,17 @@ Test(shutdown, as_pid_1_vigild_reaps_orphans_and_kills_leftovers_at_shutdown_tim
 			      "4",
 			      NULL};
 
-	/* Said by the skip alone: Criterion 2.4 exits 1 after a cr_log_warn(). */
-	if (vh_run(probe, NULL, 10000) != 0)
-		VH_SKIP(&v,
-			"unshare --fork --pid --mount-proc is refused on this machine: "
-			"PID-1 test not run");
+	if (vh_run(probe, NULL, 10000) != 0) {
+		/* A chroot refuses the private /proc (a mount namespace); a pid namespace
+		 * alone still makes vigild PID 1, and nothing here reads /proc. */
+		memmove(&probe[3], &probe[4], 2 * sizeof(probe[0]));
+		memmove(&argv[3], &argv[4], (sizeof(argv) / sizeof(argv[0]) - 4) * sizeof(argv[0]));
+		/* Said by the skip alone: Criterion 2.4 exits 1 after a cr_log_warn(). */
+		if (vh_run(probe, NULL, 10000) != 0)
+			VH_SKIP(&v,
+				"unshare --fork --pid is refused on this machine: "
+				"PID-1 test not run");
+	}
 	vh_write(&v,
 		 "vigil.conf",
 		 "shutdown-timeout = 500ms\n"

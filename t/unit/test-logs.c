@@ -320,8 +320,13 @@ Test(logs, a_read_with_a_long_line_and_a_partial_one_is_cut_as_ever)
 	struct service_logs *l;
 	char path[128], *text, *data = malloc(long_len + 64), *p = data;
 	const char *want[][2] = {
-		{"out", "a"}, {"out", "b"}, {"out", NULL}, {"out+", NULL}, {"out+", NULL},
-		{"out", "c"}, {"out", "partial"},
+		{"out", "a"},
+		{"out", "b"},
+		{"out", NULL},
+		{"out+", NULL},
+		{"out+", NULL},
+		{"out", "c"},
+		{"out", "partial"},
 	};
 	size_t lens[] = {1, 1, 65536, 65536, long_len - 2 * 65536, 1, 7}, i = 0;
 	int ow, ew;
