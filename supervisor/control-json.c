@@ -37,15 +37,9 @@ const char *service_health_to_string(const struct service *s)
 
 bool service_exited_successfully(const struct service *s)
 {
-	const struct service_config *c = service_get_config(s);
 	struct service_exit e = service_get_exit(s);
 
-	if (!e.known || e.signal)
-		return false;
-	for (size_t i = 0; i < c->n_success_codes; i++)
-		if (c->success_codes[i] == e.code)
-			return true;
-	return false;
+	return e.known && e.success;
 }
 
 static json_t *text_to_json(const char *s);

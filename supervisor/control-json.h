@@ -22,7 +22,7 @@ char *control_format_time(uint64_t usec, char buf[static CONTROL_TIME_SIZE]);
 /* The health of SPEC §11: "unknown", "healthy" or "unhealthy". */
 const char *service_health_to_string(const struct service *s);
 
-/* True when the service's last exit was a success by its definition. */
+/* True when the service's last exit was a success by its definition at the time. */
 bool service_exited_successfully(const struct service *s);
 
 /* One service as GET /v1/services lists it; @detail adds what GET /v1/services/NAME

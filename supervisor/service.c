@@ -471,7 +471,7 @@ static void on_main_exit(struct reaper_watch *w, int status)
 	s->exit = (struct service_exit){.known = true, .time = clock_now(CLOCK_REALTIME)};
 	if (WIFEXITED(status)) {
 		s->exit.code = WEXITSTATUS(status);
-		success = in_success_codes(s->cfg, s->exit.code);
+		success = s->exit.success = in_success_codes(s->cfg, s->exit.code);
 		snprintf(reason, sizeof(reason), "exited with code %d", s->exit.code);
 	} else {
 		const char *name = signame_to_string(WTERMSIG(status));

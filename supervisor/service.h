@@ -48,6 +48,7 @@ struct service_exit {
 	int code;      /* with signal == 0 */
 	int signal;    /* killed by this signal */
 	uint64_t time; /* CLOCK_REALTIME µs */
+	bool success;  /* the code was in success-exit-codes when it exited */
 };
 
 /* Creates a stopped service that owns @cfg (taken even on failure). */
