@@ -15,6 +15,20 @@
 		     service_state_to_string((lc)->state), \
 		     service_state_to_string(expected))
 
+/* A service with vigil.conf's defaults (SPEC §4) that is ready once spawned; each
+ * test changes the fields it is about. */
+static struct lifecycle_policy base_policy(void)
+{
+	return (struct lifecycle_policy){
+		.restart = RESTART_ALWAYS,
+		.ready_on_spawn = true,
+		.backoff = {.delay = 100 * MSEC, .delay_max = 30 * SEC, .factor = 2.0},
+		.stable_after = 30 * SEC,
+		.start_timeout = 60 * SEC,
+		.stop_timeout = 10 * SEC,
+	};
+}
+
 /* Starts @lc (its requirements ready) at @now and reports it spawned: running when
  * the policy says ready = started. */
 static void bring_up(struct lifecycle *lc, uint64_t now)
@@ -67,14 +81,7 @@ static void assert_ignored(struct lifecycle *lc, enum lc_event ev, uint64_t now)
 
 Test(lifecycle, a_new_machine_is_stopped_unwanted_and_without_a_timer)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_ALWAYS,
-		.ready_on_spawn = true,
-		.backoff = {.delay = 100 * MSEC, .delay_max = 30 * SEC, .factor = 2.0},
-		.stable_after = 30 * SEC,
-		.start_timeout = 60 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	struct lifecycle lc;
 
 	lifecycle_init(&lc, &policy, 1);
@@ -89,14 +96,7 @@ Test(lifecycle, a_new_machine_is_stopped_unwanted_and_without_a_timer)
 
 Test(lifecycle, start_with_requirements_ready_spawns_at_once)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_ALWAYS,
-		.ready_on_spawn = true,
-		.backoff = {.delay = 100 * MSEC, .delay_max = 30 * SEC, .factor = 2.0},
-		.stable_after = 30 * SEC,
-		.start_timeout = 60 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	struct lifecycle lc;
 
 	lifecycle_init(&lc, &policy, 1);
@@ -110,15 +110,11 @@ Test(lifecycle, start_with_requirements_ready_spawns_at_once)
 
 Test(lifecycle, start_without_a_start_timeout_arms_no_timer)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_ALWAYS,
-		.ready_on_spawn = false,
-		.backoff = {.delay = 100 * MSEC, .delay_max = 30 * SEC, .factor = 2.0},
-		.stable_after = 30 * SEC,
-		.start_timeout = 0,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	struct lifecycle lc;
+
+	policy.ready_on_spawn = false;
+	policy.start_timeout = 0;
 
 	lifecycle_init(&lc, &policy, 1);
 	lc.deps_ready = true;
@@ -129,14 +125,7 @@ Test(lifecycle, start_without_a_start_timeout_arms_no_timer)
 
 Test(lifecycle, start_without_requirements_ready_waits_then_spawns_when_they_are)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_ALWAYS,
-		.ready_on_spawn = true,
-		.backoff = {.delay = 100 * MSEC, .delay_max = 30 * SEC, .factor = 2.0},
-		.stable_after = 30 * SEC,
-		.start_timeout = 60 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	struct lifecycle lc;
 
 	lifecycle_init(&lc, &policy, 1);
@@ -154,14 +143,7 @@ Test(lifecycle, start_without_requirements_ready_waits_then_spawns_when_they_are
 
 Test(lifecycle, restart_of_a_stopped_service_starts_it)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_ALWAYS,
-		.ready_on_spawn = true,
-		.backoff = {.delay = 100 * MSEC, .delay_max = 30 * SEC, .factor = 2.0},
-		.stable_after = 30 * SEC,
-		.start_timeout = 60 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	struct lifecycle lc;
 
 	lifecycle_init(&lc, &policy, 1);
@@ -173,14 +155,7 @@ Test(lifecycle, restart_of_a_stopped_service_starts_it)
 
 Test(lifecycle, a_stopped_service_ignores_everything_but_start_and_restart)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_ALWAYS,
-		.ready_on_spawn = true,
-		.backoff = {.delay = 100 * MSEC, .delay_max = 30 * SEC, .factor = 2.0},
-		.stable_after = 30 * SEC,
-		.start_timeout = 60 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	struct lifecycle lc;
 
 	lifecycle_init(&lc, &policy, 1);
@@ -194,14 +169,7 @@ Test(lifecycle, a_stopped_service_ignores_everything_but_start_and_restart)
 
 Test(lifecycle, deps_ready_without_the_flag_keeps_waiting)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_ALWAYS,
-		.ready_on_spawn = true,
-		.backoff = {.delay = 100 * MSEC, .delay_max = 30 * SEC, .factor = 2.0},
-		.stable_after = 30 * SEC,
-		.start_timeout = 60 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	struct lifecycle lc;
 
 	lifecycle_init(&lc, &policy, 1);
@@ -212,14 +180,7 @@ Test(lifecycle, deps_ready_without_the_flag_keeps_waiting)
 
 Test(lifecycle, stop_while_waiting_stops_and_drops_the_wish)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_ALWAYS,
-		.ready_on_spawn = true,
-		.backoff = {.delay = 100 * MSEC, .delay_max = 30 * SEC, .factor = 2.0},
-		.stable_after = 30 * SEC,
-		.start_timeout = 60 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	struct lifecycle lc;
 
 	lifecycle_init(&lc, &policy, 1);
@@ -235,14 +196,7 @@ Test(lifecycle, stop_while_waiting_stops_and_drops_the_wish)
 
 Test(lifecycle, a_waiting_service_ignores_process_and_probe_events)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_ALWAYS,
-		.ready_on_spawn = true,
-		.backoff = {.delay = 100 * MSEC, .delay_max = 30 * SEC, .factor = 2.0},
-		.stable_after = 30 * SEC,
-		.start_timeout = 60 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	static const enum lc_event events[] = {
 		LC_EV_START,
 		LC_EV_RESTART,
@@ -269,14 +223,7 @@ Test(lifecycle, a_waiting_service_ignores_process_and_probe_events)
 
 Test(lifecycle, ready_started_makes_a_spawned_service_running_and_ready)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_ALWAYS,
-		.ready_on_spawn = true,
-		.backoff = {.delay = 100 * MSEC, .delay_max = 30 * SEC, .factor = 2.0},
-		.stable_after = 30 * SEC,
-		.start_timeout = 60 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	struct lifecycle lc;
 
 	lifecycle_init(&lc, &policy, 1);
@@ -291,15 +238,10 @@ Test(lifecycle, ready_started_makes_a_spawned_service_running_and_ready)
 
 Test(lifecycle, ready_notify_waits_in_starting_until_ready)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_ALWAYS,
-		.ready_on_spawn = false,
-		.backoff = {.delay = 100 * MSEC, .delay_max = 30 * SEC, .factor = 2.0},
-		.stable_after = 30 * SEC,
-		.start_timeout = 60 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	struct lifecycle lc;
+
+	policy.ready_on_spawn = false;
 
 	lifecycle_init(&lc, &policy, 1);
 	lc.deps_ready = true;
@@ -317,15 +259,10 @@ Test(lifecycle, ready_notify_waits_in_starting_until_ready)
 
 Test(lifecycle, a_starting_service_ignores_start_deps_ready_and_not_ready)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_ALWAYS,
-		.ready_on_spawn = false,
-		.backoff = {.delay = 100 * MSEC, .delay_max = 30 * SEC, .factor = 2.0},
-		.stable_after = 30 * SEC,
-		.start_timeout = 60 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	struct lifecycle lc;
+
+	policy.ready_on_spawn = false;
 
 	lifecycle_init(&lc, &policy, 1);
 	lc.deps_ready = true;
@@ -338,16 +275,11 @@ Test(lifecycle, a_starting_service_ignores_start_deps_ready_and_not_ready)
 
 Test(lifecycle, a_oneshot_stays_starting_after_spawn_and_exits_ready_on_success)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_NEVER,
-		.oneshot = true,
-		.ready_on_spawn = true,
-		.backoff = {.delay = 100 * MSEC, .delay_max = 30 * SEC, .factor = 2.0},
-		.stable_after = 30 * SEC,
-		.start_timeout = 60 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	struct lifecycle lc;
+
+	policy.restart = RESTART_NEVER;
+	policy.oneshot = true;
 
 	lifecycle_init(&lc, &policy, 1);
 	lc.deps_ready = true;
@@ -364,16 +296,11 @@ Test(lifecycle, a_oneshot_stays_starting_after_spawn_and_exits_ready_on_success)
 
 Test(lifecycle, a_oneshot_that_fails_is_failed_and_not_ready)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_NEVER,
-		.oneshot = true,
-		.ready_on_spawn = true,
-		.backoff = {.delay = 100 * MSEC, .delay_max = 30 * SEC, .factor = 2.0},
-		.stable_after = 30 * SEC,
-		.start_timeout = 60 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	struct lifecycle lc;
+
+	policy.restart = RESTART_NEVER;
+	policy.oneshot = true;
 
 	lifecycle_init(&lc, &policy, 1);
 	lc.deps_ready = true;
@@ -386,16 +313,12 @@ Test(lifecycle, a_oneshot_that_fails_is_failed_and_not_ready)
 
 Test(lifecycle, a_oneshot_with_restart_on_failure_retries_after_a_failure)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_ON_FAILURE,
-		.oneshot = true,
-		.ready_on_spawn = false,
-		.backoff = {.delay = 100 * MSEC, .delay_max = 30 * SEC, .factor = 2.0},
-		.stable_after = 30 * SEC,
-		.start_timeout = 60 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	struct lifecycle lc;
+
+	policy.restart = RESTART_ON_FAILURE;
+	policy.oneshot = true;
+	policy.ready_on_spawn = false;
 
 	lifecycle_init(&lc, &policy, 1);
 	lc.deps_ready = true;
@@ -413,15 +336,10 @@ Test(lifecycle, a_oneshot_with_restart_on_failure_retries_after_a_failure)
 
 Test(lifecycle, a_failed_spawn_with_restart_never_is_failed)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_NEVER,
-		.ready_on_spawn = true,
-		.backoff = {.delay = 100 * MSEC, .delay_max = 30 * SEC, .factor = 2.0},
-		.stable_after = 30 * SEC,
-		.start_timeout = 60 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	struct lifecycle lc;
+
+	policy.restart = RESTART_NEVER;
 
 	lifecycle_init(&lc, &policy, 1);
 	lc.deps_ready = true;
@@ -434,14 +352,7 @@ Test(lifecycle, a_failed_spawn_with_restart_never_is_failed)
 
 Test(lifecycle, a_failed_spawn_with_restart_always_backs_off)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_ALWAYS,
-		.ready_on_spawn = true,
-		.backoff = {.delay = 100 * MSEC, .delay_max = 30 * SEC, .factor = 2.0},
-		.stable_after = 30 * SEC,
-		.start_timeout = 60 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	struct lifecycle lc;
 
 	lifecycle_init(&lc, &policy, 1);
@@ -456,15 +367,10 @@ Test(lifecycle, a_failed_spawn_with_restart_always_backs_off)
 
 Test(lifecycle, a_failed_spawn_with_restart_on_failure_backs_off)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_ON_FAILURE,
-		.ready_on_spawn = true,
-		.backoff = {.delay = 100 * MSEC, .delay_max = 30 * SEC, .factor = 2.0},
-		.stable_after = 30 * SEC,
-		.start_timeout = 60 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	struct lifecycle lc;
+
+	policy.restart = RESTART_ON_FAILURE;
 
 	lifecycle_init(&lc, &policy, 1);
 	lc.deps_ready = true;
@@ -476,14 +382,7 @@ Test(lifecycle, a_failed_spawn_with_restart_on_failure_backs_off)
 
 Test(lifecycle, repeated_failed_spawns_climb_the_backoff)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_ALWAYS,
-		.ready_on_spawn = true,
-		.backoff = {.delay = 100 * MSEC, .delay_max = 30 * SEC, .factor = 2.0},
-		.stable_after = 30 * SEC,
-		.start_timeout = 60 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	struct lifecycle lc;
 	uint64_t t;
 
@@ -504,15 +403,11 @@ Test(lifecycle, repeated_failed_spawns_climb_the_backoff)
 
 Test(lifecycle, an_exit_before_ready_is_a_failed_run)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_ON_FAILURE,
-		.ready_on_spawn = false,
-		.backoff = {.delay = 100 * MSEC, .delay_max = 30 * SEC, .factor = 2.0},
-		.stable_after = 30 * SEC,
-		.start_timeout = 60 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	struct lifecycle lc;
+
+	policy.restart = RESTART_ON_FAILURE;
+	policy.ready_on_spawn = false;
 
 	lifecycle_init(&lc, &policy, 1);
 	lc.deps_ready = true;
@@ -525,15 +420,11 @@ Test(lifecycle, an_exit_before_ready_is_a_failed_run)
 
 Test(lifecycle, a_simple_service_exiting_with_success_before_ready_is_exited_under_on_failure)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_ON_FAILURE,
-		.ready_on_spawn = false,
-		.backoff = {.delay = 100 * MSEC, .delay_max = 30 * SEC, .factor = 2.0},
-		.stable_after = 30 * SEC,
-		.start_timeout = 60 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	struct lifecycle lc;
+
+	policy.restart = RESTART_ON_FAILURE;
+	policy.ready_on_spawn = false;
 
 	lifecycle_init(&lc, &policy, 1);
 	lc.deps_ready = true;
@@ -546,15 +437,11 @@ Test(lifecycle, a_simple_service_exiting_with_success_before_ready_is_exited_und
 
 Test(lifecycle, start_timeout_stops_the_service_as_a_failed_start)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_ALWAYS,
-		.ready_on_spawn = false,
-		.backoff = {.delay = 100 * MSEC, .delay_max = 30 * SEC, .factor = 2.0},
-		.stable_after = 30 * SEC,
-		.start_timeout = 2 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	struct lifecycle lc;
+
+	policy.ready_on_spawn = false;
+	policy.start_timeout = 2 * SEC;
 
 	lifecycle_init(&lc, &policy, 1);
 	lc.deps_ready = true;
@@ -578,15 +465,12 @@ Test(lifecycle, start_timeout_stops_the_service_as_a_failed_start)
 
 Test(lifecycle, start_timeout_with_restart_never_ends_failed)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_NEVER,
-		.ready_on_spawn = false,
-		.backoff = {.delay = 100 * MSEC, .delay_max = 30 * SEC, .factor = 2.0},
-		.stable_after = 30 * SEC,
-		.start_timeout = 2 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	struct lifecycle lc;
+
+	policy.restart = RESTART_NEVER;
+	policy.ready_on_spawn = false;
+	policy.start_timeout = 2 * SEC;
 
 	lifecycle_init(&lc, &policy, 1);
 	lc.deps_ready = true;
@@ -599,15 +483,11 @@ Test(lifecycle, start_timeout_with_restart_never_ends_failed)
 
 Test(lifecycle, unhealthy_while_starting_stops_and_counts_as_a_failure)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_ON_FAILURE,
-		.ready_on_spawn = false,
-		.backoff = {.delay = 100 * MSEC, .delay_max = 30 * SEC, .factor = 2.0},
-		.stable_after = 30 * SEC,
-		.start_timeout = 60 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	struct lifecycle lc;
+
+	policy.restart = RESTART_ON_FAILURE;
+	policy.ready_on_spawn = false;
 
 	lifecycle_init(&lc, &policy, 1);
 	lc.deps_ready = true;
@@ -623,15 +503,10 @@ Test(lifecycle, unhealthy_while_starting_stops_and_counts_as_a_failure)
 
 Test(lifecycle, stop_while_starting_stops_for_good)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_ALWAYS,
-		.ready_on_spawn = false,
-		.backoff = {.delay = 100 * MSEC, .delay_max = 30 * SEC, .factor = 2.0},
-		.stable_after = 30 * SEC,
-		.start_timeout = 60 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	struct lifecycle lc;
+
+	policy.ready_on_spawn = false;
 
 	lifecycle_init(&lc, &policy, 1);
 	lc.deps_ready = true;
@@ -647,15 +522,11 @@ Test(lifecycle, stop_while_starting_stops_for_good)
 
 Test(lifecycle, restart_while_starting_stops_then_starts_again)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_NEVER,
-		.ready_on_spawn = false,
-		.backoff = {.delay = 100 * MSEC, .delay_max = 30 * SEC, .factor = 2.0},
-		.stable_after = 30 * SEC,
-		.start_timeout = 60 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	struct lifecycle lc;
+
+	policy.restart = RESTART_NEVER;
+	policy.ready_on_spawn = false;
 
 	lifecycle_init(&lc, &policy, 1);
 	lc.deps_ready = true;
@@ -671,15 +542,10 @@ Test(lifecycle, restart_while_starting_stops_then_starts_again)
 
 Test(lifecycle, deps_lost_while_starting_stops_and_waits_for_them)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_ALWAYS,
-		.ready_on_spawn = false,
-		.backoff = {.delay = 100 * MSEC, .delay_max = 30 * SEC, .factor = 2.0},
-		.stable_after = 30 * SEC,
-		.start_timeout = 60 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	struct lifecycle lc;
+
+	policy.ready_on_spawn = false;
 
 	lifecycle_init(&lc, &policy, 1);
 	lc.deps_ready = true;
@@ -698,14 +564,7 @@ Test(lifecycle, deps_lost_while_starting_stops_and_waits_for_them)
 
 Test(lifecycle, ready_and_not_ready_toggle_the_ready_flag_while_running)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_ALWAYS,
-		.ready_on_spawn = true,
-		.backoff = {.delay = 100 * MSEC, .delay_max = 30 * SEC, .factor = 2.0},
-		.stable_after = 30 * SEC,
-		.start_timeout = 60 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	struct lifecycle lc;
 
 	lifecycle_init(&lc, &policy, 1);
@@ -724,14 +583,7 @@ Test(lifecycle, ready_and_not_ready_toggle_the_ready_flag_while_running)
 
 Test(lifecycle, a_running_service_ignores_start_deps_ready_spawn_events_and_timeouts)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_ALWAYS,
-		.ready_on_spawn = true,
-		.backoff = {.delay = 100 * MSEC, .delay_max = 30 * SEC, .factor = 2.0},
-		.stable_after = 30 * SEC,
-		.start_timeout = 60 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	struct lifecycle lc;
 
 	lifecycle_init(&lc, &policy, 1);
@@ -746,14 +598,7 @@ Test(lifecycle, a_running_service_ignores_start_deps_ready_spawn_events_and_time
 
 Test(lifecycle, a_failed_exit_backs_off_for_the_restart_delay)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_ALWAYS,
-		.ready_on_spawn = true,
-		.backoff = {.delay = 100 * MSEC, .delay_max = 30 * SEC, .factor = 2.0},
-		.stable_after = 30 * SEC,
-		.start_timeout = 60 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	struct lifecycle lc;
 
 	lifecycle_init(&lc, &policy, 1);
@@ -774,14 +619,7 @@ Test(lifecycle, a_failed_exit_backs_off_for_the_restart_delay)
 
 Test(lifecycle, the_nth_consecutive_failure_waits_delay_times_factor_to_the_n_minus_1_capped)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_ALWAYS,
-		.ready_on_spawn = true,
-		.backoff = {.delay = 100 * MSEC, .delay_max = 5 * SEC, .factor = 2.0},
-		.stable_after = 30 * SEC,
-		.start_timeout = 60 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	static const uint64_t expected[] = {
 		100 * MSEC,
 		200 * MSEC,
@@ -795,6 +633,9 @@ Test(lifecycle, the_nth_consecutive_failure_waits_delay_times_factor_to_the_n_mi
 	};
 	struct lifecycle lc;
 	uint64_t t = 1 * SEC;
+
+	policy.backoff =
+		(struct backoff_policy){.delay = 100 * MSEC, .delay_max = 5 * SEC, .factor = 2.0};
 
 	lifecycle_init(&lc, &policy, 1);
 	bring_up(&lc, 0);
@@ -816,14 +657,7 @@ Test(lifecycle, the_nth_consecutive_failure_waits_delay_times_factor_to_the_n_mi
 
 Test(lifecycle, a_run_of_at_least_stable_after_resets_the_backoff_to_the_first_delay)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_ALWAYS,
-		.ready_on_spawn = true,
-		.backoff = {.delay = 100 * MSEC, .delay_max = 30 * SEC, .factor = 2.0},
-		.stable_after = 30 * SEC,
-		.start_timeout = 60 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	struct lifecycle lc;
 	uint64_t t;
 
@@ -844,14 +678,7 @@ Test(lifecycle, a_run_of_at_least_stable_after_resets_the_backoff_to_the_first_d
 
 Test(lifecycle, a_run_just_short_of_stable_after_still_climbs_the_backoff)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_ALWAYS,
-		.ready_on_spawn = true,
-		.backoff = {.delay = 100 * MSEC, .delay_max = 30 * SEC, .factor = 2.0},
-		.stable_after = 30 * SEC,
-		.start_timeout = 60 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	struct lifecycle lc;
 	uint64_t t;
 
@@ -864,14 +691,7 @@ Test(lifecycle, a_run_just_short_of_stable_after_still_climbs_the_backoff)
 
 Test(lifecycle, a_first_run_of_at_least_stable_after_waits_the_first_delay)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_ALWAYS,
-		.ready_on_spawn = true,
-		.backoff = {.delay = 100 * MSEC, .delay_max = 30 * SEC, .factor = 2.0},
-		.stable_after = 30 * SEC,
-		.start_timeout = 60 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	struct lifecycle lc;
 
 	lifecycle_init(&lc, &policy, 1);
@@ -882,17 +702,11 @@ Test(lifecycle, a_first_run_of_at_least_stable_after_waits_the_first_delay)
 
 Test(lifecycle, restart_limit_within_the_window_fails_the_service)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_ALWAYS,
-		.ready_on_spawn = true,
-		.backoff = {.delay = 100 * MSEC, .delay_max = 30 * SEC, .factor = 2.0},
-		.stable_after = 30 * SEC,
-		.restart_limit = 3,
-		.restart_window = 60 * SEC,
-		.start_timeout = 60 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	struct lifecycle lc;
+
+	policy.restart_limit = 3;
+	policy.restart_window = 60 * SEC;
 
 	lifecycle_init(&lc, &policy, 1);
 	bring_up(&lc, 0);
@@ -917,17 +731,11 @@ Test(lifecycle, restart_limit_within_the_window_fails_the_service)
 
 Test(lifecycle, restarts_spread_out_in_time_never_reach_the_limit)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_ALWAYS,
-		.ready_on_spawn = true,
-		.backoff = {.delay = 100 * MSEC, .delay_max = 30 * SEC, .factor = 2.0},
-		.stable_after = 30 * SEC,
-		.restart_limit = 2,
-		.restart_window = 10 * SEC,
-		.start_timeout = 60 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	struct lifecycle lc;
+
+	policy.restart_limit = 2;
+	policy.restart_window = 10 * SEC;
 
 	lifecycle_init(&lc, &policy, 1);
 	bring_up(&lc, 0);
@@ -941,15 +749,10 @@ Test(lifecycle, restarts_spread_out_in_time_never_reach_the_limit)
 
 Test(lifecycle, restart_on_failure_restarts_after_a_failure)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_ON_FAILURE,
-		.ready_on_spawn = true,
-		.backoff = {.delay = 100 * MSEC, .delay_max = 30 * SEC, .factor = 2.0},
-		.stable_after = 30 * SEC,
-		.start_timeout = 60 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	struct lifecycle lc;
+
+	policy.restart = RESTART_ON_FAILURE;
 
 	lifecycle_init(&lc, &policy, 1);
 	bring_up(&lc, 0);
@@ -959,15 +762,10 @@ Test(lifecycle, restart_on_failure_restarts_after_a_failure)
 
 Test(lifecycle, restart_on_failure_leaves_a_successful_exit_exited)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_ON_FAILURE,
-		.ready_on_spawn = true,
-		.backoff = {.delay = 100 * MSEC, .delay_max = 30 * SEC, .factor = 2.0},
-		.stable_after = 30 * SEC,
-		.start_timeout = 60 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	struct lifecycle lc;
+
+	policy.restart = RESTART_ON_FAILURE;
 
 	lifecycle_init(&lc, &policy, 1);
 	bring_up(&lc, 0);
@@ -979,14 +777,7 @@ Test(lifecycle, restart_on_failure_leaves_a_successful_exit_exited)
 
 Test(lifecycle, restart_always_restarts_even_after_a_successful_exit)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_ALWAYS,
-		.ready_on_spawn = true,
-		.backoff = {.delay = 100 * MSEC, .delay_max = 30 * SEC, .factor = 2.0},
-		.stable_after = 30 * SEC,
-		.start_timeout = 60 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	struct lifecycle lc;
 
 	lifecycle_init(&lc, &policy, 1);
@@ -998,15 +789,10 @@ Test(lifecycle, restart_always_restarts_even_after_a_successful_exit)
 
 Test(lifecycle, restart_never_leaves_any_exit_exited)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_NEVER,
-		.ready_on_spawn = true,
-		.backoff = {.delay = 100 * MSEC, .delay_max = 30 * SEC, .factor = 2.0},
-		.stable_after = 30 * SEC,
-		.start_timeout = 60 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	struct lifecycle lc;
+
+	policy.restart = RESTART_NEVER;
 
 	lifecycle_init(&lc, &policy, 1);
 	bring_up(&lc, 0);
@@ -1024,15 +810,10 @@ Test(lifecycle, restart_never_leaves_any_exit_exited)
  * neither, so /readyz must not count it ready. Only a oneshot exits ready. */
 Test(lifecycle, a_simple_service_that_exits_is_no_longer_ready)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_NEVER,
-		.ready_on_spawn = true,
-		.backoff = {.delay = 100 * MSEC, .delay_max = 30 * SEC, .factor = 2.0},
-		.stable_after = 30 * SEC,
-		.start_timeout = 60 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	struct lifecycle lc;
+
+	policy.restart = RESTART_NEVER;
 
 	lifecycle_init(&lc, &policy, 1);
 	bring_up(&lc, 0);
@@ -1044,15 +825,10 @@ Test(lifecycle, a_simple_service_that_exits_is_no_longer_ready)
 
 Test(lifecycle, a_simple_service_that_fails_without_a_restart_is_no_longer_ready)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_NEVER,
-		.ready_on_spawn = true,
-		.backoff = {.delay = 100 * MSEC, .delay_max = 30 * SEC, .factor = 2.0},
-		.stable_after = 30 * SEC,
-		.start_timeout = 60 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	struct lifecycle lc;
+
+	policy.restart = RESTART_NEVER;
 
 	lifecycle_init(&lc, &policy, 1);
 	bring_up(&lc, 0);
@@ -1064,14 +840,7 @@ Test(lifecycle, a_simple_service_that_fails_without_a_restart_is_no_longer_ready
 
 Test(lifecycle, stop_while_running_signals_then_kills_at_the_stop_timeout)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_ALWAYS,
-		.ready_on_spawn = true,
-		.backoff = {.delay = 100 * MSEC, .delay_max = 30 * SEC, .factor = 2.0},
-		.stable_after = 30 * SEC,
-		.start_timeout = 60 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	struct lifecycle lc;
 
 	lifecycle_init(&lc, &policy, 1);
@@ -1093,14 +862,7 @@ Test(lifecycle, stop_while_running_signals_then_kills_at_the_stop_timeout)
 
 Test(lifecycle, a_service_that_exits_on_its_stop_signal_is_stopped)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_ALWAYS,
-		.ready_on_spawn = true,
-		.backoff = {.delay = 100 * MSEC, .delay_max = 30 * SEC, .factor = 2.0},
-		.stable_after = 30 * SEC,
-		.start_timeout = 60 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	struct lifecycle lc;
 
 	lifecycle_init(&lc, &policy, 1);
@@ -1113,15 +875,10 @@ Test(lifecycle, a_service_that_exits_on_its_stop_signal_is_stopped)
 
 Test(lifecycle, restart_while_running_stops_then_starts_on_exit)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_NEVER,
-		.ready_on_spawn = true,
-		.backoff = {.delay = 100 * MSEC, .delay_max = 30 * SEC, .factor = 2.0},
-		.stable_after = 30 * SEC,
-		.start_timeout = 60 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	struct lifecycle lc;
+
+	policy.restart = RESTART_NEVER;
 
 	lifecycle_init(&lc, &policy, 1);
 	bring_up(&lc, 0);
@@ -1138,15 +895,10 @@ Test(lifecycle, restart_while_running_stops_then_starts_on_exit)
 
 Test(lifecycle, unhealthy_while_running_stops_and_the_exit_is_a_failure)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_ON_FAILURE,
-		.ready_on_spawn = true,
-		.backoff = {.delay = 100 * MSEC, .delay_max = 30 * SEC, .factor = 2.0},
-		.stable_after = 30 * SEC,
-		.start_timeout = 60 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	struct lifecycle lc;
+
+	policy.restart = RESTART_ON_FAILURE;
 
 	lifecycle_init(&lc, &policy, 1);
 	bring_up(&lc, 0);
@@ -1165,16 +917,11 @@ Test(lifecycle, unhealthy_while_running_stops_and_the_exit_is_a_failure)
 
 Test(lifecycle, repeated_unhealthy_kills_climb_the_backoff)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_ON_FAILURE,
-		.ready_on_spawn = true,
-		.backoff = {.delay = 100 * MSEC, .delay_max = 30 * SEC, .factor = 2.0},
-		.stable_after = 30 * SEC,
-		.start_timeout = 60 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	struct lifecycle lc;
 	uint64_t t;
+
+	policy.restart = RESTART_ON_FAILURE;
 
 	lifecycle_init(&lc, &policy, 1);
 	bring_up(&lc, 0);
@@ -1191,15 +938,10 @@ Test(lifecycle, repeated_unhealthy_kills_climb_the_backoff)
 
 Test(lifecycle, unhealthy_with_restart_never_ends_failed)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_NEVER,
-		.ready_on_spawn = true,
-		.backoff = {.delay = 100 * MSEC, .delay_max = 30 * SEC, .factor = 2.0},
-		.stable_after = 30 * SEC,
-		.start_timeout = 60 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	struct lifecycle lc;
+
+	policy.restart = RESTART_NEVER;
 
 	lifecycle_init(&lc, &policy, 1);
 	bring_up(&lc, 0);
@@ -1211,14 +953,7 @@ Test(lifecycle, unhealthy_with_restart_never_ends_failed)
 
 Test(lifecycle, stop_after_unhealthy_wins_over_the_restart)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_ALWAYS,
-		.ready_on_spawn = true,
-		.backoff = {.delay = 100 * MSEC, .delay_max = 30 * SEC, .factor = 2.0},
-		.stable_after = 30 * SEC,
-		.start_timeout = 60 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	struct lifecycle lc;
 
 	lifecycle_init(&lc, &policy, 1);
@@ -1233,14 +968,7 @@ Test(lifecycle, stop_after_unhealthy_wins_over_the_restart)
 
 Test(lifecycle, deps_lost_while_running_stops_then_waits_on_exit)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_ALWAYS,
-		.ready_on_spawn = true,
-		.backoff = {.delay = 100 * MSEC, .delay_max = 30 * SEC, .factor = 2.0},
-		.stable_after = 30 * SEC,
-		.start_timeout = 60 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	struct lifecycle lc;
 
 	lifecycle_init(&lc, &policy, 1);
@@ -1264,15 +992,10 @@ Test(lifecycle, deps_lost_while_running_stops_then_waits_on_exit)
 
 Test(lifecycle, start_while_stopping_keeps_it_wanted_and_starts_on_exit)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_NEVER,
-		.ready_on_spawn = true,
-		.backoff = {.delay = 100 * MSEC, .delay_max = 30 * SEC, .factor = 2.0},
-		.stable_after = 30 * SEC,
-		.start_timeout = 60 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	struct lifecycle lc;
+
+	policy.restart = RESTART_NEVER;
 
 	lifecycle_init(&lc, &policy, 1);
 	bring_up(&lc, 0);
@@ -1289,15 +1012,10 @@ Test(lifecycle, start_while_stopping_keeps_it_wanted_and_starts_on_exit)
 
 Test(lifecycle, restart_while_stopping_keeps_it_wanted)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_NEVER,
-		.ready_on_spawn = true,
-		.backoff = {.delay = 100 * MSEC, .delay_max = 30 * SEC, .factor = 2.0},
-		.stable_after = 30 * SEC,
-		.start_timeout = 60 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	struct lifecycle lc;
+
+	policy.restart = RESTART_NEVER;
 
 	lifecycle_init(&lc, &policy, 1);
 	bring_up(&lc, 0);
@@ -1310,14 +1028,7 @@ Test(lifecycle, restart_while_stopping_keeps_it_wanted)
 
 Test(lifecycle, stop_while_stopping_for_a_restart_makes_it_unwanted)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_ALWAYS,
-		.ready_on_spawn = true,
-		.backoff = {.delay = 100 * MSEC, .delay_max = 30 * SEC, .factor = 2.0},
-		.stable_after = 30 * SEC,
-		.start_timeout = 60 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	struct lifecycle lc;
 
 	lifecycle_init(&lc, &policy, 1);
@@ -1333,15 +1044,10 @@ Test(lifecycle, stop_while_stopping_for_a_restart_makes_it_unwanted)
 
 Test(lifecycle, the_stop_timeout_kills_once_and_notes_why)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_ALWAYS,
-		.ready_on_spawn = true,
-		.backoff = {.delay = 100 * MSEC, .delay_max = 30 * SEC, .factor = 2.0},
-		.stable_after = 30 * SEC,
-		.start_timeout = 60 * SEC,
-		.stop_timeout = 3 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	struct lifecycle lc;
+
+	policy.stop_timeout = 3 * SEC;
 
 	lifecycle_init(&lc, &policy, 1);
 	bring_up(&lc, 0);
@@ -1355,14 +1061,7 @@ Test(lifecycle, the_stop_timeout_kills_once_and_notes_why)
 
 Test(lifecycle, a_stopping_service_ignores_probe_spawn_and_dependency_events)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_ALWAYS,
-		.ready_on_spawn = true,
-		.backoff = {.delay = 100 * MSEC, .delay_max = 30 * SEC, .factor = 2.0},
-		.stable_after = 30 * SEC,
-		.start_timeout = 60 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	static const enum lc_event events[] = {
 		LC_EV_DEPS_READY,
 		LC_EV_DEPS_LOST,
@@ -1385,14 +1084,7 @@ Test(lifecycle, a_stopping_service_ignores_probe_spawn_and_dependency_events)
 
 Test(lifecycle, stop_requested_while_backing_off_never_restarts)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_ALWAYS,
-		.ready_on_spawn = true,
-		.backoff = {.delay = 100 * MSEC, .delay_max = 30 * SEC, .factor = 2.0},
-		.stable_after = 30 * SEC,
-		.start_timeout = 60 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	struct lifecycle lc;
 
 	lifecycle_init(&lc, &policy, 1);
@@ -1411,14 +1103,7 @@ Test(lifecycle, stop_requested_while_backing_off_never_restarts)
 
 Test(lifecycle, backoff_timeout_without_requirements_ready_waits)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_ALWAYS,
-		.ready_on_spawn = true,
-		.backoff = {.delay = 100 * MSEC, .delay_max = 30 * SEC, .factor = 2.0},
-		.stable_after = 30 * SEC,
-		.start_timeout = 60 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	struct lifecycle lc;
 
 	lifecycle_init(&lc, &policy, 1);
@@ -1432,14 +1117,7 @@ Test(lifecycle, backoff_timeout_without_requirements_ready_waits)
 
 Test(lifecycle, start_while_backing_off_starts_at_once_with_the_backoff_reset)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_ALWAYS,
-		.ready_on_spawn = true,
-		.backoff = {.delay = 100 * MSEC, .delay_max = 30 * SEC, .factor = 2.0},
-		.stable_after = 30 * SEC,
-		.start_timeout = 60 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	struct lifecycle lc;
 
 	lifecycle_init(&lc, &policy, 1);
@@ -1463,14 +1141,7 @@ Test(lifecycle, start_while_backing_off_starts_at_once_with_the_backoff_reset)
 
 Test(lifecycle, restart_while_backing_off_starts_at_once)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_ALWAYS,
-		.ready_on_spawn = true,
-		.backoff = {.delay = 100 * MSEC, .delay_max = 30 * SEC, .factor = 2.0},
-		.stable_after = 30 * SEC,
-		.start_timeout = 60 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	struct lifecycle lc;
 
 	lifecycle_init(&lc, &policy, 1);
@@ -1483,14 +1154,7 @@ Test(lifecycle, restart_while_backing_off_starts_at_once)
 
 Test(lifecycle, a_backing_off_service_ignores_process_and_probe_events)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_ALWAYS,
-		.ready_on_spawn = true,
-		.backoff = {.delay = 100 * MSEC, .delay_max = 30 * SEC, .factor = 2.0},
-		.stable_after = 30 * SEC,
-		.start_timeout = 60 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	static const enum lc_event events[] = {
 		LC_EV_DEPS_READY,
 		LC_EV_DEPS_LOST,
@@ -1515,15 +1179,10 @@ Test(lifecycle, a_backing_off_service_ignores_process_and_probe_events)
 
 Test(lifecycle, start_after_exited_spawns_with_a_fresh_backoff)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_ON_FAILURE,
-		.ready_on_spawn = true,
-		.backoff = {.delay = 100 * MSEC, .delay_max = 30 * SEC, .factor = 2.0},
-		.stable_after = 30 * SEC,
-		.start_timeout = 60 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	struct lifecycle lc;
+
+	policy.restart = RESTART_ON_FAILURE;
 
 	lifecycle_init(&lc, &policy, 1);
 	bring_up(&lc, 0);
@@ -1543,17 +1202,11 @@ Test(lifecycle, start_after_exited_spawns_with_a_fresh_backoff)
 
 Test(lifecycle, start_after_failed_opens_a_fresh_restart_window)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_ALWAYS,
-		.ready_on_spawn = true,
-		.backoff = {.delay = 100 * MSEC, .delay_max = 30 * SEC, .factor = 2.0},
-		.stable_after = 30 * SEC,
-		.restart_limit = 1,
-		.restart_window = 60 * SEC,
-		.start_timeout = 60 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	struct lifecycle lc;
+
+	policy.restart_limit = 1;
+	policy.restart_window = 60 * SEC;
 
 	lifecycle_init(&lc, &policy, 1);
 	bring_up(&lc, 0);
@@ -1571,15 +1224,10 @@ Test(lifecycle, start_after_failed_opens_a_fresh_restart_window)
 
 Test(lifecycle, restart_after_failed_starts_it)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_NEVER,
-		.ready_on_spawn = true,
-		.backoff = {.delay = 100 * MSEC, .delay_max = 30 * SEC, .factor = 2.0},
-		.stable_after = 30 * SEC,
-		.start_timeout = 60 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	struct lifecycle lc;
+
+	policy.restart = RESTART_NEVER;
 
 	lifecycle_init(&lc, &policy, 1);
 	lc.deps_ready = true;
@@ -1592,15 +1240,10 @@ Test(lifecycle, restart_after_failed_starts_it)
 
 Test(lifecycle, start_after_exited_without_requirements_ready_waits)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_NEVER,
-		.ready_on_spawn = true,
-		.backoff = {.delay = 100 * MSEC, .delay_max = 30 * SEC, .factor = 2.0},
-		.stable_after = 30 * SEC,
-		.start_timeout = 60 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	struct lifecycle lc;
+
+	policy.restart = RESTART_NEVER;
 
 	lifecycle_init(&lc, &policy, 1);
 	bring_up(&lc, 0);
@@ -1612,16 +1255,12 @@ Test(lifecycle, start_after_exited_without_requirements_ready_waits)
 
 Test(lifecycle, stop_after_exited_or_failed_makes_it_stopped_and_unwanted)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_NEVER,
-		.oneshot = true,
-		.ready_on_spawn = false,
-		.backoff = {.delay = 100 * MSEC, .delay_max = 30 * SEC, .factor = 2.0},
-		.stable_after = 30 * SEC,
-		.start_timeout = 60 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	struct lifecycle lc;
+
+	policy.restart = RESTART_NEVER;
+	policy.oneshot = true;
+	policy.ready_on_spawn = false;
 
 	lifecycle_init(&lc, &policy, 1);
 	lc.deps_ready = true;
@@ -1644,15 +1283,10 @@ Test(lifecycle, stop_after_exited_or_failed_makes_it_stopped_and_unwanted)
 
 Test(lifecycle, exited_and_failed_ignore_everything_but_start_restart_and_stop)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_NEVER,
-		.ready_on_spawn = true,
-		.backoff = {.delay = 100 * MSEC, .delay_max = 30 * SEC, .factor = 2.0},
-		.stable_after = 30 * SEC,
-		.start_timeout = 60 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	struct lifecycle exited, failed;
+
+	policy.restart = RESTART_NEVER;
 
 	lifecycle_init(&exited, &policy, 1);
 	bring_up(&exited, 0);
@@ -1749,15 +1383,10 @@ Test(lifecycle, arm_timer_is_asked_for_exactly_when_the_deadline_changes)
 
 Test(lifecycle, every_state_but_the_timed_ones_has_no_deadline)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_NEVER,
-		.ready_on_spawn = true,
-		.backoff = {.delay = 100 * MSEC, .delay_max = 30 * SEC, .factor = 2.0},
-		.stable_after = 30 * SEC,
-		.start_timeout = 60 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	struct lifecycle lc;
+
+	policy.restart = RESTART_NEVER;
 
 	lifecycle_init(&lc, &policy, 1);
 	lifecycle_step(&lc, LC_EV_START, 0);
@@ -1775,15 +1404,11 @@ Test(lifecycle, every_state_but_the_timed_ones_has_no_deadline)
 
 Test(lifecycle, a_note_lasts_only_until_the_next_event)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_ALWAYS,
-		.ready_on_spawn = false,
-		.backoff = {.delay = 100 * MSEC, .delay_max = 30 * SEC, .factor = 2.0},
-		.stable_after = 30 * SEC,
-		.start_timeout = 2 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	struct lifecycle lc;
+
+	policy.ready_on_spawn = false;
+	policy.start_timeout = 2 * SEC;
 
 	lifecycle_init(&lc, &policy, 1);
 	lc.deps_ready = true;
@@ -1796,15 +1421,11 @@ Test(lifecycle, a_note_lasts_only_until_the_next_event)
 
 Test(lifecycle, jitter_spreads_delays_within_plus_or_minus_the_fraction)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_ALWAYS,
-		.ready_on_spawn = true,
-		.backoff = {.delay = 1 * SEC, .delay_max = 30 * SEC, .factor = 2.0, .jitter = 0.1},
-		.stable_after = 30 * SEC,
-		.start_timeout = 60 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	uint64_t lo = UINT64_MAX, hi = 0;
+
+	policy.backoff = (struct backoff_policy){
+		.delay = 1 * SEC, .delay_max = 30 * SEC, .factor = 2.0, .jitter = 0.1};
 
 	for (uint64_t seed = 1; seed <= 200; seed++) {
 		struct lifecycle lc;
@@ -1840,16 +1461,12 @@ Test(lifecycle, jitter_spreads_delays_within_plus_or_minus_the_fraction)
 
 Test(lifecycle, jitter_is_deterministic_for_a_given_seed)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_ALWAYS,
-		.ready_on_spawn = true,
-		.backoff = {.delay = 1 * SEC, .delay_max = 30 * SEC, .factor = 2.0, .jitter = 0.25},
-		.stable_after = 30 * SEC,
-		.start_timeout = 60 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	struct lifecycle a, b, c;
 	bool differs = false;
+
+	policy.backoff = (struct backoff_policy){
+		.delay = 1 * SEC, .delay_max = 30 * SEC, .factor = 2.0, .jitter = 0.25};
 
 	lifecycle_init(&a, &policy, 42);
 	lifecycle_init(&b, &policy, 42);
@@ -1872,14 +1489,10 @@ Test(lifecycle, jitter_is_deterministic_for_a_given_seed)
 
 Test(lifecycle, no_jitter_gives_exact_delays_whatever_the_seed)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_ALWAYS,
-		.ready_on_spawn = true,
-		.backoff = {.delay = 1 * SEC, .delay_max = 30 * SEC, .factor = 2.0, .jitter = 0},
-		.stable_after = 30 * SEC,
-		.start_timeout = 60 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
+
+	policy.backoff = (struct backoff_policy){
+		.delay = 1 * SEC, .delay_max = 30 * SEC, .factor = 2.0, .jitter = 0};
 
 	for (uint64_t seed = 0; seed < 20; seed++) {
 		struct lifecycle lc;
