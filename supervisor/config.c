@@ -56,7 +56,7 @@ static struct parse_ctx {
 	struct config_errors *errors;
 	const char *file;
 	struct section_mark *sections;
-	size_t n_sections;
+	size_t n_sections, cap_sections;
 	struct line_mark *lines;
 	size_t n_lines, cap_lines;
 	char **rejected; /* services found but not taken: not "unknown" to requires */
@@ -700,11 +700,17 @@ static int blank_and_scan(const char *file, char *buf, size_t len)
 						  CONFIG_SECTIONS_MAX);
 				return -EINVAL;
 			}
-			struct section_mark *n =
-				realloc(ctx.sections, (ctx.n_sections + 1) * sizeof(*n));
-			if (!n)
-				return -ENOMEM;
-			ctx.sections = n;
+			if (ctx.n_sections == ctx.cap_sections) {
+				size_t cap = MAX(ctx.cap_sections * 2, (size_t)64);
+				struct section_mark *g = realloc(ctx.sections, cap * sizeof(*g));
+
+				if (!g)
+					return -ENOMEM;
+				ctx.sections = g;
+				ctx.cap_sections = cap;
+			}
+			struct section_mark *n = ctx.sections;
+
 			n[ctx.n_sections] = (struct section_mark){.line = line, .depth = depth - 1};
 			snprintf(n[ctx.n_sections].keyword, sizeof(n->keyword), "%s", kw);
 			snprintf(n[ctx.n_sections].title, sizeof(n->title), "%s", title);
@@ -747,7 +753,7 @@ static int parse_file(const char *path, cfg_t **ret)
 	ctx.failed = false;
 	free(ctx.sections);
 	ctx.sections = NULL;
-	ctx.n_sections = 0;
+	ctx.n_sections = ctx.cap_sections = 0;
 	ctx.n_lines = 0; /* the previous file's sections are converted by now */
 	ctx.any_file_failed |= ctx.file_failed;
 	ctx.file_failed = true; /* until this parse succeeds */
@@ -830,6 +836,22 @@ static const struct section_mark *find_mark(size_t parent, const char *keyword, 
 	return found;
 }
 
+/* The next top-level section called @keyword from mark *@at on, or NULL; moves *@at
+ * past it. Sections are converted in file order, so a walk goes on from the last
+ * one found (from the start each time, it was quadratic in the services). */
+static const struct section_mark *next_top_mark(size_t *at, const char *keyword)
+{
+	for (; *at < ctx.n_sections; (*at)++) {
+		const struct section_mark *m = &ctx.sections[*at];
+
+		if (m->depth == 0 && STREQ(m->keyword, keyword)) {
+			(*at)++;
+			return m;
+		}
+	}
+	return NULL;
+}
+
 static int convert_probe(cfg_t *svc, size_t mark, enum probe_role role, struct probe_config *pc)
 {
 	const char *name = probe_roles[role];
@@ -905,17 +927,16 @@ static int service_error(const struct service_config *sc, const char *fmt, ...)
 	return -EINVAL;
 }
 
-static int convert_service(cfg_t *svc, size_t nth, struct service_config **ret)
+/* Converts service section @svc, found in the file at @m (NULL: not found). */
+static int convert_service(cfg_t *svc, const struct section_mark *m, struct service_config **ret)
 {
 	CLEANUP(service_config_freep) struct service_config *sc = calloc(1, sizeof(*sc));
-	const struct section_mark *m;
 	const char *s;
 	size_t mark;
 	int r, bad = 0;
 
 	if (!sc)
 		return -ENOMEM;
-	m = find_mark(SIZE_MAX, "service", (unsigned)nth, NULL);
 	mark = m ? (size_t)(m - ctx.sections) : SIZE_MAX;
 	sc->name = strdup(cfg_title(svc));
 	sc->file = strdup(ctx.file);
@@ -1047,12 +1068,18 @@ static int add_service(struct vigil_config *c, struct service_config *sc)
 	return 0;
 }
 
-ssize_t config_find_service(const struct vigil_config *c, const char *name)
+/* The index of service @name among the first @n, or -ENOENT. */
+static ssize_t find_among(const struct vigil_config *c, size_t n, const char *name)
 {
-	for (size_t i = 0; i < c->n_services; i++)
+	for (size_t i = 0; i < n; i++)
 		if (STREQ(c->services[i]->name, name))
 			return (ssize_t)i;
 	return -ENOENT;
+}
+
+ssize_t config_find_service(const struct vigil_config *c, const char *name)
+{
+	return find_among(c, c->n_services, name);
 }
 
 static int set_string(char **dst, cfg_t *cfg, const char *name, bool only_if_set)
@@ -1120,6 +1147,9 @@ static bool was_rejected(const char *name)
 static int take_services(struct vigil_config *c, cfg_t *cfg)
 {
 	unsigned n = cfg_size(cfg, "service");
+	/* libconfuse refuses a title twice in one file: only earlier files' services
+	 * can clash. */
+	size_t before = c->n_services, at = 0;
 	int r;
 
 	for (unsigned i = 0; i < n; i++) {
@@ -1128,7 +1158,7 @@ static int take_services(struct vigil_config *c, cfg_t *cfg)
 
 		cfg_t *sec = cfg_getnsec(cfg, "service", i);
 
-		r = convert_service(sec, i, &sc);
+		r = convert_service(sec, next_top_mark(&at, "service"), &sc);
 		if (r == -ENOMEM)
 			return r;
 		if (r < 0) {
@@ -1137,7 +1167,7 @@ static int take_services(struct vigil_config *c, cfg_t *cfg)
 				return r;
 			continue;
 		}
-		k = config_find_service(c, sc->name);
+		k = find_among(c, before, sc->name);
 		if (k >= 0) {
 			config_errors_add(ctx.errors,
 					  "%s:%u: service '%s' is already defined at %s:%u",
