@@ -9,9 +9,11 @@ need="build-essential autoconf automake pkg-config libconfuse-dev libsystemd-dev
       libmicrohttpd-dev libjansson-dev libcurl4-openssl-dev libcurl4 libcriterion-dev"
 case $what in
 demo) need="$need python3 curl" ;;
-# For the tests: setpriv, prlimit, unshare (util-linux), script (bsdutils), pgrep (procps),
-# systemd-notify (systemd), promtool (prometheus), valgrind; clang and libFuzzer for t/fuzz
-check) need="$need util-linux bsdutils procps systemd prometheus valgrind clang libclang-rt-14-dev" ;;
+# For the tests: setpriv, prlimit, unshare (util-linux), mount, awk (mawk), script
+# (bsdutils), pgrep (procps), systemd-notify (systemd), promtool (prometheus), valgrind;
+# clang and libFuzzer for t/fuzz
+check) need="$need util-linux mount mawk bsdutils procps systemd prometheus valgrind clang
+	     libclang-rt-14-dev" ;;
 *) echo "usage: $0 demo|check" >&2; exit 2 ;;
 esac
 

@@ -405,6 +405,9 @@ Test(probes, an_http_probe_without_libcurl_is_a_config_error_naming_the_package)
 
 	/* Hide libcurl in a private mount namespace: what a container image without it
 	 * looks like to dlopen(). Needs CAP_SYS_ADMIN; skipped without. */
+	vh_need(&v, "unshare", "util-linux");
+	vh_need(&v, "mount", "mount");
+	vh_need(&v, "awk", "mawk");
 	vh_write(&v,
 		 "vigil.conf",
 		 "service s {\n"
@@ -449,9 +452,12 @@ Test(probes, checks_timing_out_on_a_hanging_name_lookup_share_one_lookup)
 {
 	struct sockaddr_in dns = {.sin_family = AF_INET, .sin_port = htons(53)};
 	char script[1024], path[64], *status, *p;
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	long threads;
+	int fd;
 
+	vh_need(&v, "unshare", "util-linux");
+	vh_need(&v, "mount", "mount");
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	cr_assert_geq(fd, 0);
 	cr_assert_eq(inet_pton(AF_INET, "127.0.0.2", &dns.sin_addr), 1);
 	if (bind(fd, (struct sockaddr *)&dns, sizeof(dns)) < 0) {

@@ -180,6 +180,7 @@ Test(shutdown, as_pid_1_vigild_reaps_orphans_and_kills_leftovers_at_shutdown_tim
 			      "4",
 			      NULL};
 
+	vh_need(&v, "unshare", "util-linux");
 	if (vh_run(probe, NULL, 10000) != 0) {
 		/* A chroot refuses the private /proc (a mount namespace); a pid namespace
 		 * alone still makes vigild PID 1, and nothing here reads /proc. */
