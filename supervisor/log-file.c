@@ -17,8 +17,6 @@
 #include "macro.h"
 
 #define LOG_FILE_INITIAL (16U * 1024U)
-/* Lines gather up to this much before a write (more only while writing fails). */
-#define LOG_FILE_BATCH LOG_FILE_BUFFER_MAX
 
 struct log_file {
 	sd_event *event;
@@ -123,18 +121,17 @@ static bool grow(struct log_file *f, size_t cap)
 	return true;
 }
 
-/* Makes room for @need bytes at the end of the buffer: grows it to a batch, writes
- * it out when full; while writing fails, grows it to LOG_FILE_BUFFER_MAX. */
+/* Makes room for @need bytes at the end of the buffer: grows it up to
+ * LOG_FILE_BUFFER_MAX (lines gather that much before a write, or wait that much while
+ * writing fails), writes it out when full. */
 static bool make_room(struct log_file *f, size_t need)
 {
-	size_t limit = f->error ? LOG_FILE_BUFFER_MAX : LOG_FILE_BATCH;
-
 	if (f->cap - f->len >= need)
 		return true;
-	if (f->cap < limit) {
+	if (f->cap < LOG_FILE_BUFFER_MAX) {
 		size_t cap = MAX(MAX(f->cap * 2, (size_t)LOG_FILE_INITIAL), f->len + need);
 
-		if (grow(f, MIN(cap, limit)) && f->cap - f->len >= need)
+		if (grow(f, MIN(cap, (size_t)LOG_FILE_BUFFER_MAX)) && f->cap - f->len >= need)
 			return true;
 	}
 	if (!f->error && f->len > f->off) {

@@ -33,8 +33,6 @@
 /* The pipe of a service whose output fills the default 64 KiB grows to this, so
  * that it goes on writing while vigild formats and writes what it read. */
 #define LOGS_PIPE_BIG (1024U * 1024U)
-/* Reads of one pipe per wake-up before the loop serves anything else. */
-#define LOGS_READS_PER_WAKE 1
 
 /* Whole lines of one read bound for a file are gathered, up to this many or this
  * many bytes, to be copied there in one pass. */
@@ -211,6 +209,13 @@ static bool in_read(const struct logs *h, const char *p)
 	       (uintptr_t)p < (uintptr_t)h->read_end;
 }
 
+/* Whether a line of that read ending before @end is pushed out of the tail again by
+ * the rest of the read: every line after it costs the tail more than its bytes. */
+static bool pushed_out(const struct service_logs *l, const char *end)
+{
+	return l->hub->read_end - end >= (ptrdiff_t)l->tail.max;
+}
+
 static void flush_run(struct pipe_slot *sl)
 {
 	struct logs *h = sl->l->hub;
@@ -280,7 +285,7 @@ static bool on_line(const char *p, size_t n, bool continued, void *userdata)
 		l->forward_lost++;
 		o = NULL;
 	}
-	if (in_read(l->hub, p) && (size_t)(l->hub->read_end - (p + n)) > l->tail.max) {
+	if (in_read(l->hub, p) && pushed_out(l, p + n + 1)) {
 		log_tail_skip(&l->tail, 1);
 		l->appended = true;
 	} else if (log_tail_append(&l->tail, sl->time, sl->stream, continued, p, n) == 0)
@@ -306,8 +311,6 @@ static size_t take_whole_lines(struct pipe_slot *sl, const char *p, size_t n)
 {
 	struct service_logs *l = sl->l;
 	bool file = log_file_enabled(l->file);
-	/* Lines ending at or before @keep are pushed out of the tail by the rest. */
-	const char *keep = n > l->tail.max ? p + n - l->tail.max : p;
 	uint64_t skipped = 0;
 	size_t done = 0;
 
@@ -317,7 +320,7 @@ static size_t take_whole_lines(struct pipe_slot *sl, const char *p, size_t n)
 
 		if (used == 0 || used == len)
 			break; /* partial, or the first piece of a long line */
-		if (q + used <= keep)
+		if (pushed_out(l, q + used))
 			skipped++;
 		else {
 			log_tail_skip(&l->tail, skipped);
@@ -434,13 +437,8 @@ static int on_pipe(sd_event_source *src, int fd, uint32_t revents, void *userdat
 	(void)src;
 	(void)fd;
 	(void)revents;
-	for (unsigned i = 0; i < LOGS_READS_PER_WAKE; i++) {
-		ssize_t n = read_chunk(sl);
-
-		/* Stop at EOF, a refusal, or a pipe that had less than a full read. */
-		if (n < (ssize_t)LOGS_READ_SIZE || sl->fd < 0 || sl->split.stopped)
-			break;
-	}
+	/* One read per wakeup (it empties the pipe) before the loop serves others. */
+	(void)read_chunk(sl);
 	after_lines(l);
 	return 0;
 }
