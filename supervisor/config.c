@@ -757,7 +757,7 @@ static int parse_file(const char *path, cfg_t **ret)
 	ctx.n_lines = 0; /* the previous file's sections are converted by now */
 	ctx.any_file_failed |= ctx.file_failed;
 	ctx.file_failed = true; /* until this parse succeeds */
-	r = read_file(path, CONFIG_FILE_MAX, &buf, &len);
+	r = fileio_read(path, CONFIG_FILE_MAX, &buf, &len);
 	if (r < 0) {
 		config_errors_add(
 			ctx.errors, "%s: cannot read configuration: %s", path, strerror(-r));

@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
@@ -26,9 +27,11 @@ bool env_assignment_is_valid(const char *assignment)
 	return k > 0 && assignment[k] == '=';
 }
 
-static ssize_t env_find(char **env, size_t n, const char *name, size_t name_len)
+/* The index of @name's assignment among the first @n of @env (stopping at a NULL),
+ * or -1. */
+static ssize_t env_find(char *const *env, size_t n, const char *name, size_t name_len)
 {
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n && env[i]; i++)
 		if (strncmp(env[i], name, name_len) == 0 && env[i][name_len] == '=')
 			return (ssize_t)i;
 	return -1;
@@ -179,9 +182,7 @@ int env_file_parse(const char *text, size_t len, char ***ret, unsigned *ret_line
 const char *env_get(char *const *env, const char *name)
 {
 	size_t len = strlen(name);
+	ssize_t i = env ? env_find(env, SIZE_MAX, name, len) : -1;
 
-	for (; env && *env; env++)
-		if (strncmp(*env, name, len) == 0 && (*env)[len] == '=')
-			return *env + len + 1;
-	return NULL;
+	return i >= 0 ? env[i] + len + 1 : NULL;
 }

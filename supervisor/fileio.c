@@ -9,12 +9,12 @@
 
 #include "macro.h"
 
-int read_file(const char *path, size_t max, char **ret, size_t *ret_len)
+int fileio_read(const char *path, size_t max, char **ret, size_t *ret_len)
 {
 	CLEANUP_CLOSE int fd = open(path, O_RDONLY | O_CLOEXEC);
 	CLEANUP_FREE char *buf = NULL;
 	struct stat st;
-	size_t len = 0;
+	size_t len = 0, cap;
 
 	if (fd < 0)
 		return -errno;
@@ -24,11 +24,27 @@ int read_file(const char *path, size_t max, char **ret, size_t *ret_len)
 		return -EISDIR;
 	if ((unsigned long long)st.st_size > max)
 		return -EFBIG;
-	buf = malloc((size_t)st.st_size + 1);
-	if (!buf)
-		return -ENOMEM;
-	while (len < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + len, (size_t)st.st_size - len);
+	/* Sized to the file, with a byte to see EOF in and one for the NUL; read to EOF
+	 * all the same: a file that grew, a pipe or a /proc file (size 0) comes whole,
+	 * up to @max. */
+	cap = (size_t)st.st_size + 2;
+	for (;;) {
+		ssize_t n;
+
+		if (len + 1 == cap) {
+			size_t c = MIN(MAX(cap * 2, (size_t)4096), max + 2);
+			char *b;
+
+			if (len > max)
+				return -EFBIG;
+			b = realloc(buf, c);
+			if (!b)
+				return -ENOMEM;
+			buf = b;
+			cap = c;
+		} else if (!buf && !(buf = malloc(cap)))
+			return -ENOMEM;
+		n = read(fd, buf + len, cap - 1 - len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
@@ -37,6 +53,8 @@ int read_file(const char *path, size_t max, char **ret, size_t *ret_len)
 			break;
 		len += (size_t)n;
 	}
+	if (len > max)
+		return -EFBIG;
 	buf[len] = '\0';
 	*ret = TAKE_PTR(buf);
 	*ret_len = len;

@@ -167,7 +167,7 @@ static int spawn(struct service *s, char *why, size_t why_size)
 		size_t len = 0;
 		unsigned line = 0;
 
-		r = read_file(cfg->env_file, SERVICE_ENV_FILE_MAX, &text, &len);
+		r = fileio_read(cfg->env_file, SERVICE_ENV_FILE_MAX, &text, &len);
 		if (r == -ENOENT && cfg->env_file_optional)
 			r = 0;
 		else if (r < 0) {
