@@ -38,15 +38,21 @@ static const char *path_of(const char *name)
 	return p;
 }
 
+static void write_text(const char *name, const char *text)
+{
+	FILE *f = fopen(path_of(name), "w");
+
+	cr_assert_not_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
 Test(fileio, a_regular_file_comes_whole_and_nul_terminated)
 {
 	char *text = NULL;
 	size_t len = 0;
-	FILE *f = fopen(path_of("a"), "w");
 
-	cr_assert_not_null(f);
-	fputs("A=1\nB=2\n", f);
-	fclose(f);
+	write_text("a", "A=1\nB=2\n");
 	cr_assert_eq(fileio_read(path_of("a"), 100, &text, &len), 0);
 	cr_assert_eq(len, 8);
 	cr_assert_str_eq(text, "A=1\nB=2\n");
@@ -87,11 +93,8 @@ Test(fileio, more_than_max_is_refused_by_size_or_by_content)
 {
 	char *text = NULL;
 	size_t len = 0;
-	FILE *f = fopen(path_of("big"), "w");
 
-	cr_assert_not_null(f);
-	fputs("0123456789", f);
-	fclose(f);
+	write_text("big", "0123456789");
 	cr_assert_eq(fileio_read(path_of("big"), 9, &text, &len), -EFBIG);
 	cr_assert_eq(fileio_read(path_of("big"), 10, &text, &len), 0);
 	free(text);
