@@ -24,7 +24,11 @@ uint64_t backoff_delay(const struct backoff_policy *p, unsigned n, double rand01
 	if (!(d < cap))
 		d = cap;
 	d *= 1.0 + p->jitter * (2.0 * rand01 - 1.0);
+	/* Jitter (at most 1, that is ±100 %) leaves d in [0, 2 × delay_max]; a
+	 * delay_max near 2^63 µs must not overflow the conversion. */
 	if (d < 0)
 		d = 0;
-	return (uint64_t)(d + 0.5); /* d >= 0 and below delay_max × 1.1 */
+	if (d >= 0x1p63)
+		return UINT64_C(1) << 63;
+	return (uint64_t)(d + 0.5);
 }

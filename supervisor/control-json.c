@@ -37,9 +37,7 @@ const char *service_health_to_string(const struct service *s)
 
 bool service_exited_successfully(const struct service *s)
 {
-	struct service_exit e = service_get_exit(s);
-
-	return e.known && e.success;
+	return service_get_exit(s).success;
 }
 
 static json_t *text_to_json(const char *s);

@@ -276,12 +276,12 @@ static unsigned handle_reload(const struct call *call, struct reply *out)
 	struct reload_result res = {0};
 	int r;
 
-	if (manager_is_shutting_down(call->ctl->manager))
-		return fail(out, MHD_HTTP_SERVICE_UNAVAILABLE, "vigild is shutting down");
 	log_info("Reloading the configuration, requested by uid %u (pid %d)",
 		 (unsigned)call->peer->uid,
 		 (int)call->peer->pid);
 	r = manager_reload(call->ctl->manager, &errors, &res);
+	if (r == -ESHUTDOWN)
+		return fail(out, MHD_HTTP_SERVICE_UNAVAILABLE, "vigild is shutting down");
 	if (r < 0) {
 		for (size_t i = 0; i < errors.n; i++)
 			log_error("%s", errors.lines[i]);

@@ -381,9 +381,8 @@ int notify_watchdog_start(struct notify *n, uint64_t usec)
 		notify_watchdog_stop(n);
 		return 0;
 	}
-	/* Called for each WATCHDOG=1, from the loop: its time is at hand. */
-	if (sd_event_now(n->event, CLOCK_MONOTONIC, &now) < 0)
-		now = clock_now(CLOCK_MONOTONIC);
+	/* The clock, not the loop's older time: the deadline never earlier than asked. */
+	now = clock_now(CLOCK_MONOTONIC);
 	if (!n->watchdog) {
 		int r = sd_event_add_time(
 			n->event, &n->watchdog, CLOCK_MONOTONIC, now + usec, 1, on_watchdog, n);

@@ -22,8 +22,8 @@ struct sdnotify {
 	sd_event_source *first;    /* the first look, even if nothing happens */
 	sd_event_source *watchdog; /* WATCHDOG=1 at half the period systemd asked for */
 	uint64_t watchdog_period;
-	bool ready_sent, stopping_sent, looked;
-	uint64_t changes; /* manager_get_changes() when last looked */
+	bool ready_sent, stopping_sent;
+	uint64_t changes; /* manager_get_changes() when last looked; UINT64_MAX: never */
 	char status[256];
 };
 
@@ -119,9 +119,8 @@ static void update(struct sdnotify *sn)
 	int r;
 
 	/* Runs after every loop iteration: nothing to look at unless a service moved. */
-	if (sn->looked && changes == sn->changes)
+	if (changes == sn->changes)
 		return;
-	sn->looked = true;
 	sn->changes = changes;
 	sdnotify_status(sn->manager, status, sizeof(status));
 	msg[0] = '\0';
@@ -182,6 +181,7 @@ int sdnotify_new(struct manager *m, struct sdnotify **ret)
 	if (!sn)
 		return -ENOMEM;
 	sn->manager = m;
+	sn->changes = UINT64_MAX;
 	r = sd_event_add_post(ev, &sn->post, on_post, sn);
 	/* Ahead of the manager's own sources: a defer source that stays pending (the
 	 * manager's "settle") would otherwise win every time, and a quick shutdown end

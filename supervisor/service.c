@@ -465,19 +465,17 @@ static void on_main_exit(struct reaper_watch *w, int status)
 {
 	struct service *s = (struct service *)((char *)w - offsetof(struct service, watch));
 	char reason[64], full[sizeof(s->reason) + 80];
-	bool success;
 
 	s->pid = 0;
 	s->exit = (struct service_exit){.known = true, .time = clock_now(CLOCK_REALTIME)};
 	if (WIFEXITED(status)) {
 		s->exit.code = WEXITSTATUS(status);
-		success = s->exit.success = in_success_codes(s->cfg, s->exit.code);
+		s->exit.success = in_success_codes(s->cfg, s->exit.code);
 		snprintf(reason, sizeof(reason), "exited with code %d", s->exit.code);
 	} else {
 		const char *name = signame_to_string(WTERMSIG(status));
 
 		s->exit.signal = WTERMSIG(status);
-		success = false;
 		if (name)
 			snprintf(reason, sizeof(reason), "killed by SIG%s", name);
 		else
@@ -496,7 +494,7 @@ static void on_main_exit(struct reaper_watch *w, int status)
 		service_feed(s, LC_EV_EXIT_FAILURE, full);
 		return;
 	}
-	service_feed(s, success ? LC_EV_EXIT_SUCCESS : LC_EV_EXIT_FAILURE, reason);
+	service_feed(s, s->exit.success ? LC_EV_EXIT_SUCCESS : LC_EV_EXIT_FAILURE, reason);
 }
 
 static int on_timer(sd_event_source *src, uint64_t usec, void *userdata)

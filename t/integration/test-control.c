@@ -390,6 +390,25 @@ Test(control, reload_answers_the_diff_or_422_with_every_error)
 	cr_assert(api_wait_state(&v, "new", "running", 1000));
 }
 
+/* A reload asked for during a shutdown is refused with 503, not taken for a bad
+ * configuration (422), and starts nothing. */
+Test(control, a_reload_during_a_shutdown_answers_503)
+{
+	char *body = NULL;
+
+	start_with("service slow {\n  command = \"%s ignore TERM pause\"\n"
+		   "  stop-timeout = 2s\n}\n",
+		   vh_helper());
+	cr_assert(api_wait_state(&v, "slow", "running", 5000));
+	cr_assert_eq(api_call(&v, "POST", "/v1/shutdown", NULL), 202);
+	cr_assert(vh_wait_log(&v, "slow: running -> stopping", 1, 5000));
+	cr_assert_eq(api_call(&v, "POST", "/v1/reload", &body), 503);
+	cr_assert(body && strstr(body, "shutting down"), "%s", body ? body : "");
+	free(body);
+	cr_assert_eq(vh_count_log(&v, "Reload failed"), 0);
+	cr_assert_eq(vh_wait_exit(&v, 10000), 0);
+}
+
 Test(control, shutdown_answers_202_then_vigild_exits_cleanly)
 {
 	char *body = NULL;

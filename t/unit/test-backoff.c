@@ -161,3 +161,14 @@ Test(backoff, a_random_number_grows_the_delay_monotonically)
 		prev = d;
 	}
 }
+
+/* Full jitter doubles a delay at the cap: a cap near 2^63 µs must not overflow the
+ * conversion (UBSan reports that in make check-sanitize). */
+Test(backoff, full_jitter_on_a_huge_cap_stays_in_range)
+{
+	struct backoff_policy p = {
+		.delay = UINT64_MAX / 2, .delay_max = UINT64_MAX / 2, .factor = 2.0, .jitter = 1.0};
+
+	cr_assert_eq(backoff_delay(&p, 1, 0.999999), UINT64_C(1) << 63);
+	cr_assert_eq(backoff_delay(&p, 1, 0.0), 0);
+}
