@@ -19,14 +19,6 @@
 
 #include "http.h"
 
-long long api_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int api_call(struct vh *v, const char *method, const char *target, char **body)
 {
 	struct http_response res;
@@ -43,10 +35,10 @@ int api_call(struct vh *v, const char *method, const char *target, char **body)
 
 void api_wait_up(struct vh *v)
 {
-	long long end = api_now_ms() + vh_ms(5000);
+	long long end = vh_now_ms() + vh_ms(5000);
 
 	while (api_call(v, "GET", "/v1/services", NULL) != 200) {
-		cr_assert_lt(api_now_ms(), end, "vigild never answered on %s", v->sock);
+		cr_assert_lt(vh_now_ms(), end, "vigild never answered on %s", v->sock);
 		vh_msleep(5);
 	}
 }
@@ -86,7 +78,7 @@ json_t *api_field(struct vh *v, const char *name, const char *key)
 
 bool api_wait_state(struct vh *v, const char *name, const char *state, int timeout_ms)
 {
-	long long end = api_now_ms() + vh_ms(timeout_ms);
+	long long end = vh_now_ms() + vh_ms(timeout_ms);
 
 	do {
 		json_t *s = api_field(v, name, "state");
@@ -96,7 +88,7 @@ bool api_wait_state(struct vh *v, const char *name, const char *state, int timeo
 		if (ok)
 			return true;
 		vh_msleep(10);
-	} while (api_now_ms() < end);
+	} while (vh_now_ms() < end);
 	return false;
 }
 
@@ -104,7 +96,7 @@ ssize_t api_raw(const char *sock, const void *req, size_t len, char **out, int t
 		bool *closed)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	long long end = api_now_ms() + timeout_ms;
+	long long end = vh_now_ms() + timeout_ms;
 	size_t got = 0, cap = 65536;
 	char *buf = malloc(cap);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -128,7 +120,7 @@ ssize_t api_raw(const char *sock, const void *req, size_t len, char **out, int t
 	}
 	for (;;) {
 		struct pollfd pfd = {.fd = fd, .events = POLLIN};
-		long long left = end - api_now_ms();
+		long long left = end - vh_now_ms();
 		ssize_t n;
 
 		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
@@ -157,7 +149,7 @@ static void drain(int out_fd, int err_fd, char **out, char **err, long long end)
 	int open = 2;
 
 	while (open > 0) {
-		long long left = end - api_now_ms();
+		long long left = end - vh_now_ms();
 
 		if (left <= 0 || poll(pfd, 2, (int)left) <= 0)
 			break;
@@ -193,7 +185,7 @@ int ctl_runv(const char *const *prefix, const char *const *argv, char **out, cha
 {
 	const char *full[64];
 	int po[2], pe[2], status;
-	long long end = api_now_ms() + vh_ms(20000);
+	long long end = vh_now_ms() + vh_ms(20000);
 	size_t n = 0;
 	pid_t pid;
 
@@ -227,7 +219,7 @@ int ctl_runv(const char *const *prefix, const char *const *argv, char **out, cha
 
 		if (r == pid)
 			break;
-		if (api_now_ms() > end) {
+		if (vh_now_ms() > end) {
 			kill(pid, SIGKILL);
 			waitpid(pid, &status, 0);
 			return -1;

@@ -38,6 +38,3 @@ int ctl_run(struct vh *v, char **out, char **err, ...) __attribute__((sentinel))
 /* The same with an argument vector (no -s added) and a prefix command (e.g. setpriv
  * ...; NULL for none). */
 int ctl_runv(const char *const *prefix, const char *const *argv, char **out, char **err);
-
-/* Milliseconds of CLOCK_MONOTONIC. */
-long long api_now_ms(void);

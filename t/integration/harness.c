@@ -20,7 +20,7 @@
 
 #include <criterion/criterion.h>
 
-static long long now_ms(void)
+long long vh_now_ms(void)
 {
 	struct timespec ts;
 
@@ -288,13 +288,13 @@ int vh_count_log(struct vh *v, const char *needle)
 
 bool vh_wait_log(struct vh *v, const char *needle, int count, int timeout_ms)
 {
-	long long end = now_ms() + vh_ms(timeout_ms);
+	long long end = vh_now_ms() + vh_ms(timeout_ms);
 
 	do {
 		if (vh_count_log(v, needle) >= count)
 			return true;
 		vh_msleep(5);
-	} while (now_ms() < end);
+	} while (vh_now_ms() < end);
 	return false;
 }
 
@@ -318,26 +318,26 @@ int vh_count_lines(const char *path)
 
 bool vh_wait_lines(const char *path, int lines, int timeout_ms)
 {
-	long long end = now_ms() + vh_ms(timeout_ms);
+	long long end = vh_now_ms() + vh_ms(timeout_ms);
 
 	do {
 		if (vh_count_lines(path) >= lines)
 			return true;
 		vh_msleep(5);
-	} while (now_ms() < end);
+	} while (vh_now_ms() < end);
 	return false;
 }
 
 int vh_wait_exit(struct vh *v, int timeout_ms)
 {
-	long long end = now_ms() + vh_ms(timeout_ms);
+	long long end = vh_now_ms() + vh_ms(timeout_ms);
 
 	if (!v->exited) {
 		for (;;) {
 			pid_t r = waitpid(v->pid, &v->status, WNOHANG);
 			if (r == v->pid)
 				break;
-			if (now_ms() >= end)
+			if (vh_now_ms() >= end)
 				return -1;
 			vh_msleep(5);
 		}
@@ -473,7 +473,7 @@ void vh_cleanup(struct vh *v)
 int vh_run(const char *const *argv, char **out, int timeout_ms)
 {
 	int pfd[2], status;
-	long long end = now_ms() + timeout_ms;
+	long long end = vh_now_ms() + timeout_ms;
 	size_t len = 0, cap = 4096;
 	char *buf = malloc(cap);
 	pid_t pid;
@@ -504,7 +504,7 @@ int vh_run(const char *const *argv, char **out, int timeout_ms)
 		}
 		if (n == 0)
 			break;
-		if (now_ms() >= end) {
+		if (vh_now_ms() >= end) {
 			kill(pid, SIGKILL);
 			break;
 		}
@@ -536,25 +536,25 @@ int vh_free_port(void)
 
 bool vh_wait_dead(pid_t pid, int timeout_ms)
 {
-	long long end = now_ms() + vh_ms(timeout_ms);
+	long long end = vh_now_ms() + vh_ms(timeout_ms);
 
 	do {
 		if (!vh_alive(pid))
 			return true;
 		vh_msleep(5);
-	} while (now_ms() < end);
+	} while (vh_now_ms() < end);
 	return false;
 }
 
 bool vh_wait_reaped(pid_t pid, int timeout_ms)
 {
-	long long end = now_ms() + vh_ms(timeout_ms);
+	long long end = vh_now_ms() + vh_ms(timeout_ms);
 
 	do {
 		if (kill(pid, 0) < 0 && errno == ESRCH)
 			return true;
 		vh_msleep(5);
-	} while (now_ms() < end);
+	} while (vh_now_ms() < end);
 	return false;
 }
 

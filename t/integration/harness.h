@@ -76,6 +76,9 @@ void vh_start_args(struct vh *v, const char *const *args);
 /* Starts `vigild -c DIR/vigil.conf -s DIR/control.sock --log-level debug`. */
 void vh_start(struct vh *v);
 
+/* Milliseconds of CLOCK_MONOTONIC. */
+long long vh_now_ms(void);
+
 /* Waits until v->log holds @needle at least @count times. */
 bool vh_wait_log(struct vh *v, const char *needle, int count, int timeout_ms);
 int vh_count_log(struct vh *v, const char *needle);

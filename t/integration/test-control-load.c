@@ -50,9 +50,9 @@ static void *client_main(void *arg)
 	 * vigild's loop as busy as it can be, which is what is under test. */
 	(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
 
-	while (api_now_ms() < c->end) {
+	while (vh_now_ms() < c->end) {
 		struct http_response res;
-		long long t0 = api_now_ms();
+		long long t0 = vh_now_ms();
 		int r = http_request(v.sock, "GET", "/v1/services", 10000, &res);
 
 		if (r == 0 && res.status == 200 && res.len > 0)
@@ -63,8 +63,8 @@ static void *client_main(void *arg)
 		}
 		if (r == 0)
 			http_response_clear(&res);
-		if (api_now_ms() - t0 > c->worst_ms)
-			c->worst_ms = api_now_ms() - t0;
+		if (vh_now_ms() - t0 > c->worst_ms)
+			c->worst_ms = vh_now_ms() - t0;
 	}
 	return NULL;
 }
@@ -126,12 +126,12 @@ Test(control_load, fifty_clients_are_answered_while_restarts_stay_on_time)
 	while (!p.headers_done)
 		cr_assert_eq(http_read(fd, &p, 5000, keep, &ev), 0);
 
-	t0 = api_now_ms();
+	t0 = vh_now_ms();
 	for (int i = 0; i < CLIENTS; i++) {
 		clients[i] = (struct client){.end = t0 + RUN_MS};
 		cr_assert_eq(pthread_create(&threads[i], NULL, client_main, &clients[i]), 0);
 	}
-	while (api_now_ms() < t0 + RUN_MS) {
+	while (vh_now_ms() < t0 + RUN_MS) {
 		int r = http_read(fd, &p, 100, keep, &ev);
 		cr_assert(r == 0 || r == -ETIMEDOUT, "event stream: %d", r);
 	}
@@ -219,8 +219,8 @@ Test(control_load, a_flood_of_idle_connections_does_not_stop_supervision)
 		strcpy(sa.sun_path, v.sock);
 		cr_assert(connect(fds[i], (struct sockaddr *)&sa, sizeof(sa)) == 0);
 	}
-	t0 = api_now_ms();
-	while (api_now_ms() < t0 + 1500) {
+	t0 = vh_now_ms();
+	while (vh_now_ms() < t0 + 1500) {
 		int r = http_read(fd, &p, 100, keep, &ev);
 		cr_assert(r == 0 || r == -ETIMEDOUT, "event stream: %d", r);
 	}
@@ -232,9 +232,9 @@ Test(control_load, a_flood_of_idle_connections_does_not_stop_supervision)
 	for (int i = 0; i < FLOOD; i++)
 		close(fds[i]);
 	/* Once they are gone, the API answers at once again. */
-	t0 = api_now_ms();
+	t0 = vh_now_ms();
 	cr_assert_eq(api_call(&v, "GET", "/v1/services", NULL), 200);
-	after = (int)(api_now_ms() - t0);
+	after = (int)(vh_now_ms() - t0);
 	cr_assert_lt(after, 2000, "answered %d ms after the flood left", after);
 	close(fd);
 }

@@ -175,8 +175,8 @@ Test(control, start_stop_and_restart_answer_202_404_or_409)
 	cr_assert(api_wait_state(&v, "off", "stopped", 5000));
 
 	cr_assert_eq(api_call(&v, "POST", "/v1/services/web/restart", NULL), 202);
-	for (long long end = api_now_ms() + 5000;
-	     vh_read_long(vh_path(&v, "web.pid")) == first && api_now_ms() < end;)
+	for (long long end = vh_now_ms() + 5000;
+	     vh_read_long(vh_path(&v, "web.pid")) == first && vh_now_ms() < end;)
 		vh_msleep(10);
 	cr_assert_neq(vh_read_long(vh_path(&v, "web.pid")), first);
 	cr_assert(api_wait_state(&v, "web", "running", 5000));
@@ -263,10 +263,10 @@ static int keep(const char *data, size_t len, void *userdata)
 static bool read_until(int fd, struct http_parser *p, struct lines *l, const char *needle,
 		       int timeout_ms)
 {
-	long long end = api_now_ms() + timeout_ms;
+	long long end = vh_now_ms() + timeout_ms;
 
 	while (!strstr(l->buf, needle)) {
-		long long left = end - api_now_ms();
+		long long left = end - vh_now_ms();
 
 		if (left <= 0 || http_read(fd, p, (int)left, keep, l) != 0)
 			return strstr(l->buf, needle) != NULL;
@@ -332,7 +332,7 @@ Test(control, event_streams_are_capped_and_a_closed_one_frees_its_slot)
 	for (int i = 0; i < N; i++)
 		close(fds[i]);
 	/* vigild sees the clients leave without any event happening. */
-	end = api_now_ms() + 5000;
+	end = vh_now_ms() + 5000;
 	for (;;) {
 		cr_assert_eq(http_open(v.sock, "GET", "/v1/events", &fd), 0);
 		http_parser_init(&p);
@@ -341,7 +341,7 @@ Test(control, event_streams_are_capped_and_a_closed_one_frees_its_slot)
 		close(fd);
 		if (p.status == 200)
 			break;
-		cr_assert_lt(api_now_ms(), end, "the closed streams were never noticed");
+		cr_assert_lt(vh_now_ms(), end, "the closed streams were never noticed");
 		vh_msleep(20);
 	}
 }
@@ -538,7 +538,7 @@ Test(control, a_stalled_client_is_cut_off_and_delays_nobody)
 	const char half[] = "GET /v1/serv";
 
 	start_with(NULL);
-	t0 = api_now_ms();
+	t0 = vh_now_ms();
 	/* Meanwhile (api_raw blocks), nothing would be served if it stalled the loop:
 	 * run it in a child and ask in the parent. */
 	pid_t pid = fork();
@@ -556,8 +556,8 @@ Test(control, a_stalled_client_is_cut_off_and_delays_nobody)
 			  "the stalled connection was not closed");
 	}
 	/* CONTROL_TIMEOUT_SEC is 10 s. */
-	cr_assert_geq(api_now_ms() - t0, 9000);
-	cr_assert_lt(api_now_ms() - t0, 16000);
+	cr_assert_geq(vh_now_ms() - t0, 9000);
+	cr_assert_lt(vh_now_ms() - t0, 16000);
 }
 
 /* Reads the port vigild logged for http-listen = "127.0.0.1:0". */

@@ -137,13 +137,13 @@ static const char request[] = "GET /v1/services HTTP/1.0\r\n\r\n";
  * @timeout_ms. */
 static char *read_until(int fd, const char *needle, int timeout_ms)
 {
-	long long end = api_now_ms() + vh_ms(timeout_ms);
+	long long end = vh_now_ms() + vh_ms(timeout_ms);
 	size_t len = 0, cap = 8192;
 	char *buf = malloc(cap);
 
 	for (;;) {
 		struct pollfd p = {.fd = fd, .events = POLLIN};
-		long long left = end - api_now_ms();
+		long long left = end - vh_now_ms();
 		ssize_t n;
 
 		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
@@ -264,8 +264,8 @@ Test(faults, out_of_fds_spawns_and_accepts_fail_supervision_goes_on_and_recovers
 	cr_assert_eq(api_call(&v, "GET", "/v1/services", &body), 200);
 	free(body);
 	{
-		long long end = api_now_ms() + vh_ms(5000);
-		while (fd_count(v.pid, NULL) > n + 2 && api_now_ms() < end)
+		long long end = vh_now_ms() + vh_ms(5000);
+		while (fd_count(v.pid, NULL) > n + 2 && vh_now_ms() < end)
 			vh_msleep(50);
 	}
 	cr_assert_leq(fd_count(v.pid, NULL),
@@ -368,8 +368,8 @@ Test(faults, a_service_that_forks_1000_children_and_exits_leaves_none_behind)
 	cr_assert(vh_wait_log(&v, "Reaped orphan", 1000, 15000),
 		  "%d orphans reaped",
 		  vh_count_log(&v, "Reaped orphan"));
-	end = api_now_ms() + vh_ms(5000);
-	while (children_of(v.pid) > 0 && api_now_ms() < end)
+	end = vh_now_ms() + vh_ms(5000);
+	while (children_of(v.pid) > 0 && vh_now_ms() < end)
 		vh_msleep(20);
 	cr_assert_eq(children_of(v.pid), 0, "vigild still has children");
 	cr_assert_eq(vh_count_log(&v, "Reaped orphan"), 1000);
@@ -565,8 +565,8 @@ Test(faults, a_thousand_clients_at_once_are_all_answered_and_supervision_keeps_t
 			cr_assert_eq(send(fds[i], request, sizeof(request) - 1, MSG_NOSIGNAL),
 				     (ssize_t)sizeof(request) - 1);
 	}
-	end = api_now_ms() + vh_ms(30000);
-	while (done < CLIENTS && api_now_ms() < end) {
+	end = vh_now_ms() + vh_ms(30000);
+	while (done < CLIENTS && vh_now_ms() < end) {
 		static struct pollfd pfd[CLIENTS];
 		static int who[CLIENTS];
 		nfds_t k = 0;
@@ -646,8 +646,8 @@ Test(faults, a_thousand_clients_at_once_are_all_answered_and_supervision_keeps_t
 	/* Healthy afterwards, and holding no more fds than before. */
 	cr_assert_eq(api_call(&v, "GET", "/healthz", &body), 200, "%s", body);
 	free(body);
-	end = api_now_ms() + vh_ms(5000);
-	while (fd_count(v.pid, NULL) > n_before + 2 && api_now_ms() < end)
+	end = vh_now_ms() + vh_ms(5000);
+	while (fd_count(v.pid, NULL) > n_before + 2 && vh_now_ms() < end)
 		vh_msleep(50);
 	cr_assert_leq(fd_count(v.pid, NULL), n_before + 2);
 }

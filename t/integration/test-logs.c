@@ -35,18 +35,10 @@ static void teardown(void)
 
 TestSuite(logs, .init = setup, .fini = teardown, .timeout = 90);
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Waits until @path holds @needle. */
 static bool wait_text(const char *path, const char *needle, int timeout_ms)
 {
-	long long end = now_ms() + timeout_ms;
+	long long end = vh_now_ms() + timeout_ms;
 
 	do {
 		char *s = vh_read(path);
@@ -56,7 +48,7 @@ static bool wait_text(const char *path, const char *needle, int timeout_ms)
 		if (found)
 			return true;
 		vh_msleep(5);
-	} while (now_ms() < end);
+	} while (vh_now_ms() < end);
 	return false;
 }
 
@@ -77,13 +69,13 @@ static long count_lines(const char *path)
 
 static bool wait_lines(const char *path, long lines, int timeout_ms)
 {
-	long long end = now_ms() + timeout_ms;
+	long long end = vh_now_ms() + timeout_ms;
 
 	do {
 		if (count_lines(path) >= lines)
 			return true;
 		vh_msleep(20);
-	} while (now_ms() < end);
+	} while (vh_now_ms() < end);
 	return false;
 }
 
@@ -408,7 +400,7 @@ Test(logs, a_stdout_nobody_reads_for_5s_loses_nothing_and_restarts_stay_on_time)
 
 	/* Now read: every line arrives, each stream in order. */
 	fcntl(pfd[0], F_SETFL, O_NONBLOCK);
-	for (end = now_ms() + 60000; now_ms() < end;) {
+	for (end = vh_now_ms() + 60000; vh_now_ms() < end;) {
 		struct pollfd pl = {.fd = pfd[0], .events = POLLIN};
 		ssize_t k;
 

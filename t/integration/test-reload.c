@@ -185,35 +185,54 @@ Test(reload, sighup_during_a_shutdown_starts_nothing)
 	cr_assert_eq(vh_count_log(&v, "late:"), 0);
 }
 
-/* A service stopped on request, still on its way down when its definition
- * changes, stays stopped: the new definition waits for its next start. */
+/* A service stopped on request, whose stop still waits for a dependent to go
+ * down when its definition changes, stays stopped: the reload neither restarts it
+ * nor stops it ahead of the dependent; the new definition waits for its next
+ * start. */
 Test(reload, a_changed_service_that_was_stopped_on_request_stays_stopped)
 {
-	const char *names[] = {"web", NULL};
+	static const char conf[] =
+		"service db {\n  command = \"%s pidfile %s pause\"\n%s}\n"
+		"service api {\n  command = \"%s ignore TERM pidfile %s pause\"\n"
+		"  requires = db\n  stop-timeout = 1s\n}\n";
 	char *out = NULL;
-	long pid;
+	long db;
 
 	vh_write(&v,
 		 "vigil.conf",
-		 "service web {\n  command = \"%s ignore TERM pidfile %s pause\"\n"
-		 "  stop-timeout = 500ms\n}\n",
+		 conf,
 		 vh_helper(),
-		 vh_path(&v, "web"));
+		 vh_path(&v, "db"),
+		 "",
+		 vh_helper(),
+		 vh_path(&v, "api"));
 	vh_start(&v);
-	pid = pid_of("web");
+	db = pid_of("db");
+	(void)pid_of("api");
 	{
-		const char *argv[] = {vh_vigilctl(), "-s", v.sock, "stop", "web", NULL};
+		const char *argv[] = {vh_vigilctl(), "-s", v.sock, "stop", "db", NULL};
 		cr_assert_eq(vh_run(argv, &out, 5000), 0, "%s", out);
 		free(out);
 	}
-	cr_assert(vh_wait_log(&v, "web: running -> stopping", 1, 5000));
-	remove(vh_path(&v, "web"));
-	write_config(names, "web");
+	/* db waits for api, which ignores TERM for its 1 s stop-timeout. */
+	cr_assert(vh_wait_log(&v, "api: running -> stopping", 1, 5000));
+	vh_write(&v,
+		 "vigil.conf",
+		 conf,
+		 vh_helper(),
+		 vh_path(&v, "db"),
+		 "  stop-timeout = 3s\n",
+		 vh_helper(),
+		 vh_path(&v, "api"));
 	kill(v.pid, SIGHUP);
 	cr_assert(vh_wait_log(&v, "Reloaded: 0 added, 0 removed, 1 changed", 1, 5000));
-	cr_assert(vh_wait_log(&v, "web: stopping -> stopped", 1, 5000));
-	cr_assert(vh_wait_dead((pid_t)pid, 5000));
-	vh_msleep(500);
-	cr_assert(!exists(vh_path(&v, "web")), "the stopped service was started again");
-	cr_assert_eq(vh_count_log(&v, "web: stopped -> starting"), 1, "started again");
+	cr_assert(vh_wait_log(&v, "db: stopping -> stopped", 1, 5000));
+	cr_assert(vh_wait_dead((pid_t)db, 5000));
+	/* Logged before "Reloaded" had it happened: no race. */
+	cr_assert_eq(vh_count_log(&v, "db: running -> stopping (definition changed)"), 0);
+	cr_assert_lt(vh_log_offset(&v, "api: stopping ->"),
+		     vh_log_offset(&v, "db: running -> stopping"),
+		     "db went down before its dependent");
+	cr_assert_eq(vh_count_log(&v, "db: stopping -> starting"), 0, "started again");
+	cr_assert_eq(vh_count_log(&v, "db: stopped -> starting"), 1, "started again");
 }

@@ -57,10 +57,10 @@ struct message {
 static int collect(struct message *m, int *n, int max, const char *until, long long t0,
 		   int timeout_ms)
 {
-	long long end = api_now_ms() + timeout_ms;
+	long long end = vh_now_ms() + timeout_ms;
 
 	while (*n < max) {
-		long long left = end - api_now_ms();
+		long long left = end - vh_now_ms();
 		struct timeval tv = {.tv_sec = left / 1000, .tv_usec = (left % 1000) * 1000};
 		ssize_t len;
 
@@ -71,7 +71,7 @@ static int collect(struct message *m, int *n, int max, const char *until, long l
 		if (len < 0)
 			return -1;
 		m[*n].text[len] = '\0';
-		m[*n].ms = api_now_ms() - t0;
+		m[*n].ms = vh_now_ms() - t0;
 		if (strstr(m[*n].text, until))
 			return (*n)++;
 		(*n)++;
@@ -103,7 +103,7 @@ Test(sdnotify, ready_once_autostart_services_are_up_then_watchdog_and_stopping)
 		 vh_helper(),
 		 vh_helper(),
 		 vh_helper());
-	t0 = api_now_ms();
+	t0 = vh_now_ms();
 	vh_start(&v);
 	ready = collect(m, &n, 512, "READY=1", t0, 5000);
 	cr_assert_geq(ready, 0, "no READY=1");
@@ -121,7 +121,7 @@ Test(sdnotify, ready_once_autostart_services_are_up_then_watchdog_and_stopping)
 		      8,
 		      "only %d pings in %lld ms",
 		      count(m, n, "WATCHDOG=1"),
-		      api_now_ms() - t0);
+		      vh_now_ms() - t0);
 	cr_assert(count(m, n, "STATUS=3 services: 1 stopped, 1 running, 1 exited") >= 1,
 		  "%s",
 		  m[n - 1].text);
@@ -151,7 +151,7 @@ Test(sdnotify, ready_even_when_a_requirement_keeps_crashing)
 		 vh_helper(),
 		 vh_helper());
 	vh_start(&v);
-	cr_assert_geq(collect(m, &n, 512, "READY=1", api_now_ms(), 5000),
+	cr_assert_geq(collect(m, &n, 512, "READY=1", vh_now_ms(), 5000),
 		      0,
 		      "vigild never told systemd it was ready");
 }

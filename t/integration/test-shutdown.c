@@ -12,14 +12,6 @@
 
 static struct vh v;
 
-static long long mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void setup(void)
 {
 	vh_init(&v);
@@ -91,12 +83,12 @@ Test(shutdown, stop_timeout_escalates_to_sigkill_for_the_whole_group)
 	cr_assert(vh_wait_lines(vh_path(&v, "gc"), 1, 5000));
 	main_pid = vh_read_long(vh_path(&v, "pid"));
 	grandchild = vh_read_long(vh_path(&v, "gc"));
-	t0 = mono_ms();
+	t0 = vh_now_ms();
 	kill(v.pid, SIGTERM);
 	cr_assert_eq(vh_wait_exit(&v, 20000), 0, "a shutdown that needed SIGKILL still exits 0");
 	/* SIGKILL came at the 300 ms stop-timeout, not at the 10 s default (nor at the
 	 * 90 s shutdown-timeout). */
-	cr_assert_lt(mono_ms() - t0, vh_ms(3000), "the stop-timeout was not used");
+	cr_assert_lt(vh_now_ms() - t0, vh_ms(3000), "the stop-timeout was not used");
 	cr_assert_eq(vh_count_log(&v, "Shutdown timeout reached"), 0);
 	cr_assert(vh_count_log(&v, "stubborn: stopping -> stopped (killed by SIGKILL)") == 1);
 	cr_assert(!vh_alive((pid_t)main_pid));

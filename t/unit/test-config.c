@@ -291,7 +291,7 @@ Test(config, what_the_main_file_leaves_open_does_not_reach_a_dropin)
 	mkdir(path("d"), 0755);
 	write_file("d/10-a.conf", "service x { command = \"a\" }\n");
 	cr_assert_eq(load("include-dir = \"d\"\nlog-dir = ${X\"}\"}\n"), -EINVAL);
-	cr_assert_eq(errors.n, 1, "%s", errors.lines[errors.n - 1]);
+	cr_assert_eq(errors.n, 1, "%s", errors.n ? errors.lines[0] : "(none)");
 	expect_error("vigil.conf", 2, "unterminated string");
 }
 
