@@ -1480,21 +1480,6 @@ struct vigil_config *config_free(struct vigil_config *c)
 	return NULL;
 }
 
-static bool str_eq(const char *a, const char *b)
-{
-	return a == b || (a && b && STREQ(a, b));
-}
-
-static bool strv_eq(char *const *a, char *const *b)
-{
-	if (!a || !b)
-		return a == b;
-	for (; *a && *b; a++, b++)
-		if (!STREQ(*a, *b))
-			return false;
-	return !*a && !*b;
-}
-
 static bool probe_config_equal(const struct probe_config *a, const struct probe_config *b)
 {
 	return a->type == b->type && str_eq(a->target, b->target) &&

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +74,23 @@ static inline char **strv_free(char **v)
 static inline void strv_freep(char ***v)
 {
 	strv_free(*v);
+}
+
+/* Equal strings, or both NULL. */
+static inline bool str_eq(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* Equal NULL-terminated arrays of strings (NULL equals only NULL). */
+static inline bool strv_eq(char *const *a, char *const *b)
+{
+	if (!a || !b)
+		return a == b;
+	for (; *a && *b; a++, b++)
+		if (strcmp(*a, *b) != 0)
+			return false;
+	return !*a && !*b;
 }
 
 static inline size_t strv_length(char *const *v)

@@ -805,11 +805,6 @@ void reload_result_clear(struct reload_result *r)
 	*r = (struct reload_result){0};
 }
 
-static bool str_eq_null(const char *a, const char *b)
-{
-	return a == b || (a && b && STREQ(a, b));
-}
-
 /* Sorts the new configuration's services into @ret without changing anything. */
 static int diff_services(const struct manager *m, const struct vigil_config *nc,
 			 struct reload_result *ret)
@@ -925,8 +920,8 @@ int manager_reload(struct manager *m, struct config_errors *errors, struct reloa
 		m->n_services = k;
 	}
 	nc->n_services = 0;
-	if (!str_eq_null(m->config->control_socket, nc->control_socket) ||
-	    !str_eq_null(m->config->http_listen, nc->http_listen))
+	if (!str_eq(m->config->control_socket, nc->control_socket) ||
+	    !str_eq(m->config->http_listen, nc->http_listen))
 		log_warning("control-socket and http-listen take effect when vigild restarts");
 	config_free(m->config);
 	m->config = nc;

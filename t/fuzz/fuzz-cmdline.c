@@ -1,5 +1,5 @@
 /* fuzz-cmdline.c: cmdline_split() on any text, the `command` and `exec` of vigil.conf.
- * Checks that the words fit in the text and that quoting them again, in either of two
+ * Checks that the words fit in the text and that quoting them again, in any of three
  * ways, splits back into the same words. */
 #include <errno.h>
 #include <stdbool.h>
@@ -26,6 +26,22 @@ static size_t quote_single(char *out, const char *word)
 		} else
 			out[o++] = *p;
 	out[o++] = '\'';
+	return o;
+}
+
+/* Appends @word in double quotes, with \" \\ \$ \` for the four characters that need a
+ * backslash there. */
+static size_t quote_double(char *out, const char *word)
+{
+	size_t o = 0;
+
+	out[o++] = '"';
+	for (const char *p = word; *p; p++) {
+		if (strchr("\"\\$`", *p))
+			out[o++] = '\\';
+		out[o++] = *p;
+	}
+	out[o++] = '"';
 	return o;
 }
 
@@ -100,6 +116,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(total <= len, "%zu bytes of words from %zu of text", total, len);
 	check_requote(words, n, quote_single, "single");
 	check_requote(words, n, quote_backslash, "backslash");
+	check_requote(words, n, quote_double, "double");
 	strv_free(words);
 	free(s);
 	return 0;

@@ -74,6 +74,8 @@ static void write_file(const char *path, const void *head, size_t head_len, cons
 	}
 }
 
+/* The README's rule for a name, written apart from config.c's on purpose: a second
+ * reading of the same rule. */
 static bool name_is_valid(const char *name)
 {
 	size_t len = strlen(name);
@@ -85,14 +87,6 @@ static bool name_is_valid(const char *name)
 		    !(*p >= '0' && *p <= '9') && !strchr("_.-", *p))
 			return false;
 	return true;
-}
-
-static bool strv_equal(char **a, char **b)
-{
-	for (; *a && *b; a++, b++)
-		if (!STREQ(*a, *b))
-			return false;
-	return !*a && !*b;
 }
 
 static void check_probe(const struct service_config *sc, const struct probe_config *pc)
@@ -122,7 +116,7 @@ static void check_service(const struct service_config *sc)
 	FUZZ_CHECK(name_is_valid(sc->name), "service name '%s'", sc->name);
 	FUZZ_CHECK(sc->file && sc->file[0] == '/', "%s: defined in '%s'", sc->name, sc->file);
 	FUZZ_CHECK(sc->command && sc->argv && sc->argv[0], "%s: no command", sc->name);
-	FUZZ_CHECK(cmdline_split(sc->command, &argv, &why) == 0 && strv_equal(argv, sc->argv),
+	FUZZ_CHECK(cmdline_split(sc->command, &argv, &why) == 0 && strv_eq(argv, sc->argv),
 		   "%s: argv is not the command split",
 		   sc->name);
 	strv_free(argv);
@@ -161,7 +155,6 @@ static void check_service(const struct service_config *sc)
 		   sc->name);
 	for (size_t r = 0; r < PROBE_ROLE_COUNT; r++)
 		check_probe(sc, &sc->probes[r]);
-	FUZZ_CHECK(service_config_equal(sc, sc), "%s differs from itself", sc->name);
 }
 
 static void check_config(const struct vigil_config *c)
@@ -170,7 +163,6 @@ static void check_config(const struct vigil_config *c)
 	size_t *order;
 
 	FUZZ_CHECK(c->n_services <= CONFIG_SERVICES_MAX, "%zu services", c->n_services);
-	FUZZ_CHECK(c->control_group, "no control-group");
 	if (depgraph_new(c->n_services, &g) < 0)
 		abort();
 	for (size_t i = 0; i < c->n_services; i++) {

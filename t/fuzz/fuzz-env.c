@@ -1,6 +1,7 @@
 /* fuzz-env.c: env_file_parse() on any text, an env-file as a service reads it at each
  * start. Checks that what it returns is a valid environment, that an error names a
- * line of the text, and that writing the variables out again reads back the same. */
+ * line of the text, and that writing the variables out again, double-quoted with every
+ * escape or single-quoted where a value allows, reads back the same. */
 #include <errno.h>
 #include <stdbool.h>
 
@@ -8,8 +9,9 @@
 #include "fuzz.h"
 #include "macro.h"
 
-/* Writes @env as KEY="VALUE" lines, escaping what double quotes need. */
-static char *env_write(char **env, size_t *ret_len)
+/* Writes @env as KEY="VALUE" lines with \" \\ \$ \` and \n, or with @single as KEY='VALUE'
+ * for values without a quote or a newline. */
+static char *env_write(char **env, bool single, size_t *ret_len)
 {
 	size_t len = 1, o = 0;
 	char *text;
@@ -24,9 +26,17 @@ static char *env_write(char **env, size_t *ret_len)
 
 		memcpy(text + o, env[i], (size_t)(eq - env[i]) + 1);
 		o += (size_t)(eq - env[i]) + 1;
+		if (single && !strpbrk(eq + 1, "'\n")) {
+			text[o++] = '\'';
+			memcpy(text + o, eq + 1, strlen(eq + 1));
+			o += strlen(eq + 1);
+			text[o++] = '\'';
+			text[o++] = '\n';
+			continue;
+		}
 		text[o++] = '"';
 		for (const char *p = eq + 1; *p; p++) {
-			if (*p == '"' || *p == '\\' || *p == '\n')
+			if (strchr("\"\\$`\n", *p))
 				text[o++] = '\\';
 			text[o++] = *p == '\n' ? 'n' : *p;
 		}
@@ -38,6 +48,29 @@ static char *env_write(char **env, size_t *ret_len)
 	return text;
 }
 
+static void check_round_trip(char **env, size_t n, bool single)
+{
+	const char *how = single ? "single-quoted" : "double-quoted";
+	char **again = NULL, *written;
+	unsigned line = 0;
+	size_t len;
+	int r;
+
+	written = env_write(env, single, &len);
+	r = env_file_parse(written, len, &again, &line);
+	FUZZ_CHECK(r == 0, "%s, it does not read again: %d at line %u", how, r, line);
+	for (size_t i = 0; i < n; i++) {
+		FUZZ_CHECK(again[i], "%s: %zu variables, then fewer", how, n);
+		FUZZ_CHECK(STREQ(again[i], env[i]),
+			   "%s: variable %zu changed on the way back",
+			   how,
+			   i);
+	}
+	FUZZ_CHECK(!again[n], "%s: %zu variables, then more", how, n);
+	strv_free(again);
+	free(written);
+}
+
 static size_t key_len(const char *a)
 {
 	return strcspn(a, "=");
@@ -46,9 +79,9 @@ static size_t key_len(const char *a)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *text = (const char *)data;
-	char **env = NULL, **again = NULL, *written;
+	char **env = NULL;
 	unsigned line = 0, lines = 1;
-	size_t n = 0, len;
+	size_t n = 0;
 	int r;
 
 	for (size_t i = 0; i < size; i++)
@@ -74,16 +107,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	FUZZ_CHECK(n <= ENV_VARS_MAX, "%zu variables", n);
 
-	written = env_write(env, &len);
-	r = env_file_parse(written, len, &again, &line);
-	FUZZ_CHECK(r == 0, "what was read does not read again: %d at line %u", r, line);
-	for (size_t i = 0; i < n; i++) {
-		FUZZ_CHECK(again[i], "%zu variables, then fewer", n);
-		FUZZ_CHECK(STREQ(again[i], env[i]), "variable %zu changed on the way back", i);
-	}
-	FUZZ_CHECK(!again[n], "%zu variables, then more", n);
-	strv_free(again);
-	free(written);
+	check_round_trip(env, n, false);
+	check_round_trip(env, n, true);
 	strv_free(env);
 	return 0;
 }
