@@ -745,11 +745,23 @@ static double time_pipeline(const char *consumer)
 	return (now_ns() - t0) / 1e9;
 }
 
+/* A supervisor started by @start, timed until @log ends with the writer's last line,
+ * then stopped. Seconds, or -1 (said) when the line never came. */
+static double time_to_last_line(pid_t (*start)(void), const char *log)
+{
+	long long t0 = now_ns();
+	pid_t root = start();
+	double s = wait_last_line(log, t0);
+
+	signal_stop(root);
+	if (s < 0)
+		fprintf(stderr, "compare: %s never got the last line\n", log);
+	return s;
+}
+
 static void bench_logs(void)
 {
 	char path[256];
-	long long t0;
-	pid_t root;
 
 	if (access(helper, X_OK) < 0) {
 		fprintf(stderr, "compare: no %s, the log row is skipped\n", helper);
@@ -774,11 +786,8 @@ static void bench_logs(void)
 			log_lines());
 		fclose(f);
 	}
-	t0 = now_ns();
-	root = vigil_start();
 	snprintf(path, sizeof(path), "%s/logs/vigil/w.log", dir);
-	table[ROW_LOGS][0] = wait_last_line(path, t0);
-	signal_stop(root);
+	table[ROW_LOGS][0] = time_to_last_line(vigil_start, path);
 	run_shell("rm -rf %s/logs/vigil", dir);
 
 	/* runit's svlogd and s6-log, with their own timestamps and no rotation to speak of. */
@@ -807,11 +816,8 @@ static void bench_logs(void)
 			log_lines(),
 			dir);
 		fclose(f);
-		t0 = now_ns();
-		root = supervisord_start();
 		snprintf(path, sizeof(path), "%s/logs/sup.log", dir);
-		table[ROW_LOGS][3] = wait_last_line(path, t0);
-		signal_stop(root);
+		table[ROW_LOGS][3] = time_to_last_line(supervisord_start, path);
 	}
 	run_shell("rm -rf %s/logs", dir);
 }
