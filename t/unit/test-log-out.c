@@ -45,91 +45,93 @@ static void drain_pipe(int fd)
 		;
 }
 
+/* A loop, an 8 KiB sink on a pipe nobody read yet, filled until it refused a line,
+ * and a waiter queued on it. */
+struct rig {
+	sd_event *e;
+	struct log_out *o;
+	struct waiter w;
+	int p[2]; /* p[0]: the reader's end */
+};
+
+static void rig_full(struct rig *r)
+{
+	*r = (struct rig){.w = {.w = {.on_ready = on_ready}}};
+	cr_assert_eq(sd_event_new(&r->e), 0);
+	cr_assert_eq(pipe2(r->p, O_CLOEXEC | O_NONBLOCK), 0);
+	cr_assert_eq(log_out_new(r->e, r->p[1], LOG_OUT_WRITE, 8192, "test", &r->o), 0);
+	fill(r->o);
+	log_out_wait(r->o, &r->w.w);
+}
+
+/* Runs the loop until the waiter was called, for 100 ms at most. */
+static void rig_run_until_called(struct rig *r)
+{
+	for (int i = 0; i < 10 && r->w.calls == 0; i++)
+		cr_assert_geq(sd_event_run(r->e, 10 * USEC_PER_MSEC), 0);
+}
+
+static void rig_free(struct rig *r)
+{
+	log_out_free(r->o);
+	if (r->p[0] >= 0)
+		close(r->p[0]);
+	sd_event_unref(r->e);
+}
+
 Test(log_out, a_waiter_is_called_when_another_writer_drains_the_buffer)
 {
-	sd_event *e = NULL;
-	struct log_out *o = NULL;
-	struct waiter w = {.w = {.on_ready = on_ready}};
-	int p[2];
+	struct rig r;
 
-	cr_assert_eq(sd_event_new(&e), 0);
-	cr_assert_eq(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
-	cr_assert_eq(log_out_new(e, p[1], LOG_OUT_WRITE, 8192, "test", &o), 0);
-	fill(o);
-	log_out_wait(o, &w.w);
-
+	rig_full(&r);
 	/* The reader takes everything; then another slot's line makes room by writing
 	 * the whole buffer at once (log_out_reserve() flushes), not through the
 	 * writable watch. */
-	drain_pipe(p[0]);
-	cr_assert(log_out_reserve(o, 8000));
-	log_out_append(o, "y\n", 2);
-	log_out_flush(o);
-	cr_assert_leq(log_out_pending(o), 2);
+	drain_pipe(r.p[0]);
+	cr_assert(log_out_reserve(r.o, 8000));
+	log_out_append(r.o, "y\n", 2);
+	log_out_flush(r.o);
+	cr_assert_leq(log_out_pending(r.o), 2);
 
-	for (int i = 0; i < 10 && w.calls == 0; i++)
-		cr_assert_geq(sd_event_run(e, 10 * USEC_PER_MSEC), 0);
-	cr_assert_eq(w.calls, 1, "the waiter was never called: its slot would stay paused");
-
-	log_out_free(o);
-	close(p[0]);
-	sd_event_unref(e);
+	rig_run_until_called(&r);
+	cr_assert_eq(r.w.calls, 1, "the waiter was never called: its slot would stay paused");
+	rig_free(&r);
 }
 
 Test(log_out, a_waiter_is_called_once_the_reader_made_room)
 {
-	sd_event *e = NULL;
-	struct log_out *o = NULL;
-	struct waiter w = {.w = {.on_ready = on_ready}};
-	int p[2];
+	struct rig r;
 
-	cr_assert_eq(sd_event_new(&e), 0);
-	cr_assert_eq(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
-	cr_assert_eq(log_out_new(e, p[1], LOG_OUT_WRITE, 8192, "test", &o), 0);
-	fill(o);
-	log_out_wait(o, &w.w);
-	cr_assert_gt(log_out_pending(o), 4096);
-	cr_assert_geq(sd_event_run(e, 0), 0);
-	cr_assert_eq(w.calls, 0, "called while the buffer was full");
+	rig_full(&r);
+	cr_assert_gt(log_out_pending(r.o), 4096);
+	cr_assert_geq(sd_event_run(r.e, 0), 0);
+	cr_assert_eq(r.w.calls, 0, "called while the buffer was full");
 
-	drain_pipe(p[0]);
-	for (int i = 0; i < 10 && w.calls == 0; i++)
-		cr_assert_geq(sd_event_run(e, 10 * USEC_PER_MSEC), 0);
-	cr_assert_eq(w.calls, 1);
-
-	log_out_free(o);
-	close(p[0]);
-	sd_event_unref(e);
+	drain_pipe(r.p[0]);
+	rig_run_until_called(&r);
+	cr_assert_eq(r.w.calls, 1);
+	rig_free(&r);
 }
 
 /* The reader goes away while a slot waits: the write that finds out (for another
  * slot) must still let the waiter go, or its service stays paused for good. */
 Test(log_out, a_waiter_is_called_when_the_sink_dies)
 {
-	sd_event *e = NULL;
-	struct log_out *o = NULL;
-	struct waiter w = {.w = {.on_ready = on_ready}};
-	int p[2];
+	struct rig r;
 
 	signal(SIGPIPE, SIG_IGN);
-	cr_assert_eq(sd_event_new(&e), 0);
-	cr_assert_eq(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
-	cr_assert_eq(log_out_new(e, p[1], LOG_OUT_WRITE, 8192, "test", &o), 0);
-	fill(o);
-	log_out_wait(o, &w.w);
-	close(p[0]);
+	rig_full(&r);
+	close(TAKE_FD(r.p[0]));
 	/* Another slot's line: its flush meets EPIPE. */
-	(void)log_out_reserve(o, 8000);
-	for (int i = 0; i < 10 && w.calls == 0; i++)
-		cr_assert_geq(sd_event_run(e, 10 * USEC_PER_MSEC), 0);
-	cr_assert_eq(w.calls, 1, "the waiter was never called: its slot would stay paused");
+	(void)log_out_reserve(r.o, 8000);
+	rig_run_until_called(&r);
+	cr_assert_eq(r.w.calls, 1, "the waiter was never called: its slot would stay paused");
 	/* And the dead sink does not keep the loop awake: its watch goes off. */
 	{
-		int r = 1;
-		for (int i = 0; i < 3 && r > 0; i++)
-			r = sd_event_run(e, 0);
-		cr_assert_eq(r, 0, "a dead sink keeps waking the loop");
+		int k = 1;
+		for (int i = 0; i < 3 && k > 0; i++)
+			k = sd_event_run(r.e, 0);
+		cr_assert_eq(k, 0, "a dead sink keeps waking the loop");
 	}
-	log_out_free(o);
-	sd_event_unref(e);
+	rig_free(&r);
 }
