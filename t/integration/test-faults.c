@@ -534,7 +534,7 @@ Test(faults, a_thousand_clients_at_once_are_all_answered_and_supervision_keeps_t
 	static size_t lens[CLIENTS];
 	static char *bufs[CLIENTS];
 	struct rlimit rl;
-	int n_before, retried = 0, done = 0, bad = 0;
+	int n_before, n_after, retried = 0, done = 0, bad = 0;
 	long long end, prev = -1, gap = 0;
 	char *rec, *p, *body = NULL;
 
@@ -646,8 +646,11 @@ Test(faults, a_thousand_clients_at_once_are_all_answered_and_supervision_keeps_t
 	/* Healthy afterwards, and holding no more fds than before. */
 	cr_assert_eq(api_call(&v, "GET", "/healthz", &body), 200, "%s", body);
 	free(body);
+	/* The crashing service's pipes come and go every 100 ms: the verdict is on one
+	 * count, the first back at the level of before, not on a second look. */
 	end = vh_now_ms() + vh_ms(5000);
-	while (fd_count(v.pid, NULL) > n_before + 2 && vh_now_ms() < end)
+	while ((n_after = fd_count(v.pid, NULL)) > n_before + 2 && vh_now_ms() < end)
 		vh_msleep(50);
-	cr_assert_leq(fd_count(v.pid, NULL), n_before + 2);
+	cr_assert_leq(
+		n_after, n_before + 2, "%d fds before the clients, %d after", n_before, n_after);
 }
