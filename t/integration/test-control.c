@@ -396,10 +396,13 @@ Test(control, a_reload_during_a_shutdown_answers_503)
 {
 	char *body = NULL;
 
-	start_with("service slow {\n  command = \"%s ignore TERM pause\"\n"
+	/* The pidfile is written once TERM is ignored: the shutdown then waits for
+	 * slow's 2 s stop-timeout. */
+	start_with("service slow {\n  command = \"%s ignore TERM pidfile %s pause\"\n"
 		   "  stop-timeout = 2s\n}\n",
-		   vh_helper());
-	cr_assert(api_wait_state(&v, "slow", "running", 5000));
+		   vh_helper(),
+		   vh_path(&v, "slow.pid"));
+	cr_assert(vh_wait_lines(vh_path(&v, "slow.pid"), 1, 5000));
 	cr_assert_eq(api_call(&v, "POST", "/v1/shutdown", NULL), 202);
 	cr_assert(vh_wait_log(&v, "slow: running -> stopping", 1, 5000));
 	cr_assert_eq(api_call(&v, "POST", "/v1/reload", &body), 503);
