@@ -81,12 +81,17 @@ check)
 			grep -A12 '^not ok' "$f"
 		done
 	# Criterion's per-program summaries land in the .log files: add them up, and
-	# the tests skipped (each says why in its log).
+	# the tests skipped (each says why in its log). The summary goes to stderr, so
+	# it can land in the middle of a TAP line flushed from stdout: read its numbers
+	# wherever they stand.
 	skipped=$(find . -name 'test-*.log' -path '*/t/*' -exec grep -h '^SKIP:' {} + | wc -l)
 	find . -name 'test-*.log' -path '*/t/*' -exec cat {} + |
-		awk -F'[:|]' -v p="$extra_p" -v xf="$extra_f" -v sf="$step_f" -v s="$skipped" \
-			'/\[====\] Synthesis:/ {p += $5; f += $7}
-			 END {if (f == 0) f = sf; printf "%d passed, %d failed, %d skipped\n", p, f + xf, s}'
+		awk -v p="$extra_p" -v xf="$extra_f" -v sf="$step_f" -v s="$skipped" '
+			function num(name) {
+				return match($0, name ": [0-9]+") ? substr($0, RSTART + length(name) + 2, RLENGTH - length(name) - 2) : 0
+			}
+			/\[====\] Synthesis:/ {p += num("Passing"); f += num("Failing")}
+			END {if (f == 0) f = sf; printf "%d passed, %d failed, %d skipped\n", p, f + xf, s}'
 	exit $rc
 	;;
 esac
