@@ -220,11 +220,16 @@ static CHILD_CODE int child_main(void *arg)
 		child_fail(a, 7);
 	if (p->stderr_fd != STDERR_FILENO && dup2(p->stderr_fd, STDERR_FILENO) < 0)
 		child_fail(a, 8);
-	/* Exactly 0-2 reach the program: the status pipe is O_CLOEXEC and closes at exec. */
+	/* Exactly 0-2 reach the program: the status pipe is O_CLOEXEC and closes at exec.
+	 * The rest are marked close-on-exec rather than closed: exec then closes them
+	 * after it has released vigild, so a child of a vigild holding many fds does not
+	 * keep it waiting (kernels before 5.11 refuse the flag: close them here). */
 	for (int i = 0; i <= 2; i++)
 		fcntl(i, F_SETFD, 0);
-	close_range(3, a->status_fd - 1, 0);
-	close_range((unsigned)a->status_fd + 1, ~0U, 0);
+	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
+		close_range(3, a->status_fd - 1, 0);
+		close_range((unsigned)a->status_fd + 1, ~0U, 0);
+	}
 	execve(p->path, p->argv, p->envp);
 	child_fail(a, 9);
 }

@@ -24,7 +24,9 @@ static void teardown(void)
 
 TestSuite(spawn, .init = setup, .fini = teardown, .timeout = 30);
 
-static char *describe_service(const char *extra)
+/* Writes a service that describes itself; @parent_fd >= 0 starts vigild with that fd
+ * open and not close-on-exec, as a careless parent would leave it. */
+static char *describe_service_from(const char *extra, int parent_fd)
 {
 	vh_write(&v,
 		 "vigil.conf",
@@ -35,8 +37,17 @@ static char *describe_service(const char *extra)
 		 vh_helper(),
 		 vh_path(&v, "desc.tmp"),
 		 extra);
-	vh_start(&v);
-	cr_assert(vh_wait_log(&v, "d: starting -> running", 1, 5000));
+	if (parent_fd < 0)
+		vh_start(&v);
+	else {
+		char script[64];
+		const char *argv[] = {"/bin/bash", "-c", script, vh_vigild(), "-c", v.conf,
+				      "-s", v.sock, "--log-level", "debug", NULL};
+
+		snprintf(script, sizeof(script), "exec %d</dev/null; exec \"$0\" \"$@\"", parent_fd);
+		vh_start_program(&v, argv);
+	}
+	cr_assert(vh_wait_log(&v, "d: starting -> running", 1, 5000), "%s", vh_read(v.log));
 	for (int i = 0; i < 500; i++) {
 		char *s = vh_read(vh_path(&v, "desc.tmp"));
 		if (s && strstr(s, "\nenv: "))
@@ -48,6 +59,11 @@ static char *describe_service(const char *extra)
 	return NULL;
 }
 
+static char *describe_service(const char *extra)
+{
+	return describe_service_from(extra, -1);
+}
+
 Test(spawn, a_child_gets_exactly_fds_0_1_2_and_stdin_from_dev_null)
 {
 	char *d = describe_service("");
@@ -55,6 +71,20 @@ Test(spawn, a_child_gets_exactly_fds_0_1_2_and_stdin_from_dev_null)
 	cr_assert(strstr(d, "fds: 0 1 2\n"), "open fds: %s", d);
 	cr_assert(strstr(d, "stdin: eof\n"), "%s", d);
 	free(d);
+}
+
+Test(spawn, fds_vigild_inherited_open_do_not_reach_a_child)
+{
+	/* A low one (below vigild's own) and a high one (above them). */
+	char *low = describe_service_from("", 7);
+
+	cr_assert(strstr(low, "fds: 0 1 2\n"), "open fds: %s", low);
+	free(low);
+	vh_cleanup(&v);
+	vh_init(&v);
+	char *high = describe_service_from("", 900);
+	cr_assert(strstr(high, "fds: 0 1 2\n"), "open fds: %s", high);
+	free(high);
 }
 
 Test(spawn, a_child_leads_its_own_session_with_no_signal_blocked)
