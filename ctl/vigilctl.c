@@ -140,6 +140,26 @@ static int report_error(const struct http_response *res)
 	}
 }
 
+/* One request whose answer must carry status @ok or @alt. Returns 0 with the status in
+ * *status and the parsed body in *ret (NULL when it is not JSON), or the exit code
+ * after saying why. */
+static int call_json(const struct ctx *c, const char *method, const char *target, int ok,
+		     int alt, int *status, json_t **ret)
+{
+	struct http_response res;
+	int rc = call(c, method, target, &res);
+
+	if (rc)
+		return rc;
+	if (res.status == ok || res.status == alt) {
+		*status = res.status;
+		*ret = parse(&res);
+	} else
+		rc = report_error(&res);
+	http_response_clear(&res);
+	return rc;
+}
+
 static void print_json(const json_t *j)
 {
 	json_dumpf(j, stdout, JSON_INDENT(2));
@@ -282,19 +302,11 @@ static json_t *find_by_name(json_t *list, const char *name)
 /* GETs the list of services into *ret. Returns 0, or an exit code. */
 static int get_services(const struct ctx *c, json_t **ret)
 {
-	struct http_response res;
-	int rc = call(c, "GET", "/v1/services", &res);
 	json_t *list;
+	int status, rc = call_json(c, "GET", "/v1/services", 200, 200, &status, &list);
 
 	if (rc)
 		return rc;
-	if (res.status != 200) {
-		rc = report_error(&res);
-		http_response_clear(&res);
-		return rc;
-	}
-	list = parse(&res);
-	http_response_clear(&res);
 	if (!json_is_array(list)) {
 		json_decref(list);
 		fprintf(stderr, "vigilctl: malformed answer from vigild at %s\n", c->socket);
@@ -308,27 +320,19 @@ static int get_services(const struct ctx *c, json_t **ret)
 static int get_service(const struct ctx *c, const char *name, json_t **ret)
 {
 	char enc[256], target[512];
-	struct http_response res;
 	json_t *j;
-	int rc;
+	int status, rc;
 
 	encode(name, enc, sizeof(enc));
 	snprintf(target, sizeof(target), "/v1/services/%s", enc);
-	rc = call(c, "GET", target, &res);
+	rc = call_json(c, "GET", target, 200, 404, &status, &j);
 	if (rc)
 		return rc;
-	if (res.status == 404) {
-		http_response_clear(&res);
+	if (status == 404) {
+		json_decref(j);
 		fprintf(stderr, "vigilctl: no such service '%s'\n", name);
 		return EXIT_NO_SERVICE;
 	}
-	if (res.status != 200) {
-		rc = report_error(&res);
-		http_response_clear(&res);
-		return rc;
-	}
-	j = parse(&res);
-	http_response_clear(&res);
 	if (!json_is_object(j)) {
 		json_decref(j);
 		fprintf(stderr, "vigilctl: malformed answer from vigild at %s\n", c->socket);
@@ -756,24 +760,17 @@ static void print_names(const char *label, json_t *a)
 
 static int cmd_reload(struct ctx *c, int argc, char **argv)
 {
-	struct http_response res;
 	json_t *j;
-	int rc;
+	int status, rc;
 
 	(void)argc;
 	(void)argv;
-	rc = call(c, "POST", "/v1/reload", &res);
+	rc = call_json(c, "POST", "/v1/reload", 200, 422, &status, &j);
 	if (rc)
 		return rc;
-	if (res.status != 200 && res.status != 422) {
-		rc = report_error(&res);
-		http_response_clear(&res);
-		return rc;
-	}
-	j = parse(&res);
 	if (c->json)
 		print_json(j);
-	else if (res.status == 200) {
+	else if (status == 200) {
 		print_names("added", json_object_get(j, "added"));
 		print_names("removed", json_object_get(j, "removed"));
 		print_names("changed", json_object_get(j, "changed"));
@@ -789,32 +786,23 @@ static int cmd_reload(struct ctx *c, int argc, char **argv)
 			fprintf(stderr, "%s\n", json_string_value(v) ?: "?");
 		}
 	}
-	rc = res.status == 200 ? EXIT_OK : EXIT_FAILED;
 	json_decref(j);
-	http_response_clear(&res);
-	return rc;
+	return status == 200 ? EXIT_OK : EXIT_FAILED;
 }
 
 static int cmd_health(struct ctx *c, int argc, char **argv)
 {
-	struct http_response res;
 	json_t *j;
-	int rc;
+	int status, rc;
 
 	(void)argc;
 	(void)argv;
-	rc = call(c, "GET", "/healthz", &res);
+	rc = call_json(c, "GET", "/healthz", 200, 503, &status, &j);
 	if (rc)
 		return rc;
-	if (res.status != 200 && res.status != 503) {
-		rc = report_error(&res);
-		http_response_clear(&res);
-		return rc;
-	}
-	j = parse(&res);
 	if (c->json)
 		print_json(j);
-	else if (res.status == 200)
+	else if (status == 200)
 		printf("healthy\n");
 	else {
 		size_t i;
@@ -829,10 +817,8 @@ static int cmd_health(struct ctx *c, int argc, char **argv)
 			       json_string_value(json_object_get(v, "why")) ?: "");
 		}
 	}
-	rc = res.status == 200 ? EXIT_OK : EXIT_FAILED;
 	json_decref(j);
-	http_response_clear(&res);
-	return rc;
+	return status == 200 ? EXIT_OK : EXIT_FAILED;
 }
 
 static int cmd_shutdown(struct ctx *c, int argc, char **argv)
