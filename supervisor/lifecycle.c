@@ -293,25 +293,12 @@ static unsigned in_stopping(struct lifecycle *lc, enum lc_event ev, uint64_t now
 	}
 }
 
-static unsigned in_backoff(struct lifecycle *lc, enum lc_event ev, uint64_t now)
+/* No process: exited, failed, or waiting out a backoff (which ends in a start). */
+static unsigned in_down(struct lifecycle *lc, enum lc_event ev, uint64_t now)
 {
 	switch (ev) {
 	case LC_EV_TIMEOUT:
-		return enter_start(lc, now);
-	case LC_EV_START:
-	case LC_EV_RESTART:
-		return requested_start(lc, now);
-	case LC_EV_STOP:
-		lc->want_up = false;
-		return enter(lc, SERVICE_STOPPED, USEC_INFINITY);
-	default:
-		return 0;
-	}
-}
-
-static unsigned in_ended(struct lifecycle *lc, enum lc_event ev, uint64_t now)
-{
-	switch (ev) {
+		return lc->state == SERVICE_BACKOFF ? enter_start(lc, now) : 0;
 	case LC_EV_START:
 	case LC_EV_RESTART:
 		return requested_start(lc, now);
@@ -330,9 +317,9 @@ static state_fn *const handlers[SERVICE_STATE_COUNT] = {
 	[SERVICE_STARTING] = in_up,
 	[SERVICE_RUNNING] = in_up,
 	[SERVICE_STOPPING] = in_stopping,
-	[SERVICE_BACKOFF] = in_backoff,
-	[SERVICE_EXITED] = in_ended,
-	[SERVICE_FAILED] = in_ended,
+	[SERVICE_BACKOFF] = in_down,
+	[SERVICE_EXITED] = in_down,
+	[SERVICE_FAILED] = in_down,
 };
 
 unsigned lifecycle_step(struct lifecycle *lc, enum lc_event ev, uint64_t now)

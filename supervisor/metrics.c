@@ -32,6 +32,17 @@ static void header(FILE *f, const char *name, const char *type, const char *help
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* Begins a sample: NAME{service="..." and ,probe="..." when @probe is given; the
+ * caller writes any further labels, the closing brace and the value. */
+static void series(FILE *f, const char *name, const struct service *s, const char *probe)
+{
+	fprintf(f, "%s{service=\"", name);
+	put_label(f, service_get_name(s));
+	fputc('"', f);
+	if (probe)
+		fprintf(f, ",probe=\"%s\"", probe);
+}
+
 /* One sample per service: NAME{service="..."} VALUE */
 typedef double sample_fn(const struct service *s);
 
@@ -39,9 +50,8 @@ static void per_service(FILE *f, struct service *const *list, size_t n, const ch
 			sample_fn *fn)
 {
 	for (size_t i = 0; i < n; i++) {
-		fprintf(f, "%s{service=\"", name);
-		put_label(f, service_get_name(list[i]));
-		fprintf(f, "\"} %.17g\n", fn(list[i]));
+		series(f, name, list[i], NULL);
+		fprintf(f, "} %.17g\n", fn(list[i]));
 	}
 }
 
@@ -91,10 +101,9 @@ int metrics_render(const struct manager *m, char **ret, size_t *ret_len)
 	       "1 for the service's current state, 0 for the others.");
 	for (size_t i = 0; i < n; i++)
 		for (int st = 0; st < SERVICE_STATE_COUNT; st++) {
-			fputs("vigil_service_state{service=\"", f);
-			put_label(f, service_get_name(list[i]));
+			series(f, "vigil_service_state", list[i], NULL);
 			fprintf(f,
-				"\",state=\"%s\"} %d\n",
+				",state=\"%s\"} %d\n",
 				service_state_to_string(st),
 				service_get_state(list[i]) == (enum service_state)st);
 		}
@@ -108,10 +117,9 @@ int metrics_render(const struct manager *m, char **ret, size_t *ret_len)
 
 		if (!t)
 			continue;
-		fputs("vigil_service_start_time_seconds{service=\"", f);
-		put_label(f, service_get_name(list[i]));
+		series(f, "vigil_service_start_time_seconds", list[i], NULL);
 		fprintf(f,
-			"\"} %llu.%03llu\n",
+			"} %llu.%03llu\n",
 			(unsigned long long)(t / SEC),
 			(unsigned long long)(t % SEC / USEC_PER_MSEC));
 	}
@@ -123,26 +131,22 @@ int metrics_render(const struct manager *m, char **ret, size_t *ret_len)
 
 			if (service_get_probe(list[i], r, &pi) < 0)
 				continue;
-			fputs("vigil_probe_failures_total{service=\"", f);
-			put_label(f, service_get_name(list[i]));
-			fprintf(f,
-				"\",probe=\"%s\"} %llu\n",
-				probe_role_to_string(r),
-				(unsigned long long)pi.failures_total);
+			series(f, "vigil_probe_failures_total", list[i], probe_role_to_string(r));
+			fprintf(f, "} %llu\n", (unsigned long long)pi.failures_total);
 		}
 
 	header(f, "vigil_probe_duration_seconds", "histogram", "How long checks took.");
 	for (size_t i = 0; i < n; i++)
 		for (enum probe_role r = 0; r < PROBE_ROLE_COUNT; r++) {
 			const uint64_t *bounds = probe_duration_bounds();
+			const char *role = probe_role_to_string(r);
 			struct probe_info pi;
 
 			if (service_get_probe(list[i], r, &pi) < 0)
 				continue;
 			for (size_t b = 0; b <= PROBE_DURATION_BUCKETS; b++) {
-				fputs("vigil_probe_duration_seconds_bucket{service=\"", f);
-				put_label(f, service_get_name(list[i]));
-				fprintf(f, "\",probe=\"%s\",le=\"", probe_role_to_string(r));
+				series(f, "vigil_probe_duration_seconds_bucket", list[i], role);
+				fputs(",le=\"", f);
 				if (b < PROBE_DURATION_BUCKETS)
 					fprintf(f, "%g", (double)bounds[b] / (double)SEC);
 				else
@@ -153,18 +157,10 @@ int metrics_render(const struct manager *m, char **ret, size_t *ret_len)
 								     ? pi.duration_buckets[b]
 								     : pi.checks_total));
 			}
-			fputs("vigil_probe_duration_seconds_sum{service=\"", f);
-			put_label(f, service_get_name(list[i]));
-			fprintf(f,
-				"\",probe=\"%s\"} %.6f\n",
-				probe_role_to_string(r),
-				(double)pi.duration_sum / (double)SEC);
-			fputs("vigil_probe_duration_seconds_count{service=\"", f);
-			put_label(f, service_get_name(list[i]));
-			fprintf(f,
-				"\",probe=\"%s\"} %llu\n",
-				probe_role_to_string(r),
-				(unsigned long long)pi.checks_total);
+			series(f, "vigil_probe_duration_seconds_sum", list[i], role);
+			fprintf(f, "} %.6f\n", (double)pi.duration_sum / (double)SEC);
+			series(f, "vigil_probe_duration_seconds_count", list[i], role);
+			fprintf(f, "} %llu\n", (unsigned long long)pi.checks_total);
 		}
 
 	if (fclose(f) != 0 || !buf) {
