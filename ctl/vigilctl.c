@@ -143,8 +143,8 @@ static int report_error(const struct http_response *res)
 /* One request whose answer must carry status @ok or @alt. Returns 0 with the status in
  * *status and the parsed body in *ret (NULL when it is not JSON), or the exit code
  * after saying why. */
-static int call_json(const struct ctx *c, const char *method, const char *target, int ok,
-		     int alt, int *status, json_t **ret)
+static int call_json(const struct ctx *c, const char *method, const char *target, int ok, int alt,
+		     int *status, json_t **ret)
 {
 	struct http_response res;
 	int rc = call(c, method, target, &res);

@@ -17,6 +17,7 @@
 #define CURL_DISABLE_TYPECHECK 1
 #include <curl/curl.h>
 
+#include "dlib.h"
 #include "macro.h"
 #include "probe.h"
 #include "units.h"
@@ -71,11 +72,8 @@ struct http_priv {
 
 static int http_load(char *why, size_t size)
 {
-	static const struct {
-		const char *name;
-		size_t offset;
-	} symbols[] = {
-#define SYM(f, m) {#f, offsetof(struct curl_api, m)}
+	static const struct dlib_symbol symbols[] = {
+#define SYM(f, m) DLIB_SYMBOL(struct curl_api, f, m)
 		SYM(curl_global_init, global_init),
 		SYM(curl_easy_init, easy_init),
 		SYM(curl_easy_setopt, easy_setopt),
@@ -99,31 +97,10 @@ static int http_load(char *why, size_t size)
 		return 0;
 	/* Kept loaded for good once it worked; a failure is tried again (at the next
 	 * reload, after the package was installed). */
-	lib = dlopen(LIBCURL_SONAME, RTLD_NOW | RTLD_LOCAL);
-	if (!lib) {
-		snprintf(why,
-			 size,
-			 "cannot load %s (install the Debian package %s): %s",
-			 LIBCURL_SONAME,
-			 LIBCURL_PACKAGE,
-			 dlerror());
+	lib = dlib_load(
+		LIBCURL_SONAME, LIBCURL_PACKAGE, symbols, ELEMENTSOF(symbols), &a, why, size);
+	if (!lib)
 		return -ENOPKG;
-	}
-	for (size_t i = 0; i < ELEMENTSOF(symbols); i++) {
-		void *f = dlsym(lib, symbols[i].name);
-
-		if (!f) {
-			snprintf(why,
-				 size,
-				 "%s lacks %s (install the Debian package %s)",
-				 LIBCURL_SONAME,
-				 symbols[i].name,
-				 LIBCURL_PACKAGE);
-			dlclose(lib);
-			return -ENOPKG;
-		}
-		memcpy((char *)&a + symbols[i].offset, &f, sizeof(f));
-	}
 	if (a.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		snprintf(why, size, "cannot initialise libcurl");
 		dlclose(lib);

@@ -1,11 +1,11 @@
 /* mhd.c: libmicrohttpd, loaded with dlopen() on first use (see mhd.h for why). */
 #include "mhd.h"
 
-#include <dlfcn.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "dlib.h"
 #include "macro.h"
 
 #define LIBMHD_SONAME  "libmicrohttpd.so.12"
@@ -13,11 +13,8 @@
 
 const struct mhd_api *mhd_load(char *why, size_t size)
 {
-	static const struct {
-		const char *name;
-		size_t offset;
-	} symbols[] = {
-#define SYM(f, m) {#f, offsetof(struct mhd_api, m)}
+	static const struct dlib_symbol symbols[] = {
+#define SYM(f, m) DLIB_SYMBOL(struct mhd_api, f, m)
 		SYM(MHD_start_daemon, start_daemon),
 		SYM(MHD_stop_daemon, stop_daemon),
 		SYM(MHD_run, run),
@@ -43,31 +40,9 @@ const struct mhd_api *mhd_load(char *why, size_t size)
 	if (loaded)
 		return &api;
 	/* Kept for good once it worked; a failure is tried again at the next client. */
-	lib = dlopen(LIBMHD_SONAME, RTLD_NOW | RTLD_LOCAL);
-	if (!lib) {
-		snprintf(why,
-			 size,
-			 "cannot load %s (install the Debian package %s): %s",
-			 LIBMHD_SONAME,
-			 LIBMHD_PACKAGE,
-			 dlerror());
+	lib = dlib_load(LIBMHD_SONAME, LIBMHD_PACKAGE, symbols, ELEMENTSOF(symbols), &a, why, size);
+	if (!lib)
 		return NULL;
-	}
-	for (size_t i = 0; i < ELEMENTSOF(symbols); i++) {
-		void *f = dlsym(lib, symbols[i].name);
-
-		if (!f) {
-			snprintf(why,
-				 size,
-				 "%s lacks %s (install the Debian package %s)",
-				 LIBMHD_SONAME,
-				 symbols[i].name,
-				 LIBMHD_PACKAGE);
-			dlclose(lib);
-			return NULL;
-		}
-		memcpy((char *)&a + symbols[i].offset, &f, sizeof(f));
-	}
 	api = a;
 	loaded = true;
 	return &api;

@@ -41,10 +41,20 @@ static char *describe_service_from(const char *extra, int parent_fd)
 		vh_start(&v);
 	else {
 		char script[64];
-		const char *argv[] = {"/bin/bash", "-c", script, vh_vigild(), "-c", v.conf,
-				      "-s", v.sock, "--log-level", "debug", NULL};
+		const char *argv[] = {"/bin/bash",
+				      "-c",
+				      script,
+				      vh_vigild(),
+				      "-c",
+				      v.conf,
+				      "-s",
+				      v.sock,
+				      "--log-level",
+				      "debug",
+				      NULL};
 
-		snprintf(script, sizeof(script), "exec %d</dev/null; exec \"$0\" \"$@\"", parent_fd);
+		snprintf(
+			script, sizeof(script), "exec %d</dev/null; exec \"$0\" \"$@\"", parent_fd);
 		vh_start_program(&v, argv);
 	}
 	cr_assert(vh_wait_log(&v, "d: starting -> running", 1, 5000), "%s", vh_read(v.log));
