@@ -232,6 +232,23 @@ void vh_start(struct vh *v)
 	vh_start_args(v, args);
 }
 
+void vh_start_under(struct vh *v, const char *const *wrapper, const char *const *tail)
+{
+	const char *own[] = {vh_vigild(), "-c", v->conf, "-s", v->sock, "--log-level", "debug"};
+	const char *argv[64];
+	size_t n = 0;
+
+	for (; *wrapper; wrapper++)
+		argv[n++] = *wrapper;
+	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
+		argv[n++] = own[i];
+	for (; tail && *tail; tail++)
+		argv[n++] = *tail;
+	cr_assert_lt(n, sizeof(argv) / sizeof(argv[0]));
+	argv[n] = NULL;
+	vh_start_program(v, argv);
+}
+
 char *vh_read(const char *path)
 {
 	/* Read to EOF rather than trust the size: /proc files say they are empty. */

@@ -75,6 +75,10 @@ void vh_start_program_stdout(struct vh *v, const char *const *argv, int stdout_f
 void vh_start_args(struct vh *v, const char *const *args);
 /* Starts `vigild -c DIR/vigil.conf -s DIR/control.sock --log-level debug`. */
 void vh_start(struct vh *v);
+/* Starts the same vigild through @wrapper (a command that ends by executing the
+ * arguments that follow it: unshare, setpriv, `sh -c SCRIPT`), with @tail (NULL or
+ * NULL-terminated, `-- COMMAND...`) after vigild's own arguments. */
+void vh_start_under(struct vh *v, const char *const *wrapper, const char *const *tail);
 
 /* Milliseconds of CLOCK_MONOTONIC. */
 long long vh_now_ms(void);

@@ -315,15 +315,8 @@ Test(faults, out_of_processes_spawns_back_off_and_recover)
 	argv[k++] = reuid;
 	argv[k++] = regid;
 	argv[k++] = "--clear-groups";
-	argv[k++] = vh_vigild();
-	argv[k++] = "-c";
-	argv[k++] = v.conf;
-	argv[k++] = "-s";
-	argv[k++] = v.sock;
-	argv[k++] = "--log-level";
-	argv[k++] = "debug";
 	argv[k] = NULL;
-	vh_start_program(&v, argv);
+	vh_start_under(&v, argv, NULL);
 	cr_assert(vh_wait_lines(vh_path(&v, "steady.pid"), 1, 5000), "steady never started");
 	steady = (pid_t)vh_read_long(vh_path(&v, "steady.pid"));
 	cr_assert(vh_wait_log(&v,

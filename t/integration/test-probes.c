@@ -475,17 +475,13 @@ Test(probes, checks_timing_out_on_a_hanging_name_lookup_share_one_lookup)
 		 vh_helper());
 	snprintf(script,
 		 sizeof(script),
-		 "mount --bind %s /etc/resolv.conf || exit 77; "
-		 "exec %s -c %s -s %s --log-level debug",
-		 vh_path(&v, "resolv.conf"),
-		 vh_vigild(),
-		 v.conf,
-		 v.sock);
+		 "mount --bind %s /etc/resolv.conf || exit 77; exec \"$0\" \"$@\"",
+		 vh_path(&v, "resolv.conf"));
 	{
 		/* unshare -m execs in place: v.pid ends up vigild's. */
-		const char *argv[] = {"unshare", "-m", "sh", "-c", script, NULL};
+		const char *wrapper[] = {"unshare", "-m", "sh", "-c", script, NULL};
 
-		vh_start_program(&v, argv);
+		vh_start_under(&v, wrapper, NULL);
 	}
 	if (!vh_wait_log(&v, "failed in", 10, 10000)) {
 		int code = vh_wait_exit(&v, 0);

@@ -153,31 +153,15 @@ Test(shutdown, orphans_of_services_are_reaped_by_the_subreaper)
 Test(shutdown, as_pid_1_vigild_reaps_orphans_and_kills_leftovers_at_shutdown_timeout)
 {
 	const char *probe[] = {"unshare", "--fork", "--pid", "--mount-proc", "true", NULL};
-	const char *argv[] = {"unshare",
-			      "--fork",
-			      "--pid",
-			      "--mount-proc",
-			      vh_vigild(),
-			      "-c",
-			      v.conf,
-			      "-s",
-			      v.sock,
-			      "--log-level",
-			      "debug",
-			      "--",
-			      vh_helper(),
-			      "sleep",
-			      "1000",
-			      "exit",
-			      "4",
-			      NULL};
+	const char *unshare[] = {"unshare", "--fork", "--pid", "--mount-proc", NULL};
+	const char *tail[] = {"--", vh_helper(), "sleep", "1000", "exit", "4", NULL};
 
 	vh_need(&v, "unshare", "util-linux");
 	if (vh_run(probe, NULL, 10000) != 0) {
 		/* A chroot refuses the private /proc (a mount namespace); a pid namespace
 		 * alone still makes vigild PID 1, and nothing here reads /proc. */
 		memmove(&probe[3], &probe[4], 2 * sizeof(probe[0]));
-		memmove(&argv[3], &argv[4], (sizeof(argv) / sizeof(argv[0]) - 4) * sizeof(argv[0]));
+		unshare[3] = NULL;
 		/* Said by the skip alone: Criterion 2.4 exits 1 after a cr_log_warn(). */
 		if (vh_run(probe, NULL, 10000) != 0)
 			VH_SKIP(&v,
@@ -195,7 +179,7 @@ Test(shutdown, as_pid_1_vigild_reaps_orphans_and_kills_leftovers_at_shutdown_tim
 		 vh_helper(),
 		 vh_path(&v, "orphans"));
 	/* vigild is PID 1 of a new pid namespace; its -- COMMAND exits 4 after 1 s. */
-	vh_start_program(&v, argv);
+	vh_start_under(&v, unshare, tail);
 	cr_assert(vh_wait_lines(vh_path(&v, "orphans"), 3, 5000));
 	/* The double-fork parents were reaped by PID 1 as orphans. */
 	cr_assert(vh_wait_log(&v, "Reaped orphan", 3, 5000));

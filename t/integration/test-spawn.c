@@ -41,21 +41,11 @@ static char *describe_service_from(const char *extra, int parent_fd)
 		vh_start(&v);
 	else {
 		char script[64];
-		const char *argv[] = {"/bin/bash",
-				      "-c",
-				      script,
-				      vh_vigild(),
-				      "-c",
-				      v.conf,
-				      "-s",
-				      v.sock,
-				      "--log-level",
-				      "debug",
-				      NULL};
+		const char *bash[] = {"/bin/bash", "-c", script, NULL};
 
 		snprintf(
 			script, sizeof(script), "exec %d</dev/null; exec \"$0\" \"$@\"", parent_fd);
-		vh_start_program(&v, argv);
+		vh_start_under(&v, bash, NULL);
 	}
 	cr_assert(vh_wait_log(&v, "d: starting -> running", 1, 5000), "%s", vh_read(v.log));
 	for (int i = 0; i < 500; i++) {
