@@ -285,6 +285,14 @@ long vh_read_long(const char *path)
 	return n;
 }
 
+long vh_wait_long(struct vh *v, const char *name, int timeout_ms)
+{
+	const char *path = vh_path(v, name);
+
+	cr_assert(vh_wait_lines(path, 1, timeout_ms), "%s never got a line", path);
+	return vh_read_long(path);
+}
+
 static int count_in(const char *hay, const char *needle)
 {
 	int n = 0;

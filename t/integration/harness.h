@@ -95,6 +95,9 @@ int vh_count_lines_in(const char *text);
 char *vh_read(const char *path);
 /* Reads the first number in a file, or -1. */
 long vh_read_long(const char *path);
+/* Waits up to @timeout_ms for the first line of DIR/@name (a pid or a number a
+ * helper wrote) and returns it; fails the test when none comes. */
+long vh_wait_long(struct vh *v, const char *name, int timeout_ms);
 /* Waits for vigild to exit; returns its exit code (128+N for signal N) or -1 on timeout. */
 int vh_wait_exit(struct vh *v, int timeout_ms);
 /* True while @pid exists (and is not a zombie). */

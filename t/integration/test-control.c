@@ -160,8 +160,7 @@ Test(control, start_stop_and_restart_answer_202_404_or_409)
 	long first;
 
 	start_with("service off {\n  command = \"/bin/sleep 100\"\n  autostart = false\n}\n");
-	cr_assert(vh_wait_lines(vh_path(&v, "web.pid"), 1, 5000));
-	first = vh_read_long(vh_path(&v, "web.pid"));
+	first = vh_wait_long(&v, "web.pid", 5000);
 
 	cr_assert_eq(error_status("POST", "/v1/services/web/start"), 409);
 	cr_assert_eq(error_status("POST", "/v1/services/off/stop"), 409);
@@ -194,8 +193,7 @@ Test(control, signal_reaches_the_process_group_or_says_why_not)
 	cr_assert(vh_wait_lines(vh_path(&v, "web.pid"), 1, 5000));
 
 	cr_assert_eq(api_call(&v, "POST", "/v1/services/web/signal?signal=HUP", NULL), 200);
-	cr_assert(vh_wait_lines(vh_path(&v, "web.sigs"), 1, 5000));
-	cr_assert_eq(vh_read_long(vh_path(&v, "web.sigs")), SIGHUP);
+	cr_assert_eq(vh_wait_long(&v, "web.sigs", 5000), SIGHUP);
 	cr_assert_eq(api_call(&v, "POST", "/v1/services/web/signal?signal=SIGHUP", NULL), 200);
 	cr_assert(vh_wait_lines(vh_path(&v, "web.sigs"), 2, 5000), "SIGHUP by name never came");
 
@@ -352,8 +350,7 @@ Test(control, reload_answers_the_diff_or_422_with_every_error)
 	long pid;
 
 	start_with("service gone {\n  command = \"/bin/sleep 100\"\n}\n");
-	cr_assert(vh_wait_lines(vh_path(&v, "web.pid"), 1, 5000));
-	pid = vh_read_long(vh_path(&v, "web.pid"));
+	pid = vh_wait_long(&v, "web.pid", 5000);
 	vh_write(&v,
 		 "vigil.conf",
 		 "service web {\n  command = \"%s pidfile %s trap HUP %s pause\"\n}\n"
@@ -749,8 +746,7 @@ Test(control, an_unprivileged_client_cannot_change_anything)
 	if (geteuid() != 0)
 		VH_SKIP(&v, "needs root to switch to nobody");
 	start_with(NULL);
-	cr_assert(vh_wait_lines(vh_path(&v, "web.pid"), 1, 5000));
-	pid = vh_read_long(vh_path(&v, "web.pid"));
+	pid = vh_wait_long(&v, "web.pid", 5000);
 
 	/* The socket is 0660 root's: nobody cannot even connect. */
 	cr_assert_eq(chmod(v.dir, 0755), 0);

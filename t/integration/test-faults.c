@@ -190,8 +190,7 @@ Test(faults, with_no_fd_left_and_no_client_a_new_one_costs_no_cpu_and_is_answere
 		 vh_path(&v, "steady.pid"));
 	vh_start(&v);
 	api_wait_up(&v); /* libmicrohttpd is loaded; its one client is gone */
-	cr_assert(vh_wait_lines(vh_path(&v, "steady.pid"), 1, 5000));
-	steady = (pid_t)vh_read_long(vh_path(&v, "steady.pid"));
+	steady = (pid_t)vh_wait_long(&v, "steady.pid", 5000);
 	vh_msleep(100);
 	/* Every fd number below the limit is taken: the next accept, pipe or open fails
 	 * (fds above it stay open). */
@@ -317,8 +316,7 @@ Test(faults, out_of_processes_spawns_back_off_and_recover)
 	argv[k++] = "--clear-groups";
 	argv[k] = NULL;
 	vh_start_under(&v, argv, NULL);
-	cr_assert(vh_wait_lines(vh_path(&v, "steady.pid"), 1, 5000), "steady never started");
-	steady = (pid_t)vh_read_long(vh_path(&v, "steady.pid"));
+	steady = (pid_t)vh_wait_long(&v, "steady.pid", 5000);
 	cr_assert(vh_wait_log(&v,
 			      "crash: starting -> backoff (fork failed: Resource temporarily "
 			      "unavailable)",
@@ -419,8 +417,7 @@ Test(faults, an_api_reload_after_the_dropin_directory_was_deleted_fails_and_chan
 		 vh_path(&v, "a.pid"));
 	vh_start(&v);
 	api_wait_up(&v);
-	cr_assert(vh_wait_lines(vh_path(&v, "a.pid"), 1, 5000));
-	a = vh_read_long(vh_path(&v, "a.pid"));
+	a = vh_wait_long(&v, "a.pid", 5000);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", vh_path(&v, "d"));
 	cr_assert_eq(system(cmd), 0);
 

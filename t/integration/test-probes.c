@@ -148,10 +148,8 @@ Test(probes, an_exec_probe_that_hangs_is_killed_with_its_group_and_counts_as_a_f
 		 vh_path(&v, "probe"),
 		 vh_path(&v, "child"));
 	vh_start(&v);
-	cr_assert(vh_wait_lines(vh_path(&v, "probe"), 1, 5000));
-	cr_assert(vh_wait_lines(vh_path(&v, "child"), 1, 5000));
-	probe = vh_read_long(vh_path(&v, "probe"));
-	child = vh_read_long(vh_path(&v, "child"));
+	probe = vh_wait_long(&v, "probe", 5000);
+	child = vh_wait_long(&v, "child", 5000);
 	cr_assert(
 		vh_wait_log(&v, "s: liveness check failed (1/5): timed out after 300ms", 1, 5000));
 	/* The probe and what it forked into its group are gone, and vigild reaped them. */
@@ -350,10 +348,8 @@ Test(probes, a_probe_in_flight_is_cancelled_when_its_service_stops)
 		 vh_helper(),
 		 vh_path(&v, "probe"));
 	vh_start(&v);
-	cr_assert(vh_wait_lines(vh_path(&v, "main"), 1, 5000));
-	cr_assert(vh_wait_lines(vh_path(&v, "probe"), 1, 5000));
-	main_pid = vh_read_long(vh_path(&v, "main"));
-	probe = vh_read_long(vh_path(&v, "probe"));
+	main_pid = vh_wait_long(&v, "main", 5000);
+	probe = vh_wait_long(&v, "probe", 5000);
 	kill((pid_t)main_pid, SIGKILL);
 	cr_assert(vh_wait_log(&v, "s: running -> exited (killed by SIGKILL)", 1, 5000));
 	cr_assert(vh_wait_reaped((pid_t)probe, 2000), "the check was not cancelled");
@@ -565,8 +561,7 @@ Test(probes, a_required_service_restarted_by_its_liveness_probe_does_not_restart
 		 vh_helper(),
 		 vh_path(&v, "web"));
 	vh_start(&v);
-	cr_assert(vh_wait_lines(vh_path(&v, "web"), 1, 10000));
-	web = vh_read_long(vh_path(&v, "web"));
+	web = vh_wait_long(&v, "web", 10000);
 	vh_write(&v, "status", "500\n");
 	cr_assert(vh_wait_log(&v, "db: running -> stopping (liveness failed: HTTP 500)", 1, 5000));
 	vh_write(&v, "status", "200\n");

@@ -48,8 +48,7 @@ static void write_config(const char *const *names, const char *changed)
 
 static long pid_of(const char *name)
 {
-	cr_assert(vh_wait_lines(vh_path(&v, name), 1, 5000), "%s never started", name);
-	return vh_read_long(vh_path(&v, name));
+	return vh_wait_long(&v, name, 5000);
 }
 
 Test(reload, adds_removes_and_changes_services_and_keeps_unchanged_ones_running)

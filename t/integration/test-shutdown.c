@@ -79,10 +79,8 @@ Test(shutdown, stop_timeout_escalates_to_sigkill_for_the_whole_group)
 		 vh_path(&v, "gc"),
 		 vh_path(&v, "pid"));
 	vh_start(&v);
-	cr_assert(vh_wait_lines(vh_path(&v, "pid"), 1, 5000));
-	cr_assert(vh_wait_lines(vh_path(&v, "gc"), 1, 5000));
-	main_pid = vh_read_long(vh_path(&v, "pid"));
-	grandchild = vh_read_long(vh_path(&v, "gc"));
+	main_pid = vh_wait_long(&v, "pid", 5000);
+	grandchild = vh_wait_long(&v, "gc", 5000);
 	t0 = vh_now_ms();
 	kill(v.pid, SIGTERM);
 	cr_assert_eq(vh_wait_exit(&v, 20000), 0, "a shutdown that needed SIGKILL still exits 0");
@@ -109,8 +107,7 @@ Test(shutdown, kill_mode_process_signals_only_the_main_process)
 		 vh_helper(),
 		 vh_path(&v, "gc"));
 	vh_start(&v);
-	cr_assert(vh_wait_lines(vh_path(&v, "gc"), 1, 5000));
-	grandchild = vh_read_long(vh_path(&v, "gc"));
+	grandchild = vh_wait_long(&v, "gc", 5000);
 	kill(v.pid, SIGTERM);
 	cr_assert(vh_wait_log(&v, "p: stopping -> stopped (killed by SIGTERM)", 1, 5000));
 	cr_assert(vh_alive((pid_t)grandchild), "kill-mode = process must spare the grandchild");

@@ -51,8 +51,7 @@ Test(supervision, restarts_a_service_killed_with_sigkill)
 		 vh_helper(),
 		 vh_path(&v, "pid"));
 	vh_start(&v);
-	cr_assert(vh_wait_lines(vh_path(&v, "pid"), 1, 5000));
-	first = vh_read_long(vh_path(&v, "pid"));
+	first = vh_wait_long(&v, "pid", 5000);
 	cr_assert_gt(first, 0);
 	kill((pid_t)first, SIGKILL);
 	/* restart-delay = 0s: straight back to starting, no backoff state. */

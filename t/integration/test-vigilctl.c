@@ -151,8 +151,7 @@ Test(vigilctl, start_stop_restart_and_their_exit_codes)
 	cr_assert_eq(ctl_run(&v, NULL, NULL, "start", "off", "nope", NULL), 4);
 	cr_assert(api_wait_state(&v, "off", "running", 5000), "the known one still started");
 
-	cr_assert(vh_wait_lines(vh_path(&v, "web.pid"), 1, 5000));
-	pid = vh_read_long(vh_path(&v, "web.pid"));
+	pid = vh_wait_long(&v, "web.pid", 5000);
 	cr_assert_eq(ctl_run(&v, &out, NULL, "restart", "web", NULL), 0);
 	cr_assert_str_eq(out, "web: restarting\n");
 	free(out);
