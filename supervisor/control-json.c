@@ -2,7 +2,6 @@
  * that the control API serves. */
 #include "control-json.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -257,13 +256,7 @@ json_t *config_errors_to_json(const struct config_errors *e)
 	return json_pack("{s:o}", "errors", strv_to_json(e->lines, e->n));
 }
 
-json_t *error_to_json(const char *fmt, ...)
+json_t *error_to_json(const char *msg)
 {
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	return json_pack("{s:o}", "error", text_to_json(msg));
 }

@@ -40,5 +40,5 @@ json_t *reload_result_to_json(const struct reload_result *r);
 /* {"errors":["FILE:LINE: message", ...]} */
 json_t *config_errors_to_json(const struct config_errors *e);
 
-/* {"error":"message"} */
-json_t *error_to_json(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* {"error":"@msg"} */
+json_t *error_to_json(const char *msg);

@@ -146,7 +146,7 @@ static unsigned fail(struct reply *out, unsigned status, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	out->json = error_to_json("%s", msg);
+	out->json = error_to_json(msg);
 	return status;
 }
 

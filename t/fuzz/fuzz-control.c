@@ -192,6 +192,7 @@ static void check_signal(const char *v)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *line = fuzz_string(data, size), *url, *query, *nl;
+	char said[512]; /* as large as control.c's error texts */
 	const char *method = line;
 	const char *args[ARG_COUNT] = {NULL};
 	bool seen[ARG_COUNT] = {false};
@@ -208,8 +209,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	/* vigild's error answers quote what the client sent, whole or cut short (which
 	 * may split a UTF-8 sequence): either way the body is JSON. */
-	check_json_error("the request", error_to_json("%s %s", method, url));
-	check_json_error("the request cut", error_to_json("%.16s %.31s", method, url));
+	snprintf(said, sizeof(said), "%s %s", method, url);
+	check_json_error("the request", error_to_json(said));
+	snprintf(said, sizeof(said), "%.16s %.31s", method, url);
+	check_json_error("the request cut", error_to_json(said));
 	query = strchr(url, '?');
 	if (query)
 		*query++ = '\0';
