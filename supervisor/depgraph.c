@@ -1,10 +1,9 @@
-/* depgraph.c: the graph of `requires`: cycles (Tarjan) and a start order (Kahn). */
+/* depgraph.c: the graph of `requires` and its cycles (Tarjan). */
 #include "depgraph.h"
 
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "macro.h"
 
@@ -185,47 +184,4 @@ int depgraph_cycles(const struct depgraph *g, depgraph_cycle_fn *fn, void *userd
 		count++;
 	}
 	return count;
-}
-
-int depgraph_order(const struct depgraph *g, size_t *order)
-{
-	size_t n = g->n ? g->n : 1, n_edges = 0, head = 0, tail = 0;
-	CLEANUP_FREE size_t *unmet = calloc(n, sizeof(size_t)); /* requirements not placed yet */
-	CLEANUP_FREE size_t *first = calloc(n + 1, sizeof(size_t)); /* dependents of v: */
-	CLEANUP_FREE size_t *dependents = NULL; /* dependents[first[v] .. first[v+1]) */
-
-	if (!unmet || !first)
-		return -ENOMEM;
-	for (size_t v = 0; v < g->n; v++) {
-		unmet[v] = g->nodes[v].n_edges;
-		n_edges += g->nodes[v].n_edges;
-		for (size_t i = 0; i < g->nodes[v].n_edges; i++)
-			first[g->nodes[v].edges[i] + 1]++;
-	}
-	for (size_t v = 0; v < g->n; v++)
-		first[v + 1] += first[v];
-	dependents = malloc((n_edges ? n_edges : 1) * sizeof(size_t));
-	if (!dependents)
-		return -ENOMEM;
-	{
-		CLEANUP_FREE size_t *fill = malloc(n * sizeof(size_t));
-		if (!fill)
-			return -ENOMEM;
-		memcpy(fill, first, n * sizeof(size_t));
-		for (size_t v = 0; v < g->n; v++)
-			for (size_t i = 0; i < g->nodes[v].n_edges; i++)
-				dependents[fill[g->nodes[v].edges[i]]++] = v;
-	}
-
-	/* Kahn's algorithm; @order doubles as the queue. */
-	for (size_t v = 0; v < g->n; v++)
-		if (unmet[v] == 0)
-			order[tail++] = v;
-	while (head < tail) {
-		size_t v = order[head++];
-		for (size_t i = first[v]; i < first[v + 1]; i++)
-			if (--unmet[dependents[i]] == 0)
-				order[tail++] = dependents[i];
-	}
-	return tail == g->n ? 0 : -ELOOP;
 }

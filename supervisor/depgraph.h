@@ -1,4 +1,5 @@
-/* depgraph.h: the graph of `requires`: cycles and a start order. Pure. */
+/* depgraph.h: the graph of `requires` and its cycles (a configuration with one is
+ * refused; at run time each service waits for what it requires). Pure. */
 #pragma once
 
 #include <stddef.h>
@@ -20,7 +21,3 @@ int depgraph_add_edge(struct depgraph *g, size_t from, size_t to);
  * Returns how many cycles there are (>= 0), or -ENOMEM. */
 typedef void depgraph_cycle_fn(const size_t *cycle, size_t len, void *userdata);
 int depgraph_cycles(const struct depgraph *g, depgraph_cycle_fn *fn, void *userdata);
-
-/* Writes all n nodes to @order so that every node comes after the nodes it
- * requires; ties keep index order. Returns 0, -ELOOP when there is a cycle, or -ENOMEM. */
-int depgraph_order(const struct depgraph *g, size_t *order);
