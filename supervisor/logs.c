@@ -121,6 +121,7 @@ struct logs {
 	char *dir;
 	bool forward;
 	bool journal;        /* forward to journald streams rather than h->out */
+	bool close_journals; /* journald failed: close the streams still open (on_wake) */
 	struct log_out *out; /* vigild's stdout, while forwarding there */
 	char *readbuf;
 	/* While a read is handed out: its end. A line ending further than log-buffer
@@ -166,6 +167,10 @@ static struct log_out *forward_sink(struct service_logs *l, enum log_stream s)
 		return l->journal[s];
 	log_warning_errno(r, "Failed to connect to journald, forwarding to stdout instead");
 	h->journal = false;
+	/* The other services' streams are closed from the loop: freeing a sink here
+	 * would run its waiters inside this line's handling. */
+	h->close_journals = true;
+	(void)sd_event_source_set_enabled(h->wake_src, SD_EVENT_ONESHOT);
 	open_stdout(h);
 	return h->out;
 }
@@ -185,12 +190,27 @@ static void wake_readers(struct service_logs *l)
 		}
 }
 
+/* Flushes and closes every service's journald streams (the waiters that freeing
+ * wakes see h->journal off and go to stdout or nowhere). */
+static void close_journals(struct logs *h)
+{
+	h->close_journals = false;
+	for (struct service_logs *l = h->services; l; l = l->next)
+		for (size_t s = 0; s < LOG_STREAM_COUNT; s++) {
+			if (l->journal[s])
+				log_out_flush(l->journal[s]);
+			log_out_free(TAKE_PTR(l->journal[s]));
+		}
+}
+
 static int on_wake(sd_event_source *src, void *userdata)
 {
 	struct logs *h = userdata;
 	struct log_reader *r;
 
 	(void)src;
+	if (h->close_journals)
+		close_journals(h);
 	/* One at a time from the head: a callback may free any reader. */
 	while ((r = h->wake_list)) {
 		h->wake_list = r->wake_next;
@@ -531,12 +551,7 @@ static void stop_forwarding(struct logs *h)
 	if (h->out)
 		log_out_flush(h->out);
 	log_out_free(TAKE_PTR(h->out));
-	for (struct service_logs *l = h->services; l; l = l->next)
-		for (size_t s = 0; s < LOG_STREAM_COUNT; s++) {
-			if (l->journal[s])
-				log_out_flush(l->journal[s]);
-			log_out_free(TAKE_PTR(l->journal[s]));
-		}
+	close_journals(h);
 }
 
 int logs_configure(struct logs *h, const char *dir, bool forward)

@@ -5,11 +5,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -517,19 +521,12 @@ Test(logs, a_stdout_nobody_reads_pauses_the_service_and_loses_no_line)
 	free(err);
 }
 
-Test(logs, without_journald_forwarding_falls_back_to_stdout)
+/* Points JOURNAL_STREAM at our stdout, so that forwarding goes to journald. */
+static void forward_as_under_journald(void)
 {
-	struct service_logs *l;
 	struct stat st;
-	char env[64], buf[256];
-	int rd = capture_stdout(), ow, ew;
-	ssize_t n;
-	long long end;
+	char env[64];
 
-	if (access("/run/systemd/journal/stdout", F_OK) == 0) {
-		teardown(); /* Criterion 2.4 runs no .fini after a skip */
-		cr_skip_test("journald runs here: the fallback cannot be shown");
-	}
 	cr_assert_eq(fstat(STDOUT_FILENO, &st), 0);
 	snprintf(env,
 		 sizeof(env),
@@ -539,18 +536,106 @@ Test(logs, without_journald_forwarding_falls_back_to_stdout)
 	setenv("JOURNAL_STREAM", env, 1);
 	cr_assert_eq(logs_configure(hub, NULL, true), 0);
 	unsetenv("JOURNAL_STREAM");
-	cr_assert_eq(service_logs_new(hub, "j", &l), 0);
+}
+
+/* Writes @line to a new run of @l and runs the loop until its pipes are drained. */
+static void one_line(struct service_logs *l, const char *line)
+{
+	int ow, ew;
+
 	cr_assert_eq(service_logs_open_run(l, &ow, &ew), 0);
-	cr_assert_eq(write(ow, "to the journal\n", 15), 15);
+	cr_assert_eq(write(ow, line, strlen(line)), (ssize_t)strlen(line));
 	close(ow);
 	close(ew);
 	cr_assert(run_until_closed(l, 5000));
-	for (end = now_ms() + 2000; (n = read(rd, buf, sizeof(buf) - 1)) <= 0 && now_ms() < end;)
-		sd_event_run(event, 10 * 1000);
-	cr_assert_gt(n, 0);
-	buf[n] = '\0';
-	cr_assert_str_eq(buf, "j | to the journal\n");
+}
+
+/* Runs the loop until @fd has @want in what was read into @buf (of @size). */
+static bool read_until(int fd, char *buf, size_t size, const char *want)
+{
+	size_t len = strlen(buf);
+
+	for (long long end = now_ms() + 5000; !strstr(buf, want) && now_ms() < end;) {
+		ssize_t n = read(fd, buf + len, size - len - 1);
+
+		if (n > 0)
+			buf[len += (size_t)n] = '\0';
+		else
+			sd_event_run(event, 10 * 1000);
+	}
+	return strstr(buf, want);
+}
+
+Test(logs, without_journald_forwarding_falls_back_to_stdout)
+{
+	struct service_logs *l;
+	char out[256] = "";
+	int rd = capture_stdout();
+
+	if (access("/run/systemd/journal/stdout", F_OK) == 0) {
+		teardown(); /* Criterion 2.4 runs no .fini after a skip */
+		cr_skip_test("journald runs here: the fallback cannot be shown");
+	}
+	forward_as_under_journald();
+	cr_assert_eq(service_logs_new(hub, "j", &l), 0);
+	one_line(l, "to the journal\n");
+	cr_assert(read_until(rd, out, sizeof(out), "\n"), "%s", out);
+	cr_assert_str_eq(out, "j | to the journal\n");
 	service_logs_free(l);
+	close(rd);
+}
+
+Test(logs, when_journald_refuses_a_stream_the_open_ones_close_and_all_go_to_stdout)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct service_logs *a, *b;
+	char got[4096] = "", out[4096] = "";
+	int listener, conn, rd;
+	ssize_t n = -1;
+
+	/* A journald of our own at the fixed path, in a private /run. */
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+	    mount("tmpfs", "/run", "tmpfs", 0, "mode=0755") < 0) {
+		int err = errno;
+		teardown(); /* Criterion 2.4 runs no .fini after a skip */
+		cr_skip_test("no private mount namespace here (%s): a journald of our own "
+			     "cannot be set up",
+			     strerror(err));
+	}
+	cr_assert_eq(mkdir("/run/systemd", 0755), 0);
+	cr_assert_eq(mkdir("/run/systemd/journal", 0755), 0);
+	strcpy(sa.sun_path, "/run/systemd/journal/stdout");
+	listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	cr_assert_eq(bind(listener, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	cr_assert_eq(listen(listener, 8), 0);
+
+	rd = capture_stdout();
+	forward_as_under_journald();
+	cr_assert_eq(service_logs_new(hub, "a", &a), 0);
+	cr_assert_eq(service_logs_new(hub, "b", &b), 0);
+	one_line(a, "a to the journal\n");
+	conn = accept4(listener, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	cr_assert_geq(conn, 0, "a's line opened no journald stream");
+	cr_assert(read_until(conn, got, sizeof(got), "\na to the journal\n"), "%s", got);
+
+	/* journald goes away: b's stream cannot be opened. */
+	close(listener);
+	cr_assert_eq(unlink(sa.sun_path), 0);
+	one_line(b, "b to stdout\n");
+	cr_assert(read_until(rd, out, sizeof(out), "b | b to stdout\n"), "%s", out);
+	/* a's stream is closed (journald sees its end), a's lines go to stdout too. */
+	for (long long end = now_ms() + 5000; now_ms() < end;) {
+		n = read(conn, got, sizeof(got));
+		if (n == 0 || (n < 0 && errno != EAGAIN))
+			break;
+		sd_event_run(event, 10 * 1000);
+	}
+	cr_assert_eq(n, 0, "a's journald stream is still open");
+	one_line(a, "a to stdout\n");
+	cr_assert(read_until(rd, out, sizeof(out), "a | a to stdout\n"), "%s", out);
+	close(conn);
+	service_logs_free(a);
+	service_logs_free(b);
 	close(rd);
 }
 
