@@ -1330,13 +1330,13 @@ int control_new(struct manager *m, const struct control_options *o, struct contr
 	ctl->group = (gid_t)-1;
 	ctl->socket_path = strdup(o->socket_path);
 	ctl->group_name = strdup(o->group ? o->group : "");
-	ctl->group_nss = !o->group_is_default;
+	ctl->group_nss = o->group_nss;
 	if (!ctl->socket_path || !ctl->group_name) {
 		control_free(ctl);
 		return log_error_errno(-ENOMEM, "Failed to set up the control socket");
 	}
 
-	r = listen_unix(o->socket_path, o->group, !o->group_is_default, &ctl->sock);
+	r = listen_unix(o->socket_path, o->group, o->group_nss, &ctl->sock);
 	if (r == -EADDRINUSE)
 		log_error("Failed to listen on '%s': another vigild is answering there",
 			  o->socket_path);

@@ -19,7 +19,8 @@ struct control;
 struct control_options {
 	const char *socket_path; /* absolute, see listen_socket_path() */
 	const char *group;       /* control-group, or NULL */
-	bool group_is_default;   /* not configured: looked up in /etc/group only */
+	bool group_nss;          /* named by the user: looked up through NSS; the default
+				  * group is looked up in /etc/group only */
 	const char *http_listen; /* "HOST:PORT", or NULL for no TCP listener */
 };
 

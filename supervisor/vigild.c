@@ -213,7 +213,7 @@ int main(int argc, char *argv[])
 			&(struct control_options){
 				.socket_path = socket_path,
 				.group = manager_get_config(m)->control_group,
-				.group_is_default = !manager_get_config(m)->control_group_set,
+				.group_nss = manager_get_config(m)->control_group_set,
 				.http_listen = manager_get_config(m)->http_listen,
 			},
 			&ctl);
