@@ -173,27 +173,11 @@ static socklen_t make_addr(const char *path, struct sockaddr_un *sa)
 
 /* ---- the socket ---- */
 
-/* True when @pid belongs to the session @sid (read from /proc/PID/stat). */
+/* True when @pid belongs to the session @sid. getsid() answers in vigild's own pid
+ * namespace, as the credentials came: /proc may be another namespace's. */
 static bool in_session(pid_t pid, pid_t sid)
 {
-	char path[64], buf[512], *p;
-	int fd, s = 0;
-	ssize_t len;
-
-	if (pid <= 0 || sid <= 0)
-		return false;
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	len = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (len <= 0)
-		return false;
-	buf[len] = '\0';
-	/* After the command name: " STATE PPID PGRP SESSION ..." */
-	p = strrchr(buf, ')');
-	return p && sscanf(p + 1, " %*c %*d %*d %d", &s) == 1 && s == sid;
+	return pid > 0 && sid > 0 && getsid(pid) == sid;
 }
 
 static bool sender_allowed(const struct notify *n, const struct ucred *uc)

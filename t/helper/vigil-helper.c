@@ -17,6 +17,7 @@
  *   out TEXT, err TEXT write a line to stdout or stderr
  *   flood N            write N numbered lines, alternating stdout and stderr
  *   notify TEXT        sd_notify(0, TEXT); "\n" in TEXT stands for a newline
+ *   become UID         drop to that user and group id (as a worker giving up root)
  *   watchdog N         send WATCHDOG=1 N times, every quarter of WATCHDOG_USEC
  *   http-serve PORT FILE  serve HTTP on 127.0.0.1:PORT forever; each answer's status
  *                      is the number in FILE (200 when absent); "hang" in FILE: never
@@ -466,6 +467,12 @@ int main(int argc, char **argv)
 			fprintf(stderr, "%s\n", arg);
 		} else if (strcmp(a, "notify") == 0) {
 			do_notify(arg);
+		} else if (strcmp(a, "become") == 0) {
+			if (setgroups(0, NULL) < 0 || setgid((gid_t)atol(arg)) < 0 ||
+			    setuid((uid_t)atol(arg)) < 0) {
+				perror("vigil-helper: become");
+				return 96;
+			}
 		} else if (strcmp(a, "watchdog") == 0) {
 			uint64_t usec = 0;
 			if (sd_watchdog_enabled(0, &usec) <= 0) {

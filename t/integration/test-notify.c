@@ -274,6 +274,45 @@ Test(notify, a_service_running_as_another_user_may_notify)
 	cr_assert(vh_wait_log(&v, "s: starting -> running (READY=1)", 1, 5000));
 }
 
+/* A service that gives up root, then says READY=1: neither root, nor vigild's user,
+ * nor the service's, it is allowed as a member of the service's session. Started
+ * through @wrapper when not NULL. */
+static void dropped_root_notifies(const char *const *wrapper)
+{
+	need_root();
+	vh_write(&v,
+		 "vigil.conf",
+		 "service s {\n"
+		 "  command = \"%s become 65534 notify READY=1 pause\"\n"
+		 "  ready = notify\n"
+		 "}\n",
+		 vh_helper());
+	if (wrapper)
+		vh_start_under(&v, wrapper, NULL);
+	else
+		vh_start(&v);
+	cr_assert(vh_wait_log(&v, "s: starting -> running (READY=1)", 1, 5000));
+	cr_assert_eq(vh_count_log(&v, "Dropped a notify message"), 0);
+}
+
+Test(notify, a_process_of_the_service_that_dropped_root_may_notify)
+{
+	dropped_root_notifies(NULL);
+}
+
+Test(notify, so_it_may_in_a_pid_namespace_that_kept_the_outer_proc)
+{
+	/* vigild is PID 1 of a new pid namespace, /proc still the outer one's: a
+	 * sender's pid names another process there. */
+	const char *unshare[] = {"unshare", "--fork", "--pid", NULL};
+	const char *probe[] = {"unshare", "--fork", "--pid", "true", NULL};
+
+	vh_need(&v, "unshare", "util-linux");
+	if (vh_run(probe, NULL, 10000) != 0)
+		VH_SKIP(&v, "unshare --fork --pid is refused on this machine");
+	dropped_root_notifies(unshare);
+}
+
 Test(notify, another_user_outside_the_service_may_not)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
