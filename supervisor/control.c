@@ -69,7 +69,7 @@ struct stream {
 	struct log_reader *reader; /* a log stream; NULL: an event stream */
 	bool suspended, gone;
 	sd_event_source *hup;       /* watches for the client leaving while suspended */
-	struct stream *prev, *next; /* every stream, events and logs */
+	struct stream *prev, *next; /* the streams of its kind */
 };
 
 struct control {
@@ -89,8 +89,8 @@ struct control {
 
 	char *ring; /* CONTROL_RING_SIZE bytes of event lines, once a stream opened */
 	uint64_t head;
-	struct stream *streams; /* open event and log streams */
-	unsigned n_streams;     /* of which event streams */
+	struct stream *event_streams, *log_streams;
+	unsigned n_event_streams;
 	bool closing;
 };
 
@@ -408,8 +408,8 @@ static void on_event(struct service *s, enum service_state from, const char *rea
 	char *line;
 	json_t *j;
 
-	if (ctl->n_streams == 0)
-		return; /* no event stream */
+	if (ctl->n_event_streams == 0)
+		return;
 	j = service_event_to_json(s, from, reason, clock_now(CLOCK_REALTIME));
 	line = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
@@ -454,9 +454,10 @@ static void stream_resume(struct stream *st)
 /* Resumes the event streams, or with @all the log streams too (at the end). */
 static void wake_streams(struct control *ctl, bool all)
 {
-	for (struct stream *st = ctl->streams; st; st = st->next)
-		if (all || !st->reader)
-			stream_resume(st);
+	for (struct stream *st = ctl->event_streams; st; st = st->next)
+		stream_resume(st);
+	for (struct stream *st = all ? ctl->log_streams : NULL; st; st = st->next)
+		stream_resume(st);
 	/* In external-polling mode a resume does not wake the daemon: run it now
 	 * (notes §7). */
 	mhd->run(ctl->unix_d.mhd);
@@ -512,31 +513,40 @@ static ssize_t stream_read(void *cls, uint64_t offset, char *buf, size_t max)
 	return (ssize_t)n;
 }
 
+/* The list @st belongs in: a log stream has its reader from the start. */
+static struct stream **stream_list(struct stream *st)
+{
+	return st->reader ? &st->ctl->log_streams : &st->ctl->event_streams;
+}
+
 static void stream_free(void *cls)
 {
 	struct stream *st = cls;
-	struct control *ctl = st->ctl;
 
 	st->hup = sd_event_source_disable_unref(st->hup);
 	if (st->prev)
 		st->prev->next = st->next;
 	else
-		ctl->streams = st->next;
+		*stream_list(st) = st->next;
 	if (st->next)
 		st->next->prev = st->prev;
 	if (st->reader)
 		log_reader_free(st->reader);
 	else
-		ctl->n_streams--;
+		st->ctl->n_event_streams--;
 	free(st);
 }
 
 static void stream_link(struct stream *st)
 {
-	st->next = st->ctl->streams;
+	struct stream **list = stream_list(st);
+
+	st->next = *list;
 	if (st->next)
 		st->next->prev = st;
-	st->ctl->streams = st;
+	*list = st;
+	if (!st->reader)
+		st->ctl->n_event_streams++;
 }
 
 static unsigned handle_events(const struct call *call, struct reply *out)
@@ -544,7 +554,7 @@ static unsigned handle_events(const struct call *call, struct reply *out)
 	struct control *ctl = call->ctl;
 	struct stream *st;
 
-	if (ctl->n_streams >= CONTROL_STREAMS_MAX)
+	if (ctl->n_event_streams >= CONTROL_STREAMS_MAX)
 		return fail(out,
 			    MHD_HTTP_SERVICE_UNAVAILABLE,
 			    "too many event streams (at most %d)",
@@ -562,7 +572,6 @@ static unsigned handle_events(const struct call *call, struct reply *out)
 		return out_of_memory(out);
 	}
 	stream_link(st);
-	ctl->n_streams++;
 	out->content_type = "application/x-ndjson";
 	return MHD_HTTP_OK;
 }
