@@ -569,22 +569,89 @@ Test(config, no_file_gives_the_defaults_and_main_can_be_added)
 	cr_assert_eq(config_add_main(cfg, argv), -EEXIST);
 }
 
+/* Loads "service b" and "service a" with @line added to a's block (where it holds
+ * no liveness block, a has `liveness { tcp = "h:1" }`) from other.conf; returns a's
+ * definition (the configuration in *@ret, for config_free()). */
+static const struct service_config *load_a_with(const char *line, struct vigil_config **ret)
+{
+	char text[1024];
+
+	snprintf(text,
+		 sizeof(text),
+		 "service b {\n command = \"b\"\n}\n"
+		 "service a {\n command = \"a b\"\n%s\n%s\n}\n",
+		 strstr(line, "liveness") ? "" : " liveness { tcp = \"h:1\" }",
+		 line);
+	write_file("other.conf", text);
+	cr_assert_eq(config_load(path("other.conf"), &errors, ret),
+		     0,
+		     "'%s': %s",
+		     line,
+		     errors.n ? errors.lines[0] : "");
+	return (*ret)->services[1];
+}
+
 Test(config, equal_definitions_compare_equal_and_any_change_differs)
 {
-	struct vigil_config *other = NULL;
-	const char *text = "service a {\n  command = \"a b\"\n  liveness { tcp = \"h:1\" }\n}\n";
+	/* Each pair sets one option away from its default or from the first line (the
+	 * last ones change the probe): a reload must see every one as a change. */
+	static const char *const changes[][2] = {
+		{"", "command = \"a c\""},
+		{"", "directory = \"/tmp\""},
+		{"", "user = \"nobody\""},
+		{"", "group = \"nogroup\""},
+		{"", "umask = \"027\""},
+		{"", "environment = {\"A=1\"}"},
+		{"", "env-file = \"/etc/a\""},
+		{"env-file = \"/etc/a\"", "env-file = \"-/etc/a\""},
+		{"", "autostart = false"},
+		{"", "type = oneshot"},
+		{"", "requires = {\"b\"}"},
+		{"", "restart = on-failure"},
+		{"", "success-exit-codes = {0, 3}"},
+		{"success-exit-codes = {0, 3}", "success-exit-codes = {0, 4}"},
+		{"", "restart-delay = 1s"},
+		{"", "restart-delay-max = 1m"},
+		{"", "restart-factor = 3"},
+		{"", "restart-jitter = 50%"},
+		{"", "stable-after = 1m"},
+		{"", "restart-limit = 5"},
+		{"", "restart-window = 2m"},
+		{"", "on-failed = shutdown"},
+		{"", "ready = notify"},
+		{"", "start-timeout = 5s"},
+		{"ready = notify", "ready = notify\n watchdog = 5s"},
+		{"", "stop-signal = INT"},
+		{"", "stop-timeout = 5s"},
+		{"", "kill-mode = process"},
+		{"", "log-max-size = 1M"},
+		{"", "log-keep = 2"},
+		{"", "log-buffer = 64K"},
+		{"", "readiness { tcp = \"h:1\" }"},
+		{"", "startup { tcp = \"h:1\" }"},
+		{"", "liveness { tcp = \"h:2\" }"},
+		{"", "liveness { exec = \"h:1\" }"},
+		{"", "liveness { tcp = \"h:1\" initial-delay = 1s }"},
+		{"", "liveness { tcp = \"h:1\" period = 1s }"},
+		{"", "liveness { tcp = \"h:1\" timeout = 2s }"},
+		{"", "liveness { tcp = \"h:1\" success-threshold = 2 }"},
+		{"", "liveness { tcp = \"h:1\" failure-threshold = 5 }"},
+	};
+	struct vigil_config *base = NULL, *other = NULL;
 
-	cr_assert_eq(load(text), 0);
-	write_file("other.conf",
-		   "\n\nservice a {\n command = \"a b\"\n liveness { tcp = \"h:1\" }\n}\n");
-	cr_assert_eq(config_load(path("other.conf"), &errors, &other), 0);
-	cr_assert(service_config_equal(cfg->services[0], other->services[0]),
+	cr_assert(service_config_equal(load_a_with("", &base), load_a_with("\n\n", &other)),
 		  "file and line must not matter");
-	config_free(other);
-	write_file("other.conf",
-		   "service a {\n command = \"a b\"\n liveness { tcp = \"h:2\" }\n}\n");
-	cr_assert_eq(config_load(path("other.conf"), &errors, &other), 0);
-	cr_assert_not(service_config_equal(cfg->services[0], other->services[0]));
+	for (size_t i = 0; i < ELEMENTSOF(changes); i++) {
+		config_free(base);
+		config_free(other);
+		base = other = NULL;
+		cr_assert_not(service_config_equal(load_a_with(changes[i][0], &base),
+						   load_a_with(changes[i][1], &other)),
+			      "'%s' after '%s' went unseen",
+			      changes[i][1],
+			      changes[i][0]);
+	}
+	config_free(base);
 	config_free(other);
 }
 
