@@ -77,6 +77,13 @@ static void expect_error(const char *file, unsigned line, const char *message)
 		       errors.n ? errors.lines[0] : "(none)");
 }
 
+/* The same, and that it was the only error. */
+static void expect_only_error(const char *file, unsigned line, const char *message)
+{
+	expect_error(file, line, message);
+	cr_assert_eq(errors.n, 1, "more errors than one: %s", errors.lines[errors.n - 1]);
+}
+
 static const struct service_config *service(const char *name)
 {
 	ssize_t i = config_find_service(cfg, name);
@@ -254,7 +261,7 @@ Test(config, an_unknown_option_names_its_line_after_every_kind_of_comment)
 			  "  restrat = always\n"
 			  "}\n"),
 		     -EINVAL);
-	expect_error("vigil.conf", 7, "no such option 'restrat'");
+	expect_only_error("vigil.conf", 7, "no such option 'restrat'");
 }
 
 Test(config, a_hash_inside_a_string_is_kept)
@@ -270,7 +277,7 @@ Test(config, a_hash_inside_a_string_is_kept)
 Test(config, a_quote_inside_an_environment_token_opens_no_string)
 {
 	cr_assert_eq(load("log-dir = ${X\"}\"}\nservice web { command = \"w\" }\n"), -EINVAL);
-	expect_error("vigil.conf", 2, "unterminated string");
+	expect_only_error("vigil.conf", 2, "unterminated string");
 }
 
 Test(config, a_hash_inside_an_environment_token_starts_no_comment)
@@ -326,14 +333,14 @@ Test(config, a_file_of_unclosed_environment_tokens_is_read_at_once, .timeout = 1
 	text[size] = '\0';
 	cr_assert_eq(load(text), -EINVAL);
 	free(text);
-	expect_error("vigil.conf", 1, "unterminated string");
+	expect_only_error("vigil.conf", 1, "unterminated string");
 }
 
 Test(config, a_bad_word_value_lists_the_choices)
 {
 	cr_assert_eq(load("service web {\n\n  command = \"a\"\n  restart = sometimes\n}\n"),
 		     -EINVAL);
-	expect_error(
+	expect_only_error(
 		"vigil.conf",
 		4,
 		"bad value 'sometimes' for option 'restart' (one of: always, on-failure, never)");
@@ -343,13 +350,13 @@ Test(config, a_bad_duration_names_its_line)
 {
 	cr_assert_eq(load("service web {\n  command = \"a\"\n  stop-timeout = 10lightyears\n}\n"),
 		     -EINVAL);
-	expect_error("vigil.conf", 3, "bad duration '10lightyears' for option 'stop-timeout'");
+	expect_only_error("vigil.conf", 3, "bad duration '10lightyears' for option 'stop-timeout'");
 }
 
 Test(config, a_bad_size_names_its_line)
 {
 	cr_assert_eq(load("service web {\n  command = \"a\"\n  log-max-size = 10Q\n}\n"), -EINVAL);
-	expect_error("vigil.conf", 3, "bad size '10Q' for option 'log-max-size'");
+	expect_only_error("vigil.conf", 3, "bad size '10Q' for option 'log-max-size'");
 }
 
 Test(config, a_bad_signal_umask_percentage_and_exit_code_are_errors)
@@ -371,27 +378,27 @@ Test(config, a_bad_signal_umask_percentage_and_exit_code_are_errors)
 Test(config, a_command_with_an_unterminated_quote_is_an_error)
 {
 	cr_assert_eq(load("service a {\n  command = \"sh -c 'oops\"\n}\n"), -EINVAL);
-	expect_error(
+	expect_only_error(
 		"vigil.conf", 2, "bad command for option 'command': unterminated single quote");
 }
 
 Test(config, a_service_without_command_is_an_error_at_its_line)
 {
 	cr_assert_eq(load("\n\nservice idle {\n  autostart = false\n}\n"), -EINVAL);
-	expect_error("vigil.conf", 3, "service 'idle': 'command' is missing");
+	expect_only_error("vigil.conf", 3, "service 'idle': 'command' is missing");
 }
 
 Test(config, a_section_that_is_never_closed_is_an_error)
 {
 	cr_assert_eq(load("service a {\n  command = \"a\"\n"), -EINVAL);
-	expect_error("vigil.conf", 1, "'{' is never closed");
+	expect_only_error("vigil.conf", 1, "'{' is never closed");
 }
 
 Test(config, a_service_defined_twice_in_one_file_is_an_error)
 {
 	cr_assert_eq(load("service a { command = \"a\" }\n\nservice a { command = \"b\" }\n"),
 		     -EINVAL);
-	expect_error("vigil.conf", 3, "service 'a' is defined twice in this file");
+	expect_only_error("vigil.conf", 3, "service 'a' is defined twice in this file");
 }
 
 Test(config, a_service_defined_in_two_files_names_both)
@@ -408,7 +415,7 @@ Test(config, a_service_defined_in_two_files_names_both)
 			 sizeof(want),
 			 "service 'web' is already defined at %s:2",
 			 path("vigil.conf"));
-		expect_error("d/10-a.conf", 3, want);
+		expect_only_error("d/10-a.conf", 3, want);
 	}
 }
 
@@ -436,20 +443,20 @@ Test(config, include_dir_in_a_dropin_is_an_error)
 	mkdir(path("d"), 0755);
 	write_file("d/a.conf", "\ninclude-dir = \"/etc\"\n");
 	cr_assert_eq(load("include-dir = \"d\"\n"), -EINVAL);
-	expect_error("d/a.conf", 2, "include-dir may only be set in the main file");
+	expect_only_error("d/a.conf", 2, "include-dir may only be set in the main file");
 }
 
 Test(config, a_missing_include_dir_is_an_error_at_its_line)
 {
 	cr_assert_eq(load("\ninclude-dir = \"nowhere\"\n"), -EINVAL);
-	expect_error("vigil.conf", 2, "cannot read include-dir");
+	expect_only_error("vigil.conf", 2, "cannot read include-dir");
 }
 
 Test(config, an_unknown_requirement_names_the_requires_line)
 {
 	cr_assert_eq(load("service a {\n  command = \"a\"\n\n  requires = {\"ghost\"}\n}\n"),
 		     -EINVAL);
-	expect_error("vigil.conf", 4, "service 'a' requires 'ghost', which is not defined");
+	expect_only_error("vigil.conf", 4, "service 'a' requires 'ghost', which is not defined");
 }
 
 Test(config, a_dependency_cycle_is_reported_with_its_path)
@@ -505,7 +512,7 @@ Test(config, a_probe_block_given_twice_is_an_error)
 	cr_assert_eq(load("service a {\n  command = \"a\"\n  liveness { tcp = \"h:1\" }\n"
 			  "  liveness { tcp = \"h:2\" }\n}\n"),
 		     -EINVAL);
-	expect_error("vigil.conf", 4, "service 'a' has more than one liveness block");
+	expect_only_error("vigil.conf", 4, "service 'a' has more than one liveness block");
 }
 
 Test(config, probe_targets_are_checked)
@@ -532,14 +539,14 @@ Test(config, probe_targets_are_checked)
 Test(config, a_bad_service_name_is_an_error)
 {
 	cr_assert_eq(load("service \"we b\" {\n  command = \"a\"\n}\n"), -EINVAL);
-	expect_error("vigil.conf", 1, "service 'we b': bad name");
+	expect_only_error("vigil.conf", 1, "service 'we b': bad name");
 }
 
 Test(config, a_bad_environment_entry_is_an_error)
 {
 	cr_assert_eq(load("service a {\n  command = \"a\"\n  environment = {\"NOEQUALS\"}\n}\n"),
 		     -EINVAL);
-	expect_error("vigil.conf", 3, "bad entry 'NOEQUALS' in 'environment'");
+	expect_only_error("vigil.conf", 3, "bad entry 'NOEQUALS' in 'environment'");
 }
 
 Test(config, an_unreadable_file_names_the_file_and_the_reason)
