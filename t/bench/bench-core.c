@@ -278,9 +278,8 @@ static void bench_pss(int m)
 	write_services(m, "", "pause");
 	start_daemon();
 	wait_started(m);
-	printf("vigild with %d sleeping services: PSS %.2f MiB, RSS %.2f MiB, %d fds (target PSS "
-	       "<= "
-	       "8 MiB)\n",
+	printf("vigild with %d sleeping services: PSS %.2f MiB, RSS %.2f MiB, %d fds\n"
+	       "  (target PSS <= 8 MiB)\n",
 	       m,
 	       pss_kib(daemon_pid) / 1024.0,
 	       status_field(daemon_pid, "VmRSS") / 1024.0,
@@ -323,8 +322,8 @@ static void bench_crashloop(int seconds)
 		restarts++;
 	}
 	c1 = cpu_ns(daemon_pid);
-	printf("crash loop over %d s: %d restarts, vigild CPU %.3f ms per restart (target <= 0.3 "
-	       "ms)\n",
+	printf("crash loop over %d s: %d restarts, vigild CPU %.3f ms per restart\n"
+	       "  (target <= 0.3 ms)\n",
 	       seconds,
 	       restarts,
 	       (double)(c1 - c0) / 1e6 / restarts);
