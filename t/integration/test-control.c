@@ -492,6 +492,7 @@ Test(control, large_bodies_get_413_and_bad_requests_do_not_hurt_the_next)
 		"GET /v1/services HTTP/9.9\r\n\r\n",
 		"GET /v1/services HTTP/1.1\r\nBad Header Line\r\n\r\n",
 		"\x01\x02\x03\xff\r\n\r\n",
+		"GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
 	};
 
 	start_with(NULL);
