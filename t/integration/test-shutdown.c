@@ -179,7 +179,7 @@ Test(shutdown, as_pid_1_vigild_reaps_orphans_and_kills_leftovers_at_shutdown_tim
 	vh_start_under(&v, unshare, tail);
 	cr_assert(vh_wait_lines(vh_path(&v, "orphans"), 3, 5000));
 	/* The double-fork parents were reaped by PID 1 as orphans. */
-	cr_assert(vh_wait_log(&v, "Reaped orphan", 3, 5000));
+	cr_assert(vh_wait_log(&v, "Reaped orphan", 3, 5000), "vigild's log:\n%s", vh_read(v.log));
 	/* main exits with 4 after 1 s; the paused orphans are killed at shutdown-timeout
 	 * and vigild, then unshare, exit with main's status. */
 	cr_assert_eq(vh_wait_exit(&v, 15000), 4);
