@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -251,38 +253,63 @@ static int link_requires(struct manager *m)
 
 /* ---- shutdown ---- */
 
+/* vigild's pid as /proc numbers it: /proc may belong to an outer pid namespace (a
+ * container that kept the host's), where getpid() names somebody else. */
+static long pid_in_proc(void)
+{
+	char buf[32];
+	ssize_t n = readlink("/proc/self", buf, sizeof(buf) - 1);
+
+	if (n <= 0)
+		return getpid();
+	buf[n] = '\0';
+	return atol(buf);
+}
+
 /* Sends SIGKILL to every child of vigild that is not a service's (orphans that were
- * reparented here); as PID 1, to every process of the namespace. */
+ * reparented here); as PID 1, to every process of the namespace. A child is found
+ * in /proc and signalled through its /proc directory (pidfd_send_signal), never by
+ * a number that may mean another process in vigild's namespace. */
 static void kill_orphans(struct manager *m)
 {
-	pid_t self = getpid();
+	long self;
 	DIR *d;
 	struct dirent *de;
 
 	(void)m;
-	if (self == 1) {
+	if (getpid() == 1) {
 		(void)kill(-1, SIGKILL);
 		return;
 	}
+	self = pid_in_proc();
 	d = opendir("/proc");
 	if (!d)
 		return;
 	while ((de = readdir(d))) {
-		char path[300], buf[512], *p;
-		FILE *f;
-		int ppid = 0;
+		char buf[512], *p;
+		int dfd, fd;
+		ssize_t n;
+		long ppid = 0;
 
 		if (!isdigit((unsigned char)de->d_name[0]))
 			continue;
-		snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
-		f = fopen(path, "re");
-		if (!f)
+		dfd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd < 0)
 			continue;
-		p = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
-		fclose(f);
+		fd = openat(dfd, "stat", O_RDONLY | O_CLOEXEC);
+		n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+		if (fd >= 0)
+			close(fd);
+		buf[n > 0 ? n : 0] = '\0';
 		/* After the command name: " S PPID ..." */
-		if (p && sscanf(p + 1, " %*c %d", &ppid) == 1 && ppid == self)
-			(void)kill(atoi(de->d_name), SIGKILL); /* our unreaped child: pid is safe */
+		p = strrchr(buf, ')');
+		if (p && sscanf(p + 1, " %*c %ld", &ppid) == 1 && ppid == self &&
+		    syscall(SYS_pidfd_send_signal, dfd, SIGKILL, NULL, 0) < 0 && errno == ENOSYS &&
+		    self == getpid())
+			/* Before Linux 5.1, by number, where /proc's are vigild's own; our
+			 * unreaped child: the pid cannot have been reused. */
+			(void)kill((pid_t)atol(de->d_name), SIGKILL);
+		close(dfd);
 	}
 	closedir(d);
 }

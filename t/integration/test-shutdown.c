@@ -117,6 +117,41 @@ Test(shutdown, kill_mode_process_signals_only_the_main_process)
 	cr_assert(!vh_alive((pid_t)grandchild));
 }
 
+Test(shutdown, so_it_does_in_a_pid_namespace_that_kept_the_outer_proc)
+{
+	/* vigild is not PID 1 (sh is, and a sleep is 2) of a new pid namespace whose
+	 * /proc is still the outer one: /proc's pids and ppids are not vigild's. */
+	const char *wrapper[] = {"unshare",
+				 "--fork",
+				 "--pid",
+				 "sh",
+				 "-c",
+				 "sleep 1000 & \"$0\" \"$@\"; exit $?",
+				 NULL};
+	const char *probe[] = {"unshare", "--fork", "--pid", "true", NULL};
+	const char *shutdown[] = {vh_vigilctl(), "-s", v.sock, "shutdown", NULL};
+
+	vh_need(&v, "unshare", "util-linux");
+	if (vh_run(probe, NULL, 10000) != 0)
+		VH_SKIP(&v, "unshare --fork --pid is refused on this machine");
+	vh_write(&v,
+		 "vigil.conf",
+		 "shutdown-timeout = 500ms\n"
+		 "service p {\n"
+		 "  command = \"%s fork-pause %s pause\"\n"
+		 "  kill-mode = process\n"
+		 "}\n",
+		 vh_helper(),
+		 vh_path(&v, "gc"));
+	vh_start_under(&v, wrapper, NULL);
+	cr_assert(vh_wait_lines(vh_path(&v, "gc"), 1, 5000));
+	cr_assert_eq(vh_run(shutdown, NULL, 5000), 0);
+	cr_assert(vh_wait_log(&v, "p: stopping -> stopped (killed by SIGTERM)", 1, 5000));
+	/* The grandchild is left; at shutdown-timeout vigild kills it and exits. */
+	cr_assert_eq(vh_wait_exit(&v, 10000), 0, "vigild's log:\n%s", vh_read(v.log));
+	cr_assert(vh_count_log(&v, "Shutdown timeout reached") == 1);
+}
+
 Test(shutdown, orphans_of_services_are_reaped_by_the_subreaper)
 {
 	vh_write(&v,
