@@ -123,6 +123,15 @@ void vh_need(struct vh *v, const char *program, const char *package)
 	VH_SKIP(v, "%s is not installed (Debian package %s)", program, package);
 }
 
+void vh_need_pid_namespace(struct vh *v)
+{
+	const char *probe[] = {"unshare", "--fork", "--pid", "true", NULL};
+
+	vh_need(v, "unshare", "util-linux");
+	if (vh_run(probe, NULL, 10000) != 0)
+		VH_SKIP(v, "unshare --fork --pid is refused on this machine");
+}
+
 int vh_ms(int ms)
 {
 	const char *e = getenv("VIGIL_TIMEOUT_SCALE");

@@ -45,6 +45,9 @@ void vh_cleanup(struct vh *v);
  * (where ./build.sh check installed every package, so a missing one is its bug) the
  * test fails naming the Debian @package; elsewhere it is skipped, saying so. */
 void vh_need(struct vh *v, const char *program, const char *package);
+/* Makes sure `unshare --fork --pid` works here (vigild in a pid namespace of its
+ * own); else skips, saying so. */
+void vh_need_pid_namespace(struct vh *v);
 
 /* True under VIGIL_VALGRIND=1 (make check-valgrind): every vigild the harness starts
  * runs under valgrind's memcheck, and a report fails the test at vh_cleanup(). */

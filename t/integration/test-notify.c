@@ -305,11 +305,8 @@ Test(notify, so_it_may_in_a_pid_namespace_that_kept_the_outer_proc)
 	/* vigild is PID 1 of a new pid namespace, /proc still the outer one's: a
 	 * sender's pid names another process there. */
 	const char *unshare[] = {"unshare", "--fork", "--pid", NULL};
-	const char *probe[] = {"unshare", "--fork", "--pid", "true", NULL};
 
-	vh_need(&v, "unshare", "util-linux");
-	if (vh_run(probe, NULL, 10000) != 0)
-		VH_SKIP(&v, "unshare --fork --pid is refused on this machine");
+	vh_need_pid_namespace(&v);
 	dropped_root_notifies(unshare);
 }
 
