@@ -77,7 +77,7 @@ Test(spawn, a_child_gets_exactly_fds_0_1_2_and_stdin_from_dev_null)
 /* Whether vigild holds @fd with close-on-exec set (the flags of its fdinfo). */
 static bool vigild_fd_cloexec(int fd)
 {
-	char path[64], *info, *flags;
+	char path[64], *info, *flags = NULL;
 	bool set;
 
 	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", (int)v.pid, fd);
