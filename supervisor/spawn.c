@@ -1,6 +1,7 @@
 /* spawn.c: starting one program with the process set-up of SPEC §11. */
 #include "spawn.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -220,18 +221,41 @@ static CHILD_CODE int child_main(void *arg)
 		child_fail(a, 7);
 	if (p->stderr_fd != STDERR_FILENO && dup2(p->stderr_fd, STDERR_FILENO) < 0)
 		child_fail(a, 8);
-	/* Exactly 0-2 reach the program: the status pipe is O_CLOEXEC and closes at exec.
-	 * The rest are marked close-on-exec rather than closed: exec then closes them
-	 * after it has released vigild, so a child of a vigild holding many fds does not
-	 * keep it waiting (kernels before 5.11 refuse the flag: close them here). */
+	/* Exactly 0-2 reach the program. The rest are marked close-on-exec rather than
+	 * closed: exec closes them after it has released vigild, so a child of a vigild
+	 * holding many fds does not keep it waiting. Where the kernel refuses the flag,
+	 * spawn_process() has marked vigild's own fds. */
 	for (int i = 0; i <= 2; i++)
 		fcntl(i, F_SETFD, 0);
-	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0) {
-		close_range(3, a->status_fd - 1, 0);
-		close_range((unsigned)a->status_fd + 1, ~0U, 0);
-	}
+	(void)close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
 	execve(p->path, p->argv, p->envp);
 	child_fail(a, 9);
+}
+
+/* Whether the kernel marks a range of fds close-on-exec (CLOSE_RANGE_CLOEXEC, Linux
+ * 5.11). The probe's fd is never open: it changes nothing. */
+static bool child_can_mark_fds(void)
+{
+	static int known = -1;
+
+	if (known < 0)
+		known = close_range(~0U, ~0U, CLOSE_RANGE_CLOEXEC) == 0;
+	return known;
+}
+
+void spawn_mark_fds_cloexec(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+
+	while (d && (de = readdir(d))) {
+		int fd = atoi(de->d_name);
+
+		if (fd > 2 && fd != dirfd(d))
+			(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+	}
+	if (d)
+		closedir(d);
 }
 
 int spawn_process(const struct spawn_params *p, pid_t *ret_pid, const char **ret_step)
@@ -245,6 +269,8 @@ int spawn_process(const struct spawn_params *p, pid_t *ret_pid, const char **ret
 	pid_t pid;
 	int st;
 
+	if (!child_can_mark_fds())
+		spawn_mark_fds_cloexec();
 	if (pipe2(pipefd, O_CLOEXEC) < 0) {
 		*ret_step = "pipe";
 		return -errno;

@@ -31,6 +31,11 @@ struct spawn_params {
 	const struct rlimit *nofile; /* RLIMIT_NOFILE to set in the child; NULL: vigild's */
 };
 
+/* Marks every fd of vigild above 2 close-on-exec, one by one (vigild never executes
+ * itself: none of its fds needs to survive an exec). spawn_process() calls it before
+ * each spawn where the kernel cannot mark them in the child (before Linux 5.11). */
+void spawn_mark_fds_cloexec(void);
+
 /* Looks @name up in @path_env (a PATH value; NULL: the default path) unless it holds
  * a slash. Writes a new string to *ret. Returns 0, -ENOENT or -EACCES. */
 int spawn_find_program(const char *name, const char *path_env, char **ret);

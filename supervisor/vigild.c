@@ -1,6 +1,5 @@
 /* vigild.c: main: parse argv, block signals, load the configuration, build the
  * manager, run the loop, map the result to SPEC §2's exit codes. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -70,27 +69,6 @@ static void reset_signal_dispositions(void)
 	(void)sigaction(SIGPIPE, &ign, NULL);
 }
 
-/* Marks every fd above 2 that vigild inherited close-on-exec, so that none reaches a
- * service even where a child cannot do it itself (close_range() is Linux 5.9,
- * its CLOSE_RANGE_CLOEXEC 5.11); vigild's own fds are all opened close-on-exec. */
-static void mark_inherited_fds_cloexec(void)
-{
-	DIR *d;
-	struct dirent *de;
-
-	if (close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
-		return;
-	d = opendir("/proc/self/fd");
-	while (d && (de = readdir(d))) {
-		int fd = atoi(de->d_name);
-
-		if (fd > 2 && fd != dirfd(d))
-			(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
-	}
-	if (d)
-		closedir(d);
-}
-
 /* Children get exactly fds 0-2 and pipes are dup2'ed onto 1 and 2: make sure 0-2
  * are open, so that no pipe is created with one of those numbers. */
 static int open_std_fds(void)
@@ -137,7 +115,6 @@ int main(int argc, char *argv[])
 	log_setup();
 	if (open_std_fds() < 0)
 		return MANAGER_EXIT_STARTUP;
-	mark_inherited_fds_cloexec();
 
 	while ((c = getopt_long(argc, argv, "+c:s:h", options, NULL)) >= 0) {
 		switch (c) {
