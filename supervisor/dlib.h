@@ -10,10 +10,9 @@ struct dlib_symbol {
 };
 
 /* One entry: the function @f stored in member @m of the table type @type. */
-#define DLIB_SYMBOL(type, f, m)       \
-	{                             \
-#f, offsetof(type, m) \
-	}
+// clang-format off
+#define DLIB_SYMBOL(type, f, m) {#f, offsetof(type, m)}
+// clang-format on
 
 /* Opens @soname and stores each of @symbols in @table. Returns the handle, or NULL
  * with @why saying what is missing and which Debian @package provides it (@table is

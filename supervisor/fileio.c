@@ -28,10 +28,13 @@ int fileio_read(const char *path, size_t max, char **ret, size_t *ret_len)
 	 * all the same: a file that grew, a pipe or a /proc file (size 0) comes whole,
 	 * up to @max. */
 	cap = (size_t)st.st_size + 2;
+	buf = malloc(cap);
+	if (!buf)
+		return -ENOMEM;
 	for (;;) {
 		ssize_t n;
 
-		if (len + 1 == cap) {
+		if (len + 1 == cap) { /* full but for the NUL's byte */
 			size_t c = MIN(MAX(cap * 2, (size_t)4096), max + 2);
 			char *b;
 
@@ -42,8 +45,7 @@ int fileio_read(const char *path, size_t max, char **ret, size_t *ret_len)
 				return -ENOMEM;
 			buf = b;
 			cap = c;
-		} else if (!buf && !(buf = malloc(cap)))
-			return -ENOMEM;
+		}
 		n = read(fd, buf + len, cap - 1 - len);
 		if (n < 0 && errno == EINTR)
 			continue;

@@ -303,11 +303,14 @@ static void kill_orphans(struct manager *m)
 		buf[n > 0 ? n : 0] = '\0';
 		/* After the command name: " S PPID ..." */
 		p = strrchr(buf, ')');
-		if (p && sscanf(p + 1, " %*c %ld", &ppid) == 1 && ppid == self &&
-		    syscall(SYS_pidfd_send_signal, dfd, SIGKILL, NULL, 0) < 0 && errno == ENOSYS &&
+		if (!p || sscanf(p + 1, " %*c %ld", &ppid) != 1 || ppid != self) {
+			close(dfd);
+			continue;
+		}
+		/* Before Linux 5.1 by number, and only where /proc's numbers are vigild's:
+		 * an unreaped child's pid cannot have been reused. */
+		if (syscall(SYS_pidfd_send_signal, dfd, SIGKILL, NULL, 0) < 0 && errno == ENOSYS &&
 		    self == getpid())
-			/* Before Linux 5.1, by number, where /proc's are vigild's own; our
-			 * unreaped child: the pid cannot have been reused. */
 			(void)kill((pid_t)atol(de->d_name), SIGKILL);
 		close(dfd);
 	}

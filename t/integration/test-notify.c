@@ -131,6 +131,7 @@ Test(notify, systemd_notify_works_unchanged)
 {
 	long rc;
 
+	vh_need(&v, "systemd-notify", "systemd");
 	/* systemd-notify waits for vigild to close the fd of its BARRIER=1 (5s otherwise,
 	 * and exit code 1). */
 	vh_write(&v,
