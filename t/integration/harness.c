@@ -140,19 +140,23 @@ int vh_ms(int ms)
 	return f > 1 ? (int)(ms * f) : ms;
 }
 
-/* Puts memcheck before vigild's own argv (into @out, at most @size entries): the
- * pid stays vigild's, as valgrind runs the program in its own process. Child
- * processes are not traced (their execve runs natively); between its fork and
- * execve a child runs under memcheck (spawn.c: the clone becomes a plain fork) and
- * is kept silent. */
+/* Puts memcheck before vigild in @argv (into @out, at most @size entries), after
+ * whatever wrapper starts it (unshare, setpriv, a shell's exec): the pid stays
+ * vigild's, as valgrind runs the program in its own process. Child processes are
+ * not traced (their execve runs natively); between its fork and execve a child runs
+ * under memcheck (spawn.c: the clone becomes a plain fork) and is kept silent. */
 static const char *const *valgrind_argv(const char *const *argv, const char **out, size_t size)
 {
 	static char supp[600];
 	const char *srcdir = getenv("VIGIL_SRCDIR");
-	size_t n = 0;
+	size_t n = 0, at = 0;
 
-	if (!vh_valgrind() || strcmp(argv[0], vh_vigild()) != 0)
+	while (argv[at] && strcmp(argv[at], vh_vigild()) != 0)
+		at++;
+	if (!vh_valgrind() || !argv[at])
 		return argv;
+	for (size_t i = 0; i < at && n < size - 1; i++)
+		out[n++] = argv[i];
 	snprintf(supp,
 		 sizeof(supp),
 		 "--suppressions=%s/t/valgrind/vigild.supp",
@@ -167,7 +171,7 @@ static const char *const *valgrind_argv(const char *const *argv, const char **ou
 	out[n++] = "--child-silent-after-fork=yes";
 	out[n++] = "--num-callers=30";
 	out[n++] = supp;
-	for (; *argv && n < size - 1; argv++)
+	for (argv += at; *argv && n < size - 1; argv++)
 		out[n++] = *argv;
 	out[n] = NULL;
 	return out;
@@ -237,23 +241,24 @@ void vh_start_args(struct vh *v, const char *const *args)
 
 void vh_start(struct vh *v)
 {
-	const char *args[] = {"-c", v->conf, "-s", v->sock, "--log-level", "debug", NULL};
-	vh_start_args(v, args);
+	const char *const none[] = {NULL};
+
+	vh_start_under(v, none, NULL);
 }
 
 void vh_start_under(struct vh *v, const char *const *wrapper, const char *const *tail)
 {
-	const char *own[] = {vh_vigild(), "-c", v->conf, "-s", v->sock, "--log-level", "debug"};
+	const char *const own[] = {
+		vh_vigild(), "-c", v->conf, "-s", v->sock, "--log-level", "debug", NULL};
+	const char *const *parts[] = {wrapper, own, tail};
 	const char *argv[64];
 	size_t n = 0;
 
-	for (; *wrapper; wrapper++)
-		argv[n++] = *wrapper;
-	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
-		argv[n++] = own[i];
-	for (; tail && *tail; tail++)
-		argv[n++] = *tail;
-	cr_assert_lt(n, sizeof(argv) / sizeof(argv[0]));
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+		for (const char *const *a = parts[i]; a && *a; a++) {
+			cr_assert_lt(n + 1, sizeof(argv) / sizeof(argv[0]), "too many arguments");
+			argv[n++] = *a;
+		}
 	argv[n] = NULL;
 	vh_start_program(v, argv);
 }

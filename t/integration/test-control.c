@@ -402,11 +402,29 @@ Test(control, a_reload_during_a_shutdown_answers_503)
 	cr_assert(vh_wait_lines(vh_path(&v, "slow.pid"), 1, 5000));
 	cr_assert_eq(api_call(&v, "POST", "/v1/shutdown", NULL), 202);
 	cr_assert(vh_wait_log(&v, "slow: running -> stopping", 1, 5000));
+	/* A service the reload would add, were it taken. */
+	vh_write(&v,
+		 "vigil.conf",
+		 "service slow {\n  command = \"%s ignore TERM pidfile %s pause\"\n"
+		 "  stop-timeout = 2s\n}\n"
+		 "service late {\n  command = \"%s pause\"\n}\n",
+		 vh_helper(),
+		 vh_path(&v, "slow.pid"),
+		 vh_helper());
 	cr_assert_eq(api_call(&v, "POST", "/v1/reload", &body), 503);
-	cr_assert(body && strstr(body, "shutting down"), "%s", body ? body : "");
+	{
+		json_t *j = json_loads(body, 0, NULL);
+
+		cr_assert_str_eq(json_string_value(json_object_get(j, "error")) ?: "",
+				 "vigild is shutting down",
+				 "%s",
+				 body);
+		json_decref(j);
+	}
 	free(body);
 	cr_assert_eq(vh_count_log(&v, "Reload failed"), 0);
 	cr_assert_eq(vh_wait_exit(&v, 10000), 0);
+	cr_assert_eq(vh_count_log(&v, "late:"), 0, "the reload started late");
 }
 
 Test(control, shutdown_answers_202_then_vigild_exits_cleanly)

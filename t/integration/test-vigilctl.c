@@ -377,6 +377,7 @@ Test(vigilctl, wait_works_when_every_event_stream_is_taken)
 	static const char req[] = "GET /v1/events HTTP/1.0\r\n\r\n";
 	const char *args[] = {"wait", "-t", "5", "off", NULL};
 	int fds[CONTROL_STREAMS_MAX], fd, st;
+	long long t0;
 	char buf[256];
 	ssize_t n;
 	pid_t pid;
@@ -399,11 +400,16 @@ Test(vigilctl, wait_works_when_every_event_stream_is_taken)
 	}
 	cr_assert_eq(api_call(&v, "GET", "/v1/events", NULL), 503);
 	pid = ctl_spawn(args, &fd);
-	vh_msleep(500); /* pacing only: wait is past its first look and subscribing */
+	/* Longer than wait's re-check period (1 s): it has looked, been refused a
+	 * stream, and looked again by now, so off's start can only reach it through
+	 * the re-checks. */
+	vh_msleep(1500);
 	cr_assert_eq(waitpid(pid, &st, WNOHANG), 0, "wait ended before off started");
+	t0 = vh_now_ms();
 	cr_assert_eq(api_call(&v, "POST", "/v1/services/off/start", NULL), 202);
 	cr_assert_eq(waitpid(pid, &st, 0), pid);
 	cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "wait: status %d", st);
+	cr_assert_lt(vh_now_ms() - t0, 3000, "wait missed its re-check");
 	close(fd);
 	for (int i = 0; i < CONTROL_STREAMS_MAX; i++)
 		close(fds[i]);

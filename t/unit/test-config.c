@@ -298,8 +298,7 @@ Test(config, what_the_main_file_leaves_open_does_not_reach_a_dropin)
 	mkdir(path("d"), 0755);
 	write_file("d/10-a.conf", "service x { command = \"a\" }\n");
 	cr_assert_eq(load("include-dir = \"d\"\nlog-dir = ${X\"}\"}\n"), -EINVAL);
-	cr_assert_eq(errors.n, 1, "%s", errors.n ? errors.lines[0] : "(none)");
-	expect_error("vigil.conf", 2, "unterminated string");
+	expect_only_error("vigil.conf", 2, "unterminated string");
 }
 
 /* libconfuse compares each title with every earlier one: 40000 services took it a
@@ -314,8 +313,7 @@ Test(config, more_services_than_a_configuration_holds_stop_before_libconfuse, .t
 		len += (size_t)snprintf(text + len, size - len, "service s%d { command = x }\n", i);
 	cr_assert_eq(load(text), -EINVAL);
 	free(text);
-	cr_assert_eq(errors.n, 1);
-	expect_error("vigil.conf", CONFIG_SERVICES_MAX + 1, "more than 10000 services");
+	expect_only_error("vigil.conf", CONFIG_SERVICES_MAX + 1, "more than 10000 services");
 }
 
 /* Each "${" looked for its '}' to the end of the file: the largest file read (4 MiB)
@@ -488,7 +486,7 @@ Test(config, a_requirement_on_a_rejected_service_is_not_also_unknown)
 	cr_assert_eq(load("service a {\n  command = \"a\"\n  requires = {\"b\"}\n}\n"
 			  "service b {\n  ready = probe\n  command = \"b\"\n}\n"),
 		     -EINVAL);
-	cr_assert_eq(errors.n, 1, "%s", errors.lines[0]);
+	expect_only_error("vigil.conf", 5, "service 'b': ready = probe needs a readiness block");
 }
 
 Test(config, a_probe_needs_exactly_one_kind)
@@ -577,20 +575,22 @@ Test(config, no_file_gives_the_defaults_and_main_can_be_added)
 }
 
 /* Loads "service b" and "service a" with @line added to a's block (where it holds
- * no liveness block, a has `liveness { tcp = "h:1" }`) from other.conf; returns a's
- * definition (the configuration in *@ret, for config_free()). */
-static const struct service_config *load_a_with(const char *line, struct vigil_config **ret)
+ * no liveness block, a has `liveness { tcp = "h:1" }`) from @file, after @prefix;
+ * returns a's definition (the configuration in *@ret, for config_free()). */
+static const struct service_config *load_a_with(const char *file, const char *prefix,
+						const char *line, struct vigil_config **ret)
 {
 	char text[1024];
 
 	snprintf(text,
 		 sizeof(text),
-		 "service b {\n command = \"b\"\n}\n"
+		 "%sservice b {\n command = \"b\"\n}\n"
 		 "service a {\n command = \"a b\"\n%s\n%s\n}\n",
+		 prefix,
 		 strstr(line, "liveness") ? "" : " liveness { tcp = \"h:1\" }",
 		 line);
-	write_file("other.conf", text);
-	cr_assert_eq(config_load(path("other.conf"), &errors, ret),
+	write_file(file, text);
+	cr_assert_eq(config_load(path(file), &errors, ret),
 		     0,
 		     "'%s': %s",
 		     line,
@@ -646,17 +646,20 @@ Test(config, equal_definitions_compare_equal_and_any_change_differs)
 	};
 	struct vigil_config *base = NULL, *other = NULL;
 
-	cr_assert(service_config_equal(load_a_with("", &base), load_a_with("\n\n", &other)),
+	/* Another file, and every line two further down. */
+	cr_assert(service_config_equal(load_a_with("vigil.conf", "", "", &base),
+				       load_a_with("other.conf", "\n\n", "", &other)),
 		  "file and line must not matter");
 	for (size_t i = 0; i < ELEMENTSOF(changes); i++) {
 		config_free(base);
 		config_free(other);
 		base = other = NULL;
-		cr_assert_not(service_config_equal(load_a_with(changes[i][0], &base),
-						   load_a_with(changes[i][1], &other)),
-			      "'%s' after '%s' went unseen",
-			      changes[i][1],
-			      changes[i][0]);
+		cr_assert_not(
+			service_config_equal(load_a_with("vigil.conf", "", changes[i][0], &base),
+					     load_a_with("other.conf", "", changes[i][1], &other)),
+			"'%s' after '%s' went unseen",
+			changes[i][1],
+			changes[i][0]);
 	}
 	config_free(base);
 	config_free(other);

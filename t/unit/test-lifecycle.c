@@ -1311,19 +1311,7 @@ Test(lifecycle, exited_and_failed_ignore_everything_but_start_restart_and_stop)
 
 Test(lifecycle, arm_timer_is_asked_for_exactly_when_the_deadline_changes)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_ALWAYS,
-		.ready_on_spawn = false,
-		.backoff = {.delay = 100 * MSEC,
-			    .delay_max = 30 * SEC,
-			    .factor = 2.0,
-			    .jitter = 0.1},
-		.stable_after = 30 * SEC,
-		.restart_limit = 5,
-		.restart_window = 60 * SEC,
-		.start_timeout = 20 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	static const struct {
 		enum lc_event ev;
 		uint64_t at;
@@ -1360,6 +1348,11 @@ Test(lifecycle, arm_timer_is_asked_for_exactly_when_the_deadline_changes)
 	};
 	struct lifecycle lc;
 
+	policy.ready_on_spawn = false;
+	policy.backoff.jitter = 0.1;
+	policy.restart_limit = 5;
+	policy.restart_window = 60 * SEC;
+	policy.start_timeout = 20 * SEC;
 	lifecycle_init(&lc, &policy, 7);
 	for (size_t i = 0; i < ELEMENTSOF(script); i++) {
 		uint64_t before = lc.deadline;
@@ -1516,37 +1509,29 @@ Test(lifecycle, every_event_has_a_name)
 
 Test(lifecycle, a_zero_restart_delay_spawns_again_in_the_same_step)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_ALWAYS,
-		.ready_on_spawn = true,
-		.backoff = {.delay = 0, .delay_max = 30 * SEC, .factor = 2.0},
-		.stable_after = 30 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	struct lifecycle lc;
 	unsigned mask;
 
+	policy.backoff.delay = 0;
 	lifecycle_init(&lc, &policy, 1);
 	bring_up(&lc, 0);
 	mask = lifecycle_step(&lc, LC_EV_EXIT_FAILURE, 5 * MSEC);
 	cr_assert_eq(mask & LC_SPAWN, LC_SPAWN, "no timer round trip for a zero delay");
 	assert_state(&lc, SERVICE_STARTING);
 	cr_assert_eq(lc.restarts, 1);
-	cr_assert_eq(lc.deadline, USEC_INFINITY);
+	/* The only deadline is the new run's start timeout, no backoff. */
+	cr_assert_eq(lc.deadline, 5 * MSEC + policy.start_timeout);
 }
 
 Test(lifecycle, a_zero_restart_delay_still_honours_the_restart_limit)
 {
-	struct lifecycle_policy policy = {
-		.restart = RESTART_ALWAYS,
-		.ready_on_spawn = true,
-		.backoff = {.delay = 0, .delay_max = 30 * SEC, .factor = 2.0},
-		.stable_after = 30 * SEC,
-		.restart_limit = 2,
-		.restart_window = 60 * SEC,
-		.stop_timeout = 10 * SEC,
-	};
+	struct lifecycle_policy policy = base_policy();
 	struct lifecycle lc;
+
+	policy.backoff.delay = 0;
+	policy.restart_limit = 2;
+	policy.restart_window = 60 * SEC;
 
 	lifecycle_init(&lc, &policy, 1);
 	bring_up(&lc, 0);

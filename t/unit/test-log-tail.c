@@ -238,6 +238,24 @@ Test(log_tail, a_skipped_line_is_counted_and_pushes_out_every_line_before_it)
 	log_tail_skip(&t, 1);
 	log_tail_skip(&t, 1);
 	put(&t, LOG_STREAM_ERR, "4");
+	{
+		/* Two at once count as two in a row; none changes nothing. */
+		struct log_tail u;
+		unsigned gen;
+
+		log_tail_init(&u, 200);
+		put(&u, LOG_STREAM_OUT, "0");
+		put(&u, LOG_STREAM_OUT, "1");
+		log_tail_skip(&u, 2);
+		put(&u, LOG_STREAM_ERR, "4");
+		cr_assert_eq(u.first_seq, t.first_seq);
+		cr_assert_eq(u.next_seq, t.next_seq);
+		gen = u.gen;
+		log_tail_skip(&u, 0);
+		cr_assert_eq(u.gen, gen);
+		cr_assert_eq(u.next_seq, t.next_seq);
+		log_tail_clear(&u);
+	}
 	cr_assert_eq(t.first_seq, 4);
 	cr_assert_eq(t.next_seq, 5);
 

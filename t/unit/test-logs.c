@@ -22,6 +22,7 @@
 #include <systemd/sd-event.h>
 
 #include "log-file.h"
+#include "log-split.h"
 #include "logs.h"
 #include "macro.h"
 
@@ -323,16 +324,20 @@ Test(logs, a_read_with_a_long_line_and_a_partial_one_is_cut_as_ever)
 	const size_t long_len = 150000;
 	struct service_logs *l;
 	char path[128], *text, *data = malloc(long_len + 64), *p = data;
-	const char *want[][2] = {
-		{"out", "a"},
-		{"out", "b"},
-		{"out", NULL},
-		{"out+", NULL},
-		{"out+", NULL},
-		{"out", "c"},
-		{"out", "partial"},
+	/* Each line's stream and text (NULL: x's), and its length. */
+	const struct {
+		const char *stream, *text;
+		size_t len;
+	} want[] = {
+		{"out", "a", 1},
+		{"out", "b", 1},
+		{"out", NULL, LOG_LINE_MAX},
+		{"out+", NULL, LOG_LINE_MAX},
+		{"out+", NULL, long_len - 2 * LOG_LINE_MAX},
+		{"out", "c", 1},
+		{"out", "partial", 7},
 	};
-	size_t lens[] = {1, 1, 65536, 65536, long_len - 2 * 65536, 1, 7}, i = 0;
+	size_t i = 0;
 	int ow, ew;
 
 	cr_assert_eq(logs_configure(hub, dir, false), 0);
@@ -361,11 +366,13 @@ Test(logs, a_read_with_a_long_line_and_a_partial_one_is_cut_as_ever)
 		text_start = strchr(sp + 1, ' ') + 1;
 		nl = strchr(text_start, '\n');
 		cr_assert_not_null(nl);
-		cr_assert_eq(strncmp(sp + 1, want[i][0], strlen(want[i][0])), 0, "line %zu", i);
-		cr_assert_eq(text_start - sp - 2, (long)strlen(want[i][0]), "line %zu", i);
-		cr_assert_eq((size_t)(nl - text_start), lens[i], "line %zu", i);
-		if (want[i][1])
-			cr_assert_eq(strncmp(text_start, want[i][1], lens[i]), 0, "line %zu", i);
+		cr_assert_eq(
+			strncmp(sp + 1, want[i].stream, strlen(want[i].stream)), 0, "line %zu", i);
+		cr_assert_eq(text_start - sp - 2, (long)strlen(want[i].stream), "line %zu", i);
+		cr_assert_eq((size_t)(nl - text_start), want[i].len, "line %zu", i);
+		if (want[i].text)
+			cr_assert_eq(
+				strncmp(text_start, want[i].text, want[i].len), 0, "line %zu", i);
 		else
 			cr_assert_eq(text_start[0], 'x');
 		p = nl + 1;
