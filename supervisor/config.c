@@ -1386,6 +1386,8 @@ out:
 	return r;
 }
 
+/* Writes the schema's defaults by hand, as config_new() does: `--` mode starts
+ * without libconfuse. test-config checks both against the schema. */
 int config_add_main(struct vigil_config *c, char *const *argv)
 {
 	CLEANUP(service_config_freep) struct service_config *sc = calloc(1, sizeof(*sc));
@@ -1429,9 +1431,13 @@ int config_add_main(struct vigil_config *c, char *const *argv)
 	sc->policy = (struct lifecycle_policy){
 		.restart = RESTART_NEVER,
 		.ready_on_spawn = true,
-		.backoff = {.delay = 100 * MSEC, .delay_max = 30 * SEC, .factor = 2.0},
+		.backoff = {.delay = 100 * MSEC,
+			    .delay_max = 30 * SEC,
+			    .factor = 2.0,
+			    .jitter = 0.1},
 		.stable_after = 30 * SEC,
 		.restart_window = 60 * SEC,
+		.start_timeout = 60 * SEC,
 		.stop_timeout = 10 * SEC,
 	};
 	r = add_service(c, sc);

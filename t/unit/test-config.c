@@ -574,6 +574,31 @@ Test(config, no_file_gives_the_defaults_and_main_can_be_added)
 	cr_assert_eq(config_add_main(cfg, argv), -EEXIST);
 }
 
+/* `--` mode builds its configuration without libconfuse (start-up speed): what it
+ * writes by hand must be what the schema gives a file that says only this much. */
+Test(config, the_command_line_main_has_the_defaults_a_file_would_give_it)
+{
+	char *const argv[] = {(char *)"/bin/app", (char *)"--flag", NULL};
+	struct vigil_config *bare = NULL;
+	struct service_config *from_file;
+
+	cr_assert_eq(load("service main {\n  command = \"/bin/app --flag\"\n"
+			  "  restart = never\n}\n"),
+		     0);
+	cr_assert_eq(config_load(NULL, &errors, &bare), 0);
+	cr_assert_eq(config_add_main(bare, argv), 0);
+
+	cr_assert_str_eq(bare->control_group, cfg->control_group);
+	cr_assert_eq(bare->control_group_set, cfg->control_group_set);
+	cr_assert_eq(bare->log_forward, cfg->log_forward);
+	cr_assert_eq(bare->shutdown_timeout, cfg->shutdown_timeout);
+	from_file = cfg->services[0];
+	from_file->main = true; /* the one difference meant */
+	cr_assert(service_config_equal(bare->services[0], from_file),
+		  "config_add_main() and the schema disagree on a default");
+	config_free(bare);
+}
+
 /* Loads "service b" and "service a" with @line added to a's block (where it holds
  * no liveness block, a has `liveness { tcp = "h:1" }`) from @file, after @prefix;
  * returns a's definition (the configuration in *@ret, for config_free()). */
