@@ -183,6 +183,7 @@ static void start(struct vh *v, const char *const *argv, int stdout_fd)
 	pid_t pid;
 
 	argv = valgrind_argv(argv, vg, sizeof(vg) / sizeof(vg[0]));
+	v->stop_signal = strcmp(argv[0], "unshare") == 0 ? SIGKILL : SIGTERM;
 	pid = fork();
 	cr_assert(pid >= 0);
 	if (pid == 0) {
@@ -193,8 +194,9 @@ static void start(struct vh *v, const char *const *argv, int stdout_fd)
 			_exit(120);
 		dup2(stdout_fd >= 0 ? stdout_fd : fd, 1);
 		dup2(fd, 2);
-		/* The test worker may die on a failed assertion: take vigild along. */
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		/* The test worker may die on a failed assertion, or by Criterion's
+		 * timeout without running .fini: take vigild along. */
+		prctl(PR_SET_PDEATHSIG, v->stop_signal);
 		setenv("VIGIL_TEST_TAG", v->dir, 1);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
@@ -476,7 +478,7 @@ void vh_cleanup(struct vh *v)
 	if (!v->dir[0])
 		return;
 	if (v->pid > 0 && !v->exited) {
-		kill(v->pid, SIGTERM);
+		kill(v->pid, v->stop_signal);
 		code = vh_wait_exit(v, 10000); /* scaled by vh_ms() */
 		if (code < 0) {
 			kill(v->pid, SIGKILL);

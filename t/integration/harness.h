@@ -13,6 +13,7 @@ struct vh {
 	char sock[192]; /* DIR/control.sock */
 	int status;     /* waitpid() status once it exited */
 	bool exited;
+	int stop_signal; /* what ends @pid: SIGTERM, or SIGKILL for `unshare --fork` */
 };
 
 /* A configuration stanza: service "crash" exits 1 at once and is restarted every
@@ -80,7 +81,9 @@ void vh_start_args(struct vh *v, const char *const *args);
 void vh_start(struct vh *v);
 /* Starts the same vigild through @wrapper (a command that ends by executing the
  * arguments that follow it: unshare, setpriv, `sh -c SCRIPT`), with @tail (NULL or
- * NULL-terminated, `-- COMMAND...`) after vigild's own arguments. */
+ * NULL-terminated, `-- COMMAND...`) after vigild's own arguments. `unshare --fork`
+ * blocks SIGTERM while it waits: it is ended by SIGKILL, so give it --kill-child to
+ * take its pid namespace along. */
 void vh_start_under(struct vh *v, const char *const *wrapper, const char *const *tail);
 
 /* Milliseconds of CLOCK_MONOTONIC. */

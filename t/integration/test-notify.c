@@ -305,7 +305,7 @@ Test(notify, so_it_may_in_a_pid_namespace_that_kept_the_outer_proc)
 {
 	/* vigild is PID 1 of a new pid namespace, /proc still the outer one's: a
 	 * sender's pid names another process there. */
-	const char *unshare[] = {"unshare", "--fork", "--pid", NULL};
+	const char *unshare[] = {"unshare", "--fork", "--pid", "--kill-child", NULL};
 
 	vh_need_pid_namespace(&v);
 	dropped_root_notifies(unshare);

@@ -130,6 +130,7 @@ Test(shutdown, so_it_does_in_a_pid_namespace_that_kept_the_outer_proc)
 	const char *wrapper[] = {"unshare",
 				 "--fork",
 				 "--pid",
+				 "--kill-child",
 				 "sh",
 				 "-c",
 				 "sleep 1000 & \"$0\" \"$@\"; exit $?",
@@ -184,14 +185,15 @@ Test(shutdown, orphans_of_services_are_reaped_by_the_subreaper)
 Test(shutdown, as_pid_1_vigild_reaps_orphans_and_kills_leftovers_at_shutdown_timeout)
 {
 	const char *probe[] = {"unshare", "--fork", "--pid", "--mount-proc", "true", NULL};
-	const char *unshare[] = {"unshare", "--fork", "--pid", "--mount-proc", NULL};
+	const char *unshare[] = {
+		"unshare", "--fork", "--pid", "--kill-child", "--mount-proc", NULL};
 	const char *tail[] = {"--", vh_helper(), "sleep", "1000", "exit", "4", NULL};
 
 	vh_need_pid_namespace(&v);
 	/* A chroot refuses the private /proc (a mount namespace); a pid namespace alone
 	 * still makes vigild PID 1, and nothing here reads /proc. */
 	if (vh_run(probe, NULL, 10000) != 0)
-		unshare[3] = NULL;
+		unshare[4] = NULL;
 	vh_write(&v,
 		 "vigil.conf",
 		 "shutdown-timeout = 500ms\n"
