@@ -98,7 +98,7 @@ struct control {
 struct peer {
 	bool may_mutate;
 	uid_t uid;
-	pid_t pid;
+	char who[64]; /* "uid U (pid P)", for the log */
 };
 
 /* Per request (MHD's con_cls). */
@@ -213,11 +213,7 @@ static unsigned request(const struct call *call, struct reply *out, request_fn *
 		return fail(out, MHD_HTTP_SERVICE_UNAVAILABLE, "vigild is shutting down");
 	if (r < 0)
 		return fail(out, MHD_HTTP_INTERNAL_SERVER_ERROR, "%s: %s", action, strerror(-r));
-	log_info("%s: %s requested by uid %u (pid %d)",
-		 call->name,
-		 action,
-		 (unsigned)call->peer->uid,
-		 (int)call->peer->pid);
+	log_info("%s: %s requested by %s", call->name, action, call->peer->who);
 	out->json = json_pack("{s:s, s:s}", "service", call->name, "action", action);
 	return out->json ? MHD_HTTP_ACCEPTED : out_of_memory(out);
 }
@@ -260,11 +256,10 @@ static unsigned handle_signal(const struct call *call, struct reply *out)
 			    "cannot signal %s: %s",
 			    call->name,
 			    strerror(-r));
-	log_info("%s: SIG%s sent, requested by uid %u (pid %d)",
+	log_info("%s: SIG%s sent, requested by %s",
 		 call->name,
 		 signame_to_string(sig) ?: arg,
-		 (unsigned)call->peer->uid,
-		 (int)call->peer->pid);
+		 call->peer->who);
 	out->json = json_pack(
 		"{s:s, s:s}", "service", call->name, "signal", signame_to_string(sig) ?: arg);
 	return out->json ? MHD_HTTP_OK : out_of_memory(out);
@@ -276,9 +271,7 @@ static unsigned handle_reload(const struct call *call, struct reply *out)
 	struct reload_result res = {0};
 	int r;
 
-	log_info("Reloading the configuration, requested by uid %u (pid %d)",
-		 (unsigned)call->peer->uid,
-		 (int)call->peer->pid);
+	log_info("Reloading the configuration, requested by %s", call->peer->who);
 	r = manager_reload(call->ctl->manager, &errors, &res);
 	if (r == -ESHUTDOWN)
 		return fail(out, MHD_HTTP_SERVICE_UNAVAILABLE, "vigild is shutting down");
@@ -297,9 +290,7 @@ static unsigned handle_reload(const struct call *call, struct reply *out)
 
 static unsigned handle_shutdown(const struct call *call, struct reply *out)
 {
-	log_info("Shutdown requested by uid %u (pid %d)",
-		 (unsigned)call->peer->uid,
-		 (int)call->peer->pid);
+	log_info("Shutdown requested by %s", call->peer->who);
 	out->shutdown_after = true;
 	out->json = json_pack("{s:s}", "status", "shutting down");
 	return out->json ? MHD_HTTP_ACCEPTED : out_of_memory(out);
@@ -779,10 +770,19 @@ static void peer_identify(const struct control *ctl, int fd, struct peer *p)
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) < 0) {
 		log_debug_errno(-errno, "control: Failed to read the peer's credentials");
+		snprintf(p->who, sizeof(p->who), "an unidentified client");
 		return;
 	}
 	p->uid = uc.uid;
-	p->pid = uc.pid;
+	/* A client in a pid namespace vigild cannot see into (vigild in a container,
+	 * the client on the host) has no pid here: the kernel says 0. */
+	if (uc.pid > 0)
+		snprintf(p->who, sizeof(p->who), "uid %u (pid %d)", (unsigned)uc.uid, (int)uc.pid);
+	else
+		snprintf(p->who,
+			 sizeof(p->who),
+			 "uid %u (outside vigild's pid namespace)",
+			 (unsigned)uc.uid);
 	p->may_mutate = uc.uid == 0 || uc.uid == ctl->self;
 	if (!p->may_mutate && ctl->group != (gid_t)-1) {
 		gid_t groups[CONTROL_PEER_GROUPS_MAX];
@@ -889,7 +889,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	struct control_match m;
 	const union MHD_ConnectionInfo *ci;
 	const struct peer *peer;
-	static const struct peer nobody = {0};
+	static const struct peer nobody = {.who = "an unidentified client"};
 	unsigned status;
 	int r;
 
@@ -950,11 +950,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	ci = mhd->get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	peer = ci && ci->socket_context ? ci->socket_context : &nobody;
 	if ((m.flags & CONTROL_ROUTE_MUTATES) && !peer->may_mutate) {
-		log_info("control: denied %s %s to uid %u (pid %d)",
-			 method,
-			 url,
-			 (unsigned)peer->uid,
-			 (int)peer->pid);
+		log_info("control: denied %s %s to %s", method, url, peer->who);
 		if (d->ctl->group != (gid_t)-1)
 			status = fail(&out,
 				      MHD_HTTP_FORBIDDEN,

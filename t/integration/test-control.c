@@ -36,8 +36,23 @@ static void teardown(void)
 
 TestSuite(control, .init = setup, .fini = teardown, .timeout = 40);
 
-/* Writes a configuration with a paused service `web`, plus what @fmt says (each
- * %s in it is the helper program), and starts vigild. */
+/* Writes a configuration with a paused service `web`, plus @extra, and starts
+ * vigild through @wrapper (NULL: none). */
+static void start_under_with(const char *const *wrapper, const char *extra)
+{
+	vh_write(&v,
+		 "vigil.conf",
+		 "service web {\n  command = \"%s pidfile %s trap HUP %s pause\"\n}\n%s",
+		 vh_helper(),
+		 vh_path(&v, "web.pid"),
+		 vh_path(&v, "web.sigs"),
+		 extra);
+	vh_start_under(&v, wrapper, NULL);
+	api_wait_up(&v);
+}
+
+/* The same without a wrapper, what @fmt says (each %s in it is the helper program)
+ * being the extra configuration. */
 static void start_with(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void start_with(const char *fmt, ...)
 {
@@ -49,15 +64,7 @@ static void start_with(const char *fmt, ...)
 		vsnprintf(extra, sizeof(extra), fmt, ap);
 		va_end(ap);
 	}
-	vh_write(&v,
-		 "vigil.conf",
-		 "service web {\n  command = \"%s pidfile %s trap HUP %s pause\"\n}\n%s",
-		 vh_helper(),
-		 vh_path(&v, "web.pid"),
-		 vh_path(&v, "web.sigs"),
-		 extra);
-	vh_start(&v);
-	api_wait_up(&v);
+	start_under_with(NULL, extra);
 }
 
 static void assert_error_body(const char *body)
@@ -789,6 +796,37 @@ Test(control, an_unprivileged_client_cannot_change_anything)
 	cr_assert(vh_alive(v.pid));
 	cr_assert_geq(vh_count_log(&v, "control: denied POST /v1/services/web/stop to uid 65534"),
 		      1);
+}
+
+Test(control, a_request_is_logged_with_the_clients_uid_and_pid)
+{
+	char want[128];
+
+	start_with(NULL);
+	cr_assert_eq(api_call(&v, "POST", "/v1/services/web/restart", NULL), 202);
+	snprintf(want,
+		 sizeof(want),
+		 "web: restart requested by uid %u (pid %d)\n",
+		 (unsigned)geteuid(),
+		 (int)getpid());
+	cr_assert(vh_wait_log(&v, want, 1, 5000), "no '%s' in:\n%s", want, vh_read(v.log));
+}
+
+Test(control, a_client_outside_vigilds_pid_namespace_is_logged_without_a_pid)
+{
+	/* vigild in a container, the client on the host: the kernel gives vigild no
+	 * pid for it (SO_PEERCRED says 0), and "pid 0" would name no process. */
+	const char *unshare[] = {"unshare", "--fork", "--pid", "--kill-child", NULL};
+	char want[128];
+
+	vh_need_pid_namespace(&v);
+	start_under_with(unshare, "");
+	cr_assert_eq(api_call(&v, "POST", "/v1/services/web/restart", NULL), 202);
+	snprintf(want,
+		 sizeof(want),
+		 "web: restart requested by uid %u (outside vigild's pid namespace)\n",
+		 (unsigned)geteuid());
+	cr_assert(vh_wait_log(&v, want, 1, 5000), "no '%s' in:\n%s", want, vh_read(v.log));
 }
 
 Test(control, members_of_control_group_may_change_things)
