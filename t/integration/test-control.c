@@ -42,10 +42,10 @@ static void start_under_with(const char *const *wrapper, const char *extra)
 {
 	vh_write(&v,
 		 "vigil.conf",
-		 "service web {\n  command = \"%s pidfile %s trap HUP %s pause\"\n}\n%s",
+		 "service web {\n  command = \"%s trap HUP %s pidfile %s pause\"\n}\n%s",
 		 vh_helper(),
-		 vh_path(&v, "web.pid"),
 		 vh_path(&v, "web.sigs"),
+		 vh_path(&v, "web.pid"),
 		 extra);
 	vh_start_under(&v, wrapper, NULL);
 	api_wait_up(&v);
@@ -360,11 +360,11 @@ Test(control, reload_answers_the_diff_or_422_with_every_error)
 	pid = vh_wait_long(&v, "web.pid", 5000);
 	vh_write(&v,
 		 "vigil.conf",
-		 "service web {\n  command = \"%s pidfile %s trap HUP %s pause\"\n}\n"
+		 "service web {\n  command = \"%s trap HUP %s pidfile %s pause\"\n}\n"
 		 "service new {\n  command = \"/bin/sleep 100\"\n}\n",
 		 vh_helper(),
-		 vh_path(&v, "web.pid"),
-		 vh_path(&v, "web.sigs"));
+		 vh_path(&v, "web.sigs"),
+		 vh_path(&v, "web.pid"));
 	j = api_json(&v, "POST", "/v1/reload", 200);
 	cr_assert_str_eq(json_string_value(json_array_get(json_object_get(j, "added"), 0)), "new");
 	cr_assert_str_eq(json_string_value(json_array_get(json_object_get(j, "removed"), 0)),

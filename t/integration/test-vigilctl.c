@@ -45,11 +45,11 @@ static void start_with(const char *fmt, ...)
 	}
 	vh_write(&v,
 		 "vigil.conf",
-		 "service web {\n  command = \"%s pidfile %s trap HUP %s pause\"\n}\n"
+		 "service web {\n  command = \"%s trap HUP %s pidfile %s pause\"\n}\n"
 		 "service off {\n  command = \"%s pause\"\n  autostart = false\n}\n%s",
 		 vh_helper(),
-		 vh_path(&v, "web.pid"),
 		 vh_path(&v, "web.sigs"),
+		 vh_path(&v, "web.pid"),
 		 vh_helper(),
 		 extra);
 	vh_start(&v);
@@ -175,6 +175,8 @@ Test(vigilctl, signal_and_its_exit_codes)
 	char *out = NULL;
 
 	start_with(NULL);
+	/* web writes its pid file once its HUP trap is set: "running" comes earlier. */
+	cr_assert(vh_wait_lines(vh_path(&v, "web.pid"), 1, 5000));
 	cr_assert_eq(ctl_run(&v, &out, NULL, "signal", "HUP", "web", NULL), 0);
 	cr_assert_str_eq(out, "web: SIGHUP sent\n");
 	free(out);
@@ -320,13 +322,13 @@ Test(vigilctl, reload_prints_the_diff_or_the_errors)
 	start_with(NULL);
 	vh_write(&v,
 		 "vigil.conf",
-		 "service web {\n  command = \"%s pidfile %s trap HUP %s pause\"\n}\n"
+		 "service web {\n  command = \"%s trap HUP %s pidfile %s pause\"\n}\n"
 		 "service off {\n  command = \"%s pause\"\n  autostart = false\n  stop-timeout = "
 		 "3s\n}\n"
 		 "service new {\n  command = \"%s pause\"\n}\n",
 		 vh_helper(),
-		 vh_path(&v, "web.pid"),
 		 vh_path(&v, "web.sigs"),
+		 vh_path(&v, "web.pid"),
 		 vh_helper(),
 		 vh_helper());
 	cr_assert_eq(ctl_run(&v, &out, NULL, "reload", NULL), 0);
