@@ -42,8 +42,11 @@
 /* libmicrohttpd, once the first client came (mhd.h). */
 static const struct mhd_api *mhd;
 
-/* The API yields to supervision: signals, exits and timers go first. */
-#define CONTROL_PRIORITY (SD_EVENT_PRIORITY_NORMAL + 10)
+/* The API takes turns with supervision's timers, signals and pipes (one sd-event
+ * priority: whatever became pending first goes first; each turn is bounded, see
+ * CONTROL_ACCEPT_BURST). Below them it starved while services crash-looped with a
+ * short restart-delay, a timer always due: `vigilctl stop` never got an answer. */
+#define CONTROL_PRIORITY SD_EVENT_PRIORITY_NORMAL
 /* Clients accepted per wakeup, so that a flood of them takes turns with the rest. */
 #define CONTROL_ACCEPT_BURST 64
 /* After accept() failed for want of fds or memory: when to try again. */

@@ -31,7 +31,7 @@
  *  - a restart is due when the service is wanted and the policy is "always", or
  *    "on-failure" and the run failed; then restart-limit restarts within
  *    restart-window lead to failed, else backoff with the timer at the next delay
- *    (a delay of 0: waiting, or starting with SPAWN, at once);
+ *    (a delay of 0 too: the timer fires at the next loop iteration);
  *  - no restart due: exited after an exit of a simple service, failed after a
  *    failed spawn, a failed oneshot or an unhealthy kill.
  * A run of at least stable-after resets the backoff count; every shorter run,
@@ -154,9 +154,9 @@ static unsigned schedule_restart(struct lifecycle *lc, uint64_t now)
 	lc->restarts++;
 	r = p->backoff.jitter > 0 ? next_random(lc) : 0.5;
 	delay = backoff_delay(&p->backoff, lc->failures, r);
-	/* No delay: start again in this very step rather than a loop iteration later. */
-	if (delay == 0)
-		return enter_start(lc, now);
+	/* A delay of 0 too goes through the loop (a deadline of now): started in this
+	 * step, a crash-looping service would spawn from inside the handling of its own
+	 * exit, and with enough of them nothing else (a signal, the API) got a turn. */
 	return enter(lc, SERVICE_BACKOFF, now + delay);
 }
 

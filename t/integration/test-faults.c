@@ -527,6 +527,45 @@ Test(faults, a_foreign_file_in_the_sockets_place_is_left_alone_at_reload)
 
 /* ---- 1000 clients ---- */
 
+/* ---- a storm of crash loops ---- */
+
+Test(faults, services_crash_looping_without_delay_leave_the_api_and_signals_answered)
+{
+	enum { LOOPS = 20 };
+	char conf[LOOPS * 128 + 256];
+	size_t len = 0;
+
+	/* Each spawn takes the loop a while; meanwhile another service exits. Started
+	 * again from inside the handling of an exit, the next exit was handled before
+	 * the loop came back, and so on for ever: no signal, client or pipe got a turn
+	 * (and below supervision's priority the API starved as well). */
+	for (int i = 0; i < LOOPS; i++)
+		len += (size_t)snprintf(conf + len,
+					sizeof(conf) - len,
+					"service c%d {\n  command = \"/bin/false\"\n"
+					"  restart-delay = 0\n  restart-delay-max = 0\n}\n",
+					i);
+	vh_write(&v,
+		 "vigil.conf",
+		 "%sservice web {\n  command = \"%s pause\"\n}\n",
+		 conf,
+		 vh_helper());
+	vh_start(&v);
+	cr_assert(vh_wait_log(&v, "(exited with code 1)", 200, 10000), "the loops never ran");
+
+	for (int i = 0; i < 5; i++) {
+		long long t0 = vh_now_ms();
+
+		cr_assert_eq(api_call(&v, "GET", "/v1/services/web", NULL), 200, "request %d", i);
+		cr_assert_lt(vh_now_ms() - t0, vh_ms(2000), "request %d waited", i);
+	}
+	cr_assert_eq(api_call(&v, "POST", "/v1/services/c0/stop", NULL), 202);
+	cr_assert(api_wait_state(&v, "c0", "stopped", 5000));
+	cr_assert(vh_alive(v.pid));
+	kill(v.pid, SIGTERM);
+	cr_assert_eq(vh_wait_exit(&v, 5000), 0, "SIGTERM did not end vigild");
+}
+
 Test(faults, a_thousand_clients_at_once_are_all_answered_and_supervision_keeps_time)
 {
 	enum { CLIENTS = 1000 };

@@ -185,8 +185,9 @@ Test(notify, a_service_that_stops_feeding_the_watchdog_is_restarted)
 	cr_assert(vh_wait_log(&v, "s: starting -> running (READY=1)", 1, 5000));
 	cr_assert(vh_wait_log(
 		&v, "s: running -> stopping (watchdog timeout: no WATCHDOG=1 for 400ms)", 1, 5000));
-	/* restart-delay = 0s: straight back to starting, without a backoff state. */
-	cr_assert(vh_wait_log(&v, "s: stopping -> starting (watchdog timeout", 1, 5000));
+	/* restart-delay = 0s: a backoff until the loop's next turn. */
+	cr_assert(vh_wait_log(&v, "s: stopping -> backoff (watchdog timeout", 1, 5000));
+	cr_assert(vh_wait_log(&v, "s: backoff -> starting", 1, 5000));
 	cr_assert(vh_wait_lines(vh_path(&v, "runs"), 2, 5000));
 }
 
