@@ -773,7 +773,6 @@ static void peer_identify(const struct control *ctl, int fd, struct peer *p)
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) < 0) {
 		log_debug_errno(-errno, "control: Failed to read the peer's credentials");
-		snprintf(p->who, sizeof(p->who), "an unidentified client");
 		return;
 	}
 	p->uid = uc.uid;
@@ -809,6 +808,10 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 			mhd->get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 		struct peer *p = calloc(1, sizeof(*p));
 
+		if (p)
+			snprintf(p->who,
+				 sizeof(p->who),
+				 d->tcp ? "a TCP client" : "an unidentified client");
 		if (p && ci && !d->tcp)
 			peer_identify(d->ctl, ci->connect_fd, p);
 		*socket_context = p;
