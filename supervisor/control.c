@@ -1,5 +1,11 @@
 /* control.c: the control API: a routing table of (method, path, handler) served by
- * libmicrohttpd inside the sd-event loop, peer authorization, and the event streams. */
+ * libmicrohttpd inside the sd-event loop, peer authorization, and the event streams.
+ *
+ * Its sources keep sd-event's default priority, that of supervision's timers,
+ * signals and pipes: whatever became pending first goes first, and each turn is
+ * bounded (CONTROL_ACCEPT_BURST). Below them the API starved while services
+ * crash-looped with a short restart-delay, a timer always due: `vigilctl stop`
+ * never got an answer. */
 #include "control.h"
 
 #include <ctype.h>
@@ -42,11 +48,6 @@
 /* libmicrohttpd, once the first client came (mhd.h). */
 static const struct mhd_api *mhd;
 
-/* The API takes turns with supervision's timers, signals and pipes (one sd-event
- * priority: whatever became pending first goes first; each turn is bounded, see
- * CONTROL_ACCEPT_BURST). Below them it starved while services crash-looped with a
- * short restart-delay, a timer always due: `vigilctl stop` never got an answer. */
-#define CONTROL_PRIORITY SD_EVENT_PRIORITY_NORMAL
 /* Clients accepted per wakeup, so that a flood of them takes turns with the rest. */
 #define CONTROL_ACCEPT_BURST 64
 /* After accept() failed for want of fds or memory: when to try again. */
@@ -103,6 +104,8 @@ struct peer {
 	uid_t uid;
 	char who[64]; /* "uid U (pid P)", for the log */
 };
+/* The log's name for a client whose credentials are unknown. */
+#define PEER_UNKNOWN "an unidentified client"
 
 /* Per request (MHD's con_cls). */
 struct request {
@@ -430,10 +433,9 @@ static void stream_suspend(struct stream *st)
 	st->suspended = true;
 	/* MHD does not look at a suspended connection at all: watch for the client
 	 * leaving, or its slot would stay taken until the next event. */
-	if (ci &&
-	    sd_event_add_io(
-		    st->ctl->event, &st->hup, ci->connect_fd, EPOLLRDHUP, on_stream_hup, st) >= 0)
-		(void)sd_event_source_set_priority(st->hup, CONTROL_PRIORITY);
+	if (ci)
+		(void)sd_event_add_io(
+			st->ctl->event, &st->hup, ci->connect_fd, EPOLLRDHUP, on_stream_hup, st);
 }
 
 static void stream_resume(struct stream *st)
@@ -809,9 +811,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 		struct peer *p = calloc(1, sizeof(*p));
 
 		if (p)
-			snprintf(p->who,
-				 sizeof(p->who),
-				 d->tcp ? "a TCP client" : "an unidentified client");
+			snprintf(p->who, sizeof(p->who), d->tcp ? "a TCP client" : PEER_UNKNOWN);
 		if (p && ci && !d->tcp)
 			peer_identify(d->ctl, ci->connect_fd, p);
 		*socket_context = p;
@@ -895,7 +895,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	struct control_match m;
 	const union MHD_ConnectionInfo *ci;
 	const struct peer *peer;
-	static const struct peer nobody = {.who = "an unidentified client"};
+	static const struct peer nobody = {.who = PEER_UNKNOWN};
 	unsigned status;
 	int r;
 
@@ -1107,8 +1107,6 @@ static int daemon_start(struct http_daemon *d)
 	if (r < 0)
 		goto fail;
 	(void)sd_event_source_set_enabled(d->timer, SD_EVENT_OFF);
-	(void)sd_event_source_set_priority(d->io, CONTROL_PRIORITY);
-	(void)sd_event_source_set_priority(d->timer, CONTROL_PRIORITY);
 	(void)sd_event_source_set_description(d->io, d->tcp ? "control-tcp" : "control");
 	(void)sd_event_source_set_description(d->timer,
 					      d->tcp ? "control-tcp-timer" : "control-timer");
@@ -1211,7 +1209,6 @@ static int daemon_listen(struct http_daemon *d, int fd)
 		close(fd);
 		return r;
 	}
-	(void)sd_event_source_set_priority(src, CONTROL_PRIORITY);
 	(void)sd_event_source_set_description(src,
 					      d->tcp ? "control-tcp-listen" : "control-listen");
 	if (d->listen) {
@@ -1240,7 +1237,6 @@ static int daemon_prepare(struct control *ctl, struct http_daemon *d, int fd, bo
 		return r;
 	}
 	(void)sd_event_source_set_enabled(d->retry, SD_EVENT_OFF);
-	(void)sd_event_source_set_priority(d->retry, CONTROL_PRIORITY);
 	return daemon_listen(d, fd);
 }
 
@@ -1408,10 +1404,8 @@ int control_new(struct manager *m, const struct control_options *o, struct contr
 		return log_error_errno(r, "Failed to set up the control socket");
 	}
 	(void)sd_event_source_set_enabled(ctl->flush, SD_EVENT_OFF);
-	(void)sd_event_source_set_priority(ctl->flush, CONTROL_PRIORITY);
 	(void)sd_event_source_set_description(ctl->flush, "control-events");
 	(void)sd_event_source_set_enabled(ctl->recheck, SD_EVENT_OFF);
-	(void)sd_event_source_set_priority(ctl->recheck, CONTROL_PRIORITY);
 	(void)sd_event_source_set_description(ctl->recheck, "control-recheck");
 	manager_set_event_listener(m, on_event, ctl);
 	manager_set_reload_hook(m, on_reload, ctl);

@@ -177,13 +177,28 @@ static const char *const *valgrind_argv(const char *const *argv, const char **ou
 	return out;
 }
 
+/* What ends the process @argv starts: SIGTERM (vigild then stops its services), but
+ * SIGKILL for `unshare --fork`, which stays vigild's parent and blocks SIGTERM while
+ * it waits (its --kill-child then takes the pid namespace along). A wrapper that
+ * executes vigild in place (`unshare -m`, setpriv, a shell's exec) leaves SIGTERM
+ * to reach vigild itself. */
+static int stop_signal_of(const char *const *argv)
+{
+	if (strcmp(argv[0], "unshare") != 0)
+		return SIGTERM;
+	for (const char *const *a = argv + 1; *a && strcmp(*a, vh_vigild()) != 0; a++)
+		if (strcmp(*a, "--fork") == 0 || strcmp(*a, "-f") == 0)
+			return SIGKILL;
+	return SIGTERM;
+}
+
 static void start(struct vh *v, const char *const *argv, int stdout_fd)
 {
 	const char *vg[96];
 	pid_t pid;
 
 	argv = valgrind_argv(argv, vg, sizeof(vg) / sizeof(vg[0]));
-	v->stop_signal = strcmp(argv[0], "unshare") == 0 ? SIGKILL : SIGTERM;
+	v->stop_signal = stop_signal_of(argv);
 	pid = fork();
 	cr_assert(pid >= 0);
 	if (pid == 0) {

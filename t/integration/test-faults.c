@@ -525,8 +525,6 @@ Test(faults, a_foreign_file_in_the_sockets_place_is_left_alone_at_reload)
 	cr_assert(vh_alive(v.pid));
 }
 
-/* ---- 1000 clients ---- */
-
 /* ---- a storm of crash loops ---- */
 
 Test(faults, services_crash_looping_without_delay_leave_the_api_and_signals_answered)
@@ -565,6 +563,8 @@ Test(faults, services_crash_looping_without_delay_leave_the_api_and_signals_answ
 	kill(v.pid, SIGTERM);
 	cr_assert_eq(vh_wait_exit(&v, 5000), 0, "SIGTERM did not end vigild");
 }
+
+/* ---- 1000 clients ---- */
 
 Test(faults, a_thousand_clients_at_once_are_all_answered_and_supervision_keeps_time)
 {
