@@ -118,22 +118,26 @@ static json_t *probes_to_json(const struct service *s)
 	return a;
 }
 
+/* {"code":N} or {"signal":"TERM"}, with the time of the exit (SPEC §4: every exit
+ * records its status and time), or null before the first exit. */
 static json_t *exit_to_json(const struct service *s)
 {
 	struct service_exit e = service_get_exit(s);
+	char t[CONTROL_TIME_SIZE];
 	const char *name;
 	char num[16];
 
 	if (!e.known)
 		return json_null();
+	control_format_time(e.time, t);
 	if (!e.signal)
-		return json_pack("{s:i}", "code", e.code);
+		return json_pack("{s:i, s:s}", "code", e.code, "time", t);
 	name = signame_to_string(e.signal);
 	if (!name) {
 		snprintf(num, sizeof(num), "%d", e.signal);
 		name = num;
 	}
-	return json_pack("{s:s}", "signal", name);
+	return json_pack("{s:s, s:s}", "signal", name, "time", t);
 }
 
 /* Text from outside (paths, a program's words, a client's URL) as a JSON string:

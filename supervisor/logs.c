@@ -791,6 +791,23 @@ int service_logs_open_run(struct service_logs *l, int *ret_out, int *ret_err)
 	return 0;
 }
 
+void service_logs_note(struct service_logs *l, const char *text)
+{
+	uint64_t now = clock_now(CLOCK_REALTIME);
+	char prefix[LOG_PREFIX_MAX];
+	size_t n = strlen(text);
+
+	if (log_tail_append(&l->tail, now, LOG_STREAM_ERR, false, text, n) == 0)
+		l->appended = true;
+	if (log_file_enabled(l->file))
+		log_file_append(l->file,
+				prefix,
+				log_format_prefix(now, LOG_STREAM_ERR, false, prefix),
+				text,
+				n);
+	after_lines(l);
+}
+
 unsigned service_logs_open_pipes(const struct service_logs *l)
 {
 	unsigned n = 0;

@@ -64,6 +64,10 @@ void service_logs_set_limits(struct service_logs *l, uint64_t max_size, unsigned
  * run and everything it left behind have closed them. Returns 0 or a negative
  * errno. */
 int service_logs_open_run(struct service_logs *l, int *ret_out, int *ret_err);
+/* Adds @text as a line of vigild's own to the tail and the log file (stream "err"),
+ * as when a run could not be started: whoever reads the service's logs sees why.
+ * Not forwarded: vigild's own log already says it there. */
+void service_logs_note(struct service_logs *l, const char *text);
 /* The pipes still open (for tests). */
 unsigned service_logs_open_pipes(const struct service_logs *l);
 

@@ -440,30 +440,68 @@ static int on_settle(sd_event_source *src, void *userdata)
 
 /* ---- requests ---- */
 
-static void start_with_requirements(struct manager *m, struct service *s, const char *reason)
+/* Whether a start has something to do for @s: it is not wanted, or it is down and
+ * only a start brings it back (failed, or exited without being ready). A backoff
+ * ends by itself, but the service a request names (@named) starts at once all the
+ * same, and a named oneshot that has done its job runs again. */
+static bool start_needed(const struct service *s, bool named)
+{
+	if (!service_is_wanted(s))
+		return true;
+	switch (service_get_state(s)) {
+	case SERVICE_FAILED:
+		return true;
+	case SERVICE_EXITED:
+		return named || !service_is_ready(s);
+	case SERVICE_BACKOFF:
+		return named;
+	default:
+		return false;
+	}
+}
+
+/* Starts @s and, first, what it requires. Returns whether anything changed (a start,
+ * or a pending stop called off). */
+static bool start_with_requirements(struct manager *m, struct service *s, const char *reason,
+				    bool named)
 {
 	const struct service_config *c = service_get_config(s);
+	bool changed = service_get_pending_stop(s) != LC_EV_COUNT;
 
 	service_set_pending_stop(s, LC_EV_COUNT);
 	for (size_t k = 0; k < c->n_requires; k++) {
 		struct service *r = manager_find(m, c->requires[k]);
-		if (r && (!service_is_wanted(r) || service_get_pending_stop(r) != LC_EV_COUNT))
-			start_with_requirements(m, r, "required by a started service");
+		if (r && (start_needed(r, false) || service_get_pending_stop(r) != LC_EV_COUNT))
+			changed |= start_with_requirements(
+				m, r, "required by a started service", false);
 	}
-	if (!service_is_wanted(s) || service_get_state(s) == SERVICE_BACKOFF)
+	if (start_needed(s, named)) {
 		service_feed(s, LC_EV_START, reason);
+		changed = true;
+	}
+	return changed;
+}
+
+static bool is_up(const struct service *s)
+{
+	enum service_state st = service_get_state(s);
+
+	return st == SERVICE_STARTING || st == SERVICE_RUNNING;
 }
 
 int manager_start_service(struct manager *m, struct service *s)
 {
-	enum service_state st = service_get_state(s);
+	bool settled = service_is_wanted(s) && service_get_pending_stop(s) == LC_EV_COUNT;
 
 	if (m->shutting_down)
 		return -ESHUTDOWN;
-	if (service_is_wanted(s) && service_get_pending_stop(s) == LC_EV_COUNT &&
-	    (st == SERVICE_STARTING || st == SERVICE_RUNNING || st == SERVICE_WAITING))
+	/* Up and meant to stay so: nothing to do, whatever its requirements do. */
+	if (settled && is_up(s))
 		return -EALREADY;
-	start_with_requirements(m, s, "start requested");
+	/* Waiting: only a requirement nobody starts is left to start. */
+	if (!start_with_requirements(m, s, "start requested", true) &&
+	    service_get_state(s) == SERVICE_WAITING)
+		return -EALREADY;
 	mark_dirty(m);
 	return 0;
 }
@@ -483,10 +521,15 @@ int manager_stop_service(struct manager *m, struct service *s)
 
 int manager_restart_service(struct manager *m, struct service *s)
 {
+	bool up = is_up(s);
+
 	if (m->shutting_down)
 		return -ESHUTDOWN;
-	start_with_requirements(m, s, "restart requested");
-	service_feed(s, LC_EV_RESTART, "restart requested");
+	/* A service that was down is started, and that is the restart: a restart
+	 * event on top would stop the run just begun. */
+	(void)start_with_requirements(m, s, "restart requested", true);
+	if (up)
+		service_feed(s, LC_EV_RESTART, "restart requested");
 	mark_dirty(m);
 	return 0;
 }
@@ -769,6 +812,10 @@ int manager_run(struct manager *m)
 	for (size_t i = 0; i < m->n_services; i++)
 		if (service_get_config(m->services[i])->autostart)
 			service_feed(m->services[i], LC_EV_START, "autostart");
+	/* Then what they require that does not start by itself. */
+	for (size_t i = 0; i < m->n_services; i++)
+		if (service_get_config(m->services[i])->autostart)
+			(void)start_with_requirements(m, m->services[i], "autostart", false);
 	/* A child that exited before SIGCHLD was blocked raised nothing to see. */
 	(void)reaper_reap(m->reaper);
 	/* Parsing left freed memory in the heap (libconfuse allocates a copy of the
@@ -964,6 +1011,11 @@ int manager_reload(struct manager *m, struct config_errors *errors, struct reloa
 		struct service *s = manager_find(m, ret->added[i]);
 		if (s && service_get_config(s)->autostart)
 			service_feed(s, LC_EV_START, "added");
+	}
+	for (size_t i = 0; ret->added[i]; i++) {
+		struct service *s = manager_find(m, ret->added[i]);
+		if (s && service_get_config(s)->autostart)
+			(void)start_with_requirements(m, s, "added", false);
 	}
 	mark_dirty(m);
 	log_info("Reloaded: %zu added, %zu removed, %zu changed, %zu unchanged",

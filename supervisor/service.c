@@ -259,6 +259,12 @@ static int spawn(struct service *s, char *why, size_t why_size)
 	if (r < 0) {
 		if (STREQ(step, "execve"))
 			snprintf(why, why_size, "cannot execute '%s': %s", path, strerror(-r));
+		else if (STREQ(step, "chdir"))
+			snprintf(why,
+				 why_size,
+				 "cannot enter directory '%s': %s",
+				 cfg->directory,
+				 strerror(-r));
 		else
 			snprintf(why, why_size, "%s failed: %s", step, strerror(-r));
 		if (!STREQ(step, "fork") && !STREQ(step, "pipe"))
@@ -441,6 +447,12 @@ void service_feed(struct service *s, enum lc_event ev, const char *reason)
 		}
 		if (spawn(s, why, sizeof(why)) < 0) {
 			log_error("%s: %s", s->cfg->name, why);
+			if (s->logs) {
+				char line[sizeof(why) + 16];
+
+				snprintf(line, sizeof(line), "vigild: %s", why);
+				service_logs_note(s->logs, line);
+			}
 			ev = LC_EV_SPAWN_FAILED;
 			reason = why;
 		} else {

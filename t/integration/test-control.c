@@ -149,6 +149,15 @@ Test(control, shows_one_service_with_its_last_exit_and_probes)
 	j = api_json(&v, "GET", "/v1/services/three", 200);
 	e = json_object_get(j, "exit");
 	cr_assert_eq(json_integer_value(json_object_get(e, "code")), 3);
+	/* SPEC §4: every exit records its status and time. */
+	{
+		const char *t = json_string_value(json_object_get(e, "time"));
+		const char *since = json_string_value(json_object_get(j, "since"));
+
+		cr_assert(t && since, "no exit time");
+		cr_assert_eq(strlen(t), strlen(since), "not RFC 3339: %s", t);
+		cr_assert_leq(strcmp(t, since), 0, "exit at %s, exited since %s", t, since);
+	}
 	cr_assert(json_is_array(json_object_get(j, "probes")));
 	cr_assert(json_is_string(json_object_get(j, "reason")));
 	cr_assert(json_is_false(json_object_get(j, "ready")));
@@ -186,6 +195,102 @@ Test(control, start_stop_and_restart_answer_202_404_or_409)
 		vh_msleep(10);
 	cr_assert_neq(vh_read_long(vh_path(&v, "web.pid")), first);
 	cr_assert(api_wait_state(&v, "web", "running", 5000));
+}
+
+/* ---- start and restart of a service that is down ---- */
+
+Test(control, a_start_runs_again_a_service_that_exited_or_failed)
+{
+	start_with("service quick {\n  command = \"%s record %s exit 0\"\n  restart = never\n}\n"
+		   "service lim {\n  command = \"%s record %s exit 1\"\n"
+		   "  restart-delay = 10ms\n  restart-limit = 1\n}\n"
+		   "service job {\n  command = \"%s record %s exit 0\"\n  type = oneshot\n}\n",
+		   vh_helper(),
+		   vh_path(&v, "quick.runs"),
+		   vh_helper(),
+		   vh_path(&v, "lim.runs"),
+		   vh_helper(),
+		   vh_path(&v, "job.runs"));
+	cr_assert(api_wait_state(&v, "quick", "exited", 5000));
+	cr_assert(api_wait_state(&v, "lim", "failed", 5000));
+	cr_assert(api_wait_state(&v, "job", "exited", 5000));
+	cr_assert_eq(vh_count_lines(vh_path(&v, "quick.runs")), 1);
+	cr_assert_eq(vh_count_lines(vh_path(&v, "lim.runs")), 2);
+	cr_assert_eq(vh_count_lines(vh_path(&v, "job.runs")), 1);
+
+	/* Each one runs again; the failed one with a fresh restart count. */
+	cr_assert_eq(api_call(&v, "POST", "/v1/services/quick/start", NULL), 202);
+	cr_assert_eq(api_call(&v, "POST", "/v1/services/lim/start", NULL), 202);
+	cr_assert_eq(api_call(&v, "POST", "/v1/services/job/start", NULL), 202);
+	cr_assert(vh_wait_lines(vh_path(&v, "quick.runs"), 2, 5000), "exited: never started");
+	cr_assert(vh_wait_lines(vh_path(&v, "lim.runs"), 4, 5000), "failed: never started");
+	cr_assert(vh_wait_lines(vh_path(&v, "job.runs"), 2, 5000), "oneshot: never run again");
+	cr_assert(vh_wait_log(&v, "quick: exited -> starting (start requested)", 1, 5000));
+	cr_assert(vh_wait_log(&v, "lim: failed -> starting (start requested)", 1, 5000));
+	cr_assert(api_wait_state(&v, "lim", "failed", 5000));
+}
+
+Test(control, a_restart_of_a_service_that_is_down_runs_it_once)
+{
+	start_with("service idle {\n  command = \"%s record %s pause\"\n  autostart = false\n}\n"
+		   "service crashy {\n  command = \"%s record %s exit 1\"\n"
+		   "  restart-delay = 30s\n}\n",
+		   vh_helper(),
+		   vh_path(&v, "idle.runs"),
+		   vh_helper(),
+		   vh_path(&v, "crashy.runs"));
+	cr_assert(api_wait_state(&v, "crashy", "backoff", 5000));
+
+	cr_assert_eq(api_call(&v, "POST", "/v1/services/idle/restart", NULL), 202);
+	cr_assert_eq(api_call(&v, "POST", "/v1/services/crashy/restart", NULL), 202);
+	cr_assert(vh_wait_lines(vh_path(&v, "idle.runs"), 1, 5000));
+	cr_assert(vh_wait_lines(vh_path(&v, "crashy.runs"), 2, 5000));
+	vh_msleep(vh_ms(300));
+	cr_assert_eq(vh_count_lines(vh_path(&v, "idle.runs")), 1, "stopped: spawned twice");
+	cr_assert_eq(vh_count_lines(vh_path(&v, "crashy.runs")), 2, "backoff: spawned twice");
+	cr_assert_eq(vh_count_log(&v, "-> stopping"), 0);
+	cr_assert(vh_wait_log(&v, "idle: stopped -> starting (restart requested)", 1, 5000));
+	cr_assert(vh_wait_log(&v, "crashy: backoff -> starting (restart requested)", 1, 5000));
+}
+
+Test(control, a_start_starts_what_the_service_requires_whatever_its_state)
+{
+	start_with("service noauto {\n  command = \"%s record %s pause\"\n  autostart = false\n}\n"
+		   "service dep {\n  command = \"%s pause\"\n  requires = {\"noauto\"}\n}\n"
+		   "service db {\n  command = \"/bin/sh -c 'test -e %s'\"\n"
+		   "  type = oneshot\n  autostart = false\n}\n"
+		   "service app {\n  command = \"%s pause\"\n  requires = {\"db\"}\n"
+		   "  autostart = false\n}\n",
+		   vh_helper(),
+		   vh_path(&v, "noauto.runs"),
+		   vh_helper(),
+		   vh_path(&v, "db.ok"),
+		   vh_helper());
+	/* An autostart service pulls in a requirement that is not one. */
+	cr_assert(api_wait_state(&v, "dep", "running", 5000));
+	cr_assert(api_wait_state(&v, "noauto", "running", 5000));
+
+	/* Stopped on request, the requirement leaves its dependent waiting; starting
+	 * the dependent starts it again. */
+	cr_assert_eq(api_call(&v, "POST", "/v1/services/noauto/stop", NULL), 202);
+	cr_assert(api_wait_state(&v, "noauto", "stopped", 5000));
+	cr_assert(api_wait_state(&v, "dep", "waiting", 5000));
+	cr_assert_eq(api_call(&v, "POST", "/v1/services/dep/start", NULL), 202);
+	cr_assert(api_wait_state(&v, "dep", "running", 5000));
+	cr_assert(api_wait_state(&v, "noauto", "running", 5000));
+	cr_assert(vh_wait_lines(vh_path(&v, "noauto.runs"), 2, 5000));
+	/* Then it is waiting for nobody: nothing to do. */
+	cr_assert_eq(error_status("POST", "/v1/services/dep/start"), 409);
+
+	/* A requirement that failed is started again by the next start of its
+	 * dependent. */
+	cr_assert_eq(api_call(&v, "POST", "/v1/services/app/start", NULL), 202);
+	cr_assert(api_wait_state(&v, "db", "failed", 5000));
+	cr_assert(api_wait_state(&v, "app", "waiting", 5000));
+	vh_write(&v, "db.ok", "\n");
+	cr_assert_eq(api_call(&v, "POST", "/v1/services/app/start", NULL), 202);
+	cr_assert(api_wait_state(&v, "db", "exited", 5000));
+	cr_assert(api_wait_state(&v, "app", "running", 5000));
 }
 
 Test(control, signal_reaches_the_process_group_or_says_why_not)

@@ -187,6 +187,40 @@ Test(logs, lines_written_just_before_exit_are_kept)
 	cr_assert(wait_text(vh_path(&v, "logs/partial.log"), " out no newline at the end\n", 5000));
 }
 
+Test(logs, a_run_that_could_not_start_says_why_in_the_services_own_log)
+{
+	const char *ctl[] = {vh_vigilctl(), "-s", v.sock, "logs", "ghost", NULL};
+	char *out = NULL;
+
+	vh_write(&v,
+		 "vigil.conf",
+		 "log-dir = \"%s\"\n"
+		 "service ghost {\n"
+		 "  command = \"/nonexistent/program\"\n"
+		 "  restart = never\n"
+		 "}\n"
+		 "service lost {\n"
+		 "  command = \"%s pause\"\n"
+		 "  directory = \"%s\"\n"
+		 "  restart = never\n"
+		 "}\n",
+		 vh_path(&v, "logs"),
+		 vh_helper(),
+		 vh_path(&v, "no-such-dir"));
+	vh_start(&v);
+	cr_assert(wait_text(vh_path(&v, "logs/ghost.log"),
+			    " err vigild: cannot execute '/nonexistent/program': No such file or "
+			    "directory\n",
+			    5000));
+	cr_assert_eq(vh_run(ctl, &out, 5000), 0);
+	cr_assert(strstr(out, "vigild: cannot execute '/nonexistent/program'"), "tail: %s", out);
+	free(out);
+	/* A directory that cannot be entered is named. */
+	cr_assert(wait_text(
+		vh_path(&v, "logs/lost.log"), " err vigild: cannot enter directory '", 5000));
+	cr_assert(vh_wait_log(&v, "no-such-dir': No such file or directory", 1, 5000));
+}
+
 Test(logs, what_an_orphan_writes_after_main_exited_is_kept)
 {
 	const char *file = vh_path(&v, "logs/o.log");

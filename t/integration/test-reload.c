@@ -238,3 +238,38 @@ Test(reload, a_changed_service_that_was_stopped_on_request_stays_stopped)
 	cr_assert_eq(vh_count_log(&v, "db: stopped -> starting"), 1, "started again");
 	cr_assert_eq(vh_read_long(vh_path(&v, "db")), db, "db ran again");
 }
+
+/* keep (autostart) and db (not), then what @extra adds. */
+static void write_keep_and_db(const char *extra)
+{
+	vh_write(&v,
+		 "vigil.conf",
+		 "service keep {\n  command = \"%s pidfile %s pause\"\n}\n"
+		 "service db {\n  command = \"%s pidfile %s pause\"\n  autostart = false\n}\n%s",
+		 vh_helper(),
+		 vh_path(&v, "keep"),
+		 vh_helper(),
+		 vh_path(&v, "db"),
+		 extra);
+}
+
+Test(reload, an_added_service_starts_what_it_requires_that_is_no_autostart_service)
+{
+	char app[512];
+
+	write_keep_and_db("");
+	vh_start(&v);
+	(void)vh_wait_long(&v, "keep", 5000);
+	snprintf(app,
+		 sizeof(app),
+		 "service app {\n  command = \"%s pidfile %s pause\"\n  requires = db\n}\n",
+		 vh_helper(),
+		 vh_path(&v, "app"));
+	write_keep_and_db(app);
+	kill(v.pid, SIGHUP);
+	cr_assert(vh_wait_log(&v, "Reloaded: 1 added, 0 removed, 0 changed, 2 unchanged", 1, 5000));
+	cr_assert(vh_wait_log(
+		&v, "db: stopped -> starting (required by a started service)", 1, 5000));
+	cr_assert_gt(vh_wait_long(&v, "db", 5000), 0);
+	cr_assert_gt(vh_wait_long(&v, "app", 5000), 0);
+}
