@@ -25,6 +25,9 @@
  *            STOP                      stopped
  *  exited,   START, RESTART            waiting, or starting (SPAWN), backoff reset
  *  failed    STOP                      stopped
+ *  any       SHUTDOWN                  unwanted, so no run starts again: backoff and
+ *                                      waiting are stopped, a process runs on until
+ *                                      its STOP comes (in dependency order)
  *
  * After a run (an exit, a failed spawn, or a stop forced by UNHEALTHY/TIMEOUT):
  *  - a oneshot that exits with success from starting: exited, ready;
@@ -56,6 +59,7 @@ static const char *const event_names[LC_EV_COUNT] = {
 	[LC_EV_EXIT_FAILURE] = "exit-failure",
 	[LC_EV_UNHEALTHY] = "unhealthy",
 	[LC_EV_TIMEOUT] = "timeout",
+	[LC_EV_SHUTDOWN] = "shutdown",
 };
 
 const char *lifecycle_event_to_string(enum lc_event ev)
@@ -325,5 +329,11 @@ static state_fn *const handlers[SERVICE_STATE_COUNT] = {
 unsigned lifecycle_step(struct lifecycle *lc, enum lc_event ev, uint64_t now)
 {
 	lc->note = NULL;
+	if (ev == LC_EV_SHUTDOWN) {
+		lc->want_up = false;
+		if (lc->state == SERVICE_BACKOFF || lc->state == SERVICE_WAITING)
+			return enter(lc, SERVICE_STOPPED, USEC_INFINITY);
+		return 0;
+	}
 	return handlers[lc->state](lc, ev, now);
 }

@@ -126,7 +126,8 @@ static void on_transition(struct service *s, enum service_state from, const char
 	enum service_state to = service_get_state(s);
 
 	m->changes++;
-	if (s == m->main && (to == SERVICE_EXITED || to == SERVICE_FAILED))
+	/* Main ended: by itself, or stopped on request (`vigilctl stop main`). */
+	if (s == m->main && (to == SERVICE_EXITED || to == SERVICE_FAILED || to == SERVICE_STOPPED))
 		m->main_ended = true;
 	if (to == SERVICE_FAILED && service_get_config(s)->on_failed == ON_FAILED_SHUTDOWN &&
 	    !m->shutting_down) {
@@ -353,6 +354,12 @@ void manager_shutdown(struct manager *m, int exit_code)
 	(void)sd_event_now(m->event, CLOCK_MONOTONIC, &now);
 	(void)sd_event_source_set_time(m->shutdown_timer, now + m->config->shutdown_timeout);
 	(void)sd_event_source_set_enabled(m->shutdown_timer, SD_EVENT_ONESHOT);
+	/* Nothing starts again, not even a service that exits while it waits for its
+	 * dependents to stop; then each is stopped in dependency order. */
+	for (size_t i = 0; i < m->n_services; i++)
+		service_feed(m->services[i], LC_EV_SHUTDOWN, "shutdown");
+	for (size_t i = 0; i < m->n_removed; i++)
+		service_feed(m->removed[i], LC_EV_SHUTDOWN, "shutdown");
 	for (size_t i = 0; i < m->n_services; i++)
 		mark_pending_stop(m, m->services[i], LC_EV_STOP, LC_EV_STOP);
 	mark_dirty(m);

@@ -55,6 +55,18 @@ Test(main_mode, a_missing_command_exits_127_with_a_clear_error)
 			  &v, "cannot execute '/no/such/program': No such file or directory") >= 1);
 }
 
+Test(main_mode, stopping_main_on_request_ends_vigild_with_its_status)
+{
+	const char *args[] = {"--", vh_helper(), "pidfile", vh_path(&v, "pid"), "pause", NULL};
+	const char *stop[] = {vh_vigilctl(), "-s", v.sock, "stop", "main", NULL};
+
+	vh_start_args(&v, args);
+	cr_assert(vh_wait_lines(vh_path(&v, "pid"), 1, 5000));
+	cr_assert_eq(vh_run(stop, NULL, 5000), 0);
+	/* Stopped with SIGTERM, which the helper does not catch. */
+	cr_assert_eq(vh_wait_exit(&v, 10000), 128 + SIGTERM);
+}
+
 Test(main_mode, forwards_signals_to_main_and_term_stops_it)
 {
 	const char *args[] = {"--",

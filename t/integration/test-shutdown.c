@@ -63,6 +63,29 @@ Test(shutdown, stops_dependents_first_and_signals_a_service_only_after_they_exit
 	free(log);
 }
 
+Test(shutdown, a_service_that_exits_while_its_dependents_stop_is_not_started_again)
+{
+	/* hold ignores TERM for its 2 s stop-timeout; meanwhile db, which must wait for
+	 * it, crashes. */
+	vh_write(&v,
+		 "vigil.conf",
+		 "service db {\n  command = \"%s record %s sleep 600 exit 1\"\n"
+		 "  restart-delay = 10ms\n}\n"
+		 "service hold {\n  command = \"%s ignore TERM pidfile %s pause\"\n"
+		 "  requires = db\n  stop-timeout = 2s\n}\n",
+		 vh_helper(),
+		 vh_path(&v, "runs"),
+		 vh_helper(),
+		 vh_path(&v, "hold"));
+	vh_start(&v);
+	cr_assert(vh_wait_lines(vh_path(&v, "hold"), 1, 5000));
+	kill(v.pid, SIGTERM);
+	cr_assert_eq(vh_wait_exit(&v, 20000), 0);
+	cr_assert_eq(vh_count_lines(vh_path(&v, "runs")), 1, "db was started during the shutdown");
+	cr_assert_eq(vh_count_log(&v, "db: backoff -> starting"), 0);
+	cr_assert_eq(vh_count_log(&v, "hold: waiting"), 0);
+}
+
 Test(shutdown, stop_timeout_escalates_to_sigkill_for_the_whole_group)
 {
 	long main_pid, grandchild;

@@ -1300,7 +1300,8 @@ Test(lifecycle, exited_and_failed_ignore_everything_but_start_restart_and_stop)
 	assert_state(&failed, SERVICE_FAILED);
 
 	for (enum lc_event ev = 0; ev < LC_EV_COUNT; ev++) {
-		if (ev == LC_EV_START || ev == LC_EV_RESTART || ev == LC_EV_STOP)
+		if (ev == LC_EV_START || ev == LC_EV_RESTART || ev == LC_EV_STOP ||
+		    ev == LC_EV_SHUTDOWN)
 			continue;
 		assert_ignored(&exited, ev, 2 * SEC);
 		assert_ignored(&failed, ev, 2 * SEC);
@@ -1548,4 +1549,61 @@ Test(lifecycle, a_zero_restart_delay_still_honours_the_restart_limit)
 	}
 	cr_assert_eq(lifecycle_step(&lc, LC_EV_EXIT_FAILURE, 2 * MSEC), 0);
 	assert_state(&lc, SERVICE_FAILED);
+}
+
+/* ---- shutdown */
+
+Test(lifecycle, after_shutdown_an_exit_is_not_restarted)
+{
+	struct lifecycle_policy policy = base_policy();
+	struct lifecycle lc;
+
+	lifecycle_init(&lc, &policy, 1);
+	bring_up(&lc, 0);
+	/* The process runs on until its STOP comes (its dependents stop first). */
+	cr_assert_eq(lifecycle_step(&lc, LC_EV_SHUTDOWN, SEC), 0);
+	assert_state(&lc, SERVICE_RUNNING);
+	cr_assert(!lc.want_up);
+	cr_assert_eq(lifecycle_step(&lc, LC_EV_EXIT_FAILURE, 2 * SEC) & LC_SPAWN, 0);
+	assert_state(&lc, SERVICE_EXITED);
+	cr_assert_eq(lc.deadline, USEC_INFINITY);
+	lifecycle_step(&lc, LC_EV_STOP, 3 * SEC);
+	assert_state(&lc, SERVICE_STOPPED);
+}
+
+Test(lifecycle, shutdown_stops_a_backoff_and_a_wait_at_once)
+{
+	struct lifecycle_policy policy = base_policy();
+	struct lifecycle backoff, waiting;
+
+	lifecycle_init(&backoff, &policy, 1);
+	bring_up(&backoff, 0);
+	lifecycle_step(&backoff, LC_EV_EXIT_FAILURE, SEC);
+	assert_state(&backoff, SERVICE_BACKOFF);
+	cr_assert_eq(lifecycle_step(&backoff, LC_EV_SHUTDOWN, SEC), LC_ARM_TIMER);
+	assert_state(&backoff, SERVICE_STOPPED);
+	cr_assert_eq(backoff.deadline, USEC_INFINITY);
+
+	lifecycle_init(&waiting, &policy, 1);
+	lifecycle_step(&waiting, LC_EV_START, 0);
+	assert_state(&waiting, SERVICE_WAITING);
+	cr_assert_eq(lifecycle_step(&waiting, LC_EV_SHUTDOWN, SEC), 0);
+	assert_state(&waiting, SERVICE_STOPPED);
+	waiting.deps_ready = true;
+	cr_assert_eq(lifecycle_step(&waiting, LC_EV_DEPS_READY, 2 * SEC), 0);
+	assert_state(&waiting, SERVICE_STOPPED);
+}
+
+Test(lifecycle, a_stop_during_shutdown_ends_in_stopped)
+{
+	struct lifecycle_policy policy = base_policy();
+	struct lifecycle lc;
+
+	lifecycle_init(&lc, &policy, 1);
+	bring_up(&lc, 0);
+	lifecycle_step(&lc, LC_EV_SHUTDOWN, SEC);
+	cr_assert_eq(lifecycle_step(&lc, LC_EV_STOP, SEC) & LC_SIGNAL_STOP, LC_SIGNAL_STOP);
+	assert_state(&lc, SERVICE_STOPPING);
+	cr_assert_eq(lifecycle_step(&lc, LC_EV_EXIT_FAILURE, 2 * SEC) & LC_SPAWN, 0);
+	assert_state(&lc, SERVICE_STOPPED);
 }
