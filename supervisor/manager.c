@@ -173,6 +173,18 @@ static void raise_fd_limit(struct manager *m)
 		m->nofile_raised = true;
 }
 
+/* A process that was no service's main process was reaped: it may have been the
+ * last of what a main process left in its group. */
+static void on_orphans(void *userdata)
+{
+	struct manager *m = userdata;
+
+	for (size_t i = 0; i < m->n_services; i++)
+		service_check_drain(m->services[i]);
+	for (size_t i = 0; i < m->n_removed; i++)
+		service_check_drain(m->removed[i]);
+}
+
 static void on_reaper_idle(void *userdata)
 {
 	struct manager *m = userdata;
@@ -200,12 +212,12 @@ static bool dependents_up(const struct manager *m, const struct service *s)
 	struct service *const *lists[] = {m->services, m->removed};
 	size_t sizes[] = {m->n_services, m->n_removed};
 
-	if (m->main && s != m->main && m->shutting_down && service_get_pid(m->main) > 0)
+	if (m->main && s != m->main && m->shutting_down && service_has_processes(m->main))
 		return true;
 	for (size_t l = 0; l < ELEMENTSOF(lists); l++)
 		for (size_t i = 0; i < sizes[l]; i++) {
 			struct service *d = lists[l][i];
-			if (d != s && service_get_pid(d) > 0 && requires(d, s))
+			if (d != s && service_has_processes(d) && requires(d, s))
 				return true;
 		}
 	return false;
@@ -401,10 +413,10 @@ static bool feed_pending_stops(struct manager *m, struct service *const *list, s
 				     m->shutting_down   ? "shutdown"
 				     : ev == LC_EV_STOP ? "stop requested"
 							: "a required service is stopping");
-			if (ev == LC_EV_STOP && service_get_pid(s) == 0)
+			if (ev == LC_EV_STOP && !service_has_processes(s))
 				service_set_pending_stop(s, LC_EV_COUNT);
 		}
-		any_up |= service_get_pid(s) > 0;
+		any_up |= service_has_processes(s);
 	}
 	return any_up;
 }
@@ -423,7 +435,7 @@ static int on_settle(sd_event_source *src, void *userdata)
 	any_up = feed_pending_stops(m, m->services, m->n_services);
 	any_up |= feed_pending_stops(m, m->removed, m->n_removed);
 	for (size_t i = m->n_removed; i-- > 0;)
-		if (service_get_pid(m->removed[i]) == 0) {
+		if (!service_has_processes(m->removed[i])) {
 			log_info("%s: removed", service_get_name(m->removed[i]));
 			service_free(m->removed[i]);
 			m->removed[i] = m->removed[--m->n_removed];
@@ -723,6 +735,7 @@ int manager_new(const struct manager_options *o, struct vigil_config *config, st
 	r = reaper_new(m->event, on_reaper_idle, m, &m->reaper);
 	if (r < 0)
 		goto fail;
+	reaper_set_orphan_hook(m->reaper, on_orphans, m);
 	r = add_signal_sources(m);
 	if (r < 0)
 		goto fail;
@@ -981,7 +994,7 @@ int manager_reload(struct manager *m, struct config_errors *errors, struct reloa
 			bool wanted = service_is_wanted(s);
 
 			r = service_reconfigure(s, sc);
-			if (r >= 0 && service_get_pid(s) == 0 &&
+			if (r >= 0 && !service_has_processes(s) &&
 			    (wanted || service_get_config(s)->autostart))
 				service_feed(s, LC_EV_START, "definition changed");
 		} else {

@@ -40,7 +40,13 @@ struct service {
 	sd_event_source *timer;
 	struct reaper_watch watch;
 	pid_t pid;
-	char **envp; /* pointers into the base environment and `environment` */
+	/* Main exited and left processes in its group (kill-mode = group): the run
+	 * ends, and its exit is fed, once the group is empty (SIGKILL at stop-timeout). */
+	pid_t drain_pgid;             /* 0: no group to wait for */
+	enum lc_event drain_ev;       /* the exit to feed then, */
+	char *drain_reason;           /* with its reason */
+	sd_event_source *drain_timer; /* allocated by the first drain */
+	char **envp;                  /* pointers into the base environment and `environment` */
 	struct service **requires;
 	size_t n_requires;
 	enum lc_event pending_stop; /* LC_EV_COUNT: none */
@@ -297,10 +303,14 @@ static void send_signal(struct service *s, int sig)
 {
 	pid_t target;
 
-	if (s->pid <= 0)
+	/* The pid is still ours (unreaped), so neither it nor its group can be reused;
+	 * a group being drained cannot be reused while it has a member. */
+	if (s->pid > 0)
+		target = s->cfg->kill_mode == KILL_MODE_GROUP ? -s->pid : s->pid;
+	else if (s->drain_pgid > 0)
+		target = -s->drain_pgid;
+	else
 		return;
-	/* The pid is still ours (unreaped), so neither it nor its group can be reused. */
-	target = s->cfg->kill_mode == KILL_MODE_GROUP ? -s->pid : s->pid;
 	if (kill(target, sig) < 0 && errno != ESRCH)
 		log_warning_errno(-errno,
 				  "%s: Failed to send SIG%s to %d, ignoring",
@@ -414,7 +424,7 @@ void service_feed(struct service *s, enum lc_event ev, const char *reason)
 		unsigned actions;
 
 		/* A new definition waits until no process of the old one runs. */
-		if (s->next_cfg && s->pid == 0)
+		if (s->next_cfg && !service_has_processes(s))
 			apply_next_config(s);
 		s->lc.deps_ready = service_deps_ready(s);
 		actions = lifecycle_step(&s->lc, ev, now);
@@ -473,10 +483,70 @@ static bool in_success_codes(const struct service_config *cfg, int code)
 	return false;
 }
 
+/* Feeds the exit of the run, its group being empty. */
+static void end_drain(struct service *s)
+{
+	CLEANUP_FREE char *reason = TAKE_PTR(s->drain_reason);
+
+	s->drain_pgid = 0;
+	(void)sd_event_source_set_enabled(s->drain_timer, SD_EVENT_OFF);
+	service_feed(s, s->drain_ev, reason ? reason : "exited");
+}
+
+void service_check_drain(struct service *s)
+{
+	if (s->drain_pgid > 0 && kill(-s->drain_pgid, 0) < 0 && errno == ESRCH)
+		end_drain(s);
+}
+
+static int on_drain_timeout(sd_event_source *src, uint64_t usec, void *userdata)
+{
+	struct service *s = userdata;
+
+	(void)src;
+	(void)usec;
+	log_warning("%s: what its main process left in its group is still there after "
+		    "stop-timeout: sending SIGKILL",
+		    s->cfg->name);
+	(void)kill(-s->drain_pgid, SIGKILL);
+	service_check_drain(s);
+	return 0;
+}
+
+/* Main has exited and its group still has members: they get the stop signal, and
+ * the exit waits until they are gone. Returns false when that cannot be arranged
+ * (no memory): the exit is then fed at once. */
+static bool start_drain(struct service *s, pid_t pgid, enum lc_event ev, const char *reason)
+{
+	uint64_t deadline = now_monotonic(s) + s->cfg->policy.stop_timeout;
+
+	if (!s->drain_timer && sd_event_add_time(s->host->event,
+						 &s->drain_timer,
+						 CLOCK_MONOTONIC,
+						 deadline,
+						 1,
+						 on_drain_timeout,
+						 s) < 0)
+		return false;
+	s->drain_reason = strdup(reason);
+	if (!s->drain_reason)
+		return false;
+	s->drain_pgid = pgid;
+	s->drain_ev = ev;
+	(void)sd_event_source_set_time(s->drain_timer, deadline);
+	(void)sd_event_source_set_enabled(s->drain_timer, SD_EVENT_ONESHOT);
+	log_info("%s: main process %s; stopping what it left in its process group",
+		 s->cfg->name,
+		 reason);
+	return true;
+}
+
 static void on_main_exit(struct reaper_watch *w, int status)
 {
 	struct service *s = (struct service *)((char *)w - offsetof(struct service, watch));
 	char reason[64], full[sizeof(s->reason) + 80];
+	const char *why = reason;
+	enum lc_event ev;
 
 	s->pid = 0;
 	s->exit = (struct service_exit){.known = true, .time = clock_now(CLOCK_REALTIME)};
@@ -493,20 +563,25 @@ static void on_main_exit(struct reaper_watch *w, int status)
 		else
 			snprintf(reason, sizeof(reason), "killed by signal %d", s->exit.signal);
 	}
-	/* Whatever the main process left in its group goes with it (kill-mode = group);
-	 * the group cannot be reused while any member lives. */
-	if (s->cfg->kill_mode == KILL_MODE_GROUP && kill(-w->pid, 0) == 0) {
-		(void)kill(-w->pid, s->cfg->stop_signal);
-		(void)kill(-w->pid, SIGCONT);
-	}
+	ev = s->exit.success ? LC_EV_EXIT_SUCCESS : LC_EV_EXIT_FAILURE;
 	/* Stopped for failing its health: that stays the reason in status (the reason
 	 * of the transition to stopping, unchanged since, as no transition came). */
 	if (s->lc.state == SERVICE_STOPPING && s->lc.stop_is_failure && s->reason[0]) {
 		snprintf(full, sizeof(full), "%s; then %s", s->reason, reason);
-		service_feed(s, LC_EV_EXIT_FAILURE, full);
-		return;
+		ev = LC_EV_EXIT_FAILURE;
+		why = full;
 	}
-	service_feed(s, s->exit.success ? LC_EV_EXIT_SUCCESS : LC_EV_EXIT_FAILURE, reason);
+	/* Whatever the main process left in its group goes with it (kill-mode = group),
+	 * and the run has ended only when the last of them has: a dependency is not
+	 * stopped, nor the service started again, beside them. The group cannot be
+	 * reused while any member lives. */
+	if (s->cfg->kill_mode == KILL_MODE_GROUP && kill(-w->pid, 0) == 0) {
+		(void)kill(-w->pid, s->cfg->stop_signal);
+		(void)kill(-w->pid, SIGCONT);
+		if (start_drain(s, w->pid, ev, why))
+			return;
+	}
+	service_feed(s, ev, why);
 }
 
 static int on_timer(sd_event_source *src, uint64_t usec, void *userdata)
@@ -706,6 +781,8 @@ struct service *service_free(struct service *s)
 	if (s->pid > 0)
 		reaper_remove(s->host->reaper, &s->watch);
 	sd_event_source_disable_unref(s->timer);
+	sd_event_source_disable_unref(s->drain_timer);
+	free(s->drain_reason);
 	service_logs_free(s->logs);
 	probe_set_free(s->probes);
 	notify_free(s->notify);
@@ -727,7 +804,7 @@ int service_reconfigure(struct service *s, struct service_config *cfg)
 {
 	service_config_free(s->next_cfg);
 	s->next_cfg = cfg;
-	if (s->pid == 0) {
+	if (!service_has_processes(s)) {
 		apply_next_config(s);
 		return 0;
 	}
@@ -802,6 +879,11 @@ pid_t service_get_pid(const struct service *s)
 bool service_is_ready(const struct service *s)
 {
 	return s->lc.ready && (s->lc.state == SERVICE_RUNNING || s->lc.state == SERVICE_EXITED);
+}
+
+bool service_has_processes(const struct service *s)
+{
+	return s->pid > 0 || s->drain_pgid > 0;
 }
 
 bool service_is_wanted(const struct service *s)

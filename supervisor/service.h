@@ -88,6 +88,12 @@ pid_t service_get_pid(const struct service *s);
 /* The ready flag of SPEC §11; a oneshot that exited with success stays ready. */
 bool service_is_ready(const struct service *s);
 bool service_is_wanted(const struct service *s);
+/* Whether a process of the service lives: its main process, or what main left in its
+ * process group (kill-mode = group), which the run waits for before it ends. */
+bool service_has_processes(const struct service *s);
+/* Ends the run whose main process has exited once its group is empty: call after
+ * reaping processes vigild did not spawn itself. */
+void service_check_drain(struct service *s);
 unsigned service_get_restarts(const struct service *s);
 struct service_exit service_get_exit(const struct service *s);
 /* CLOCK_REALTIME µs of the last transition, and of the current run's start (0: none). */

@@ -86,6 +86,60 @@ Test(shutdown, a_service_that_exits_while_its_dependents_stop_is_not_started_aga
 	cr_assert_eq(vh_count_log(&v, "hold: waiting"), 0);
 }
 
+/* A service whose main process exits at TERM and leaves a child in its group that
+ * ignores TERM and writes its pid to @child. */
+#define LEAVES_A_CHILD                                                         \
+	"  command = \"/bin/sh -c '%s ignore TERM pidfile %s pause & exec %s " \
+	"record %s pause'\"\n"
+
+Test(shutdown, a_stop_waits_for_what_main_left_in_its_group_and_kills_it_at_stop_timeout)
+{
+	const char *stop[] = {vh_vigilctl(), "-s", v.sock, "stop", "web", NULL};
+	long child;
+
+	vh_write(&v,
+		 "vigil.conf",
+		 "service db {\n  command = \"%s pause\"\n}\n"
+		 "service web {\n" LEAVES_A_CHILD "  requires = db\n  stop-timeout = 1s\n}\n",
+		 vh_helper(),
+		 vh_helper(),
+		 vh_path(&v, "child"),
+		 vh_helper(),
+		 vh_path(&v, "runs"));
+	vh_start(&v);
+	child = vh_wait_long(&v, "child", 5000);
+	cr_assert(vh_wait_lines(vh_path(&v, "runs"), 1, 5000));
+	cr_assert_eq(vh_run(stop, NULL, 5000), 0);
+	cr_assert(vh_wait_log(
+		&v, "web: main process killed by SIGTERM; stopping what it left", 1, 5000));
+	/* Stopped only once the child is gone: SIGKILL at stop-timeout. */
+	cr_assert(vh_wait_log(&v, "web: stopping -> stopped", 1, 10000));
+	cr_assert(vh_wait_reaped((pid_t)child, 1000), "the child outlived the stop");
+
+	/* At shutdown, db is stopped only after web's whole group has gone. */
+	{
+		const char *start[] = {vh_vigilctl(), "-s", v.sock, "start", "web", NULL};
+		cr_assert_eq(vh_run(start, NULL, 5000), 0);
+	}
+	cr_assert(vh_wait_lines(vh_path(&v, "runs"), 2, 5000));
+	for (long long end = vh_now_ms() + 5000;
+	     vh_read_long(vh_path(&v, "child")) == child && vh_now_ms() < end;)
+		vh_msleep(10);
+	child = vh_read_long(vh_path(&v, "child"));
+	kill(v.pid, SIGTERM);
+	cr_assert_eq(vh_wait_exit(&v, 20000), 0);
+	cr_assert(!vh_alive((pid_t)child));
+	{
+		char *log = vh_read(v.log);
+		const char *down = strstr(log, "Shutting down");
+		const char *web = down ? strstr(down, "web: stopping -> stopped") : NULL;
+		const char *db = down ? strstr(down, "db: running -> stopping") : NULL;
+
+		cr_assert(web && db && web < db, "db was stopped beside web's child:\n%s", log);
+		free(log);
+	}
+}
+
 Test(shutdown, stop_timeout_escalates_to_sigkill_for_the_whole_group)
 {
 	long main_pid, grandchild;

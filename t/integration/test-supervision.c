@@ -183,6 +183,30 @@ Test(supervision, on_failure_restarts_failures_but_not_clean_exits)
 	cr_assert_eq(vh_count_lines(vh_path(&v, "custom")), 1);
 }
 
+Test(supervision, a_crashed_service_starts_again_only_once_what_it_left_is_gone)
+{
+	long child;
+
+	/* Main exits 1 at once; its child ignores TERM: SIGKILL at stop-timeout, then
+	 * the restart (restart-delay 0). */
+	vh_write(&v,
+		 "vigil.conf",
+		 "service s {\n"
+		 "  command = \"/bin/sh -c '%s ignore TERM pidfile %s pause & %s sleep 100 record "
+		 "%s exit 1'\"\n"
+		 "  restart-delay = 0s\n  stop-timeout = 1s\n}\n",
+		 vh_helper(),
+		 vh_path(&v, "child"),
+		 vh_helper(),
+		 vh_path(&v, "runs"));
+	vh_start(&v);
+	child = vh_wait_long(&v, "child", 5000);
+	cr_assert(vh_wait_log(&v, "s: main process exited with code 1", 1, 5000));
+	cr_assert(vh_wait_lines(vh_path(&v, "runs"), 2, 10000));
+	cr_assert(!vh_alive((pid_t)child), "started again beside the child of the last run");
+	cr_assert(vh_wait_log(&v, "still there after stop-timeout: sending SIGKILL", 1, 1000));
+}
+
 Test(supervision, never_leaves_a_failed_service_exited)
 {
 	vh_write(&v,
