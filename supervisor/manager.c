@@ -903,6 +903,24 @@ void reload_result_clear(struct reload_result *r)
 }
 
 /* Sorts the new configuration's services into @ret without changing anything. */
+/* Takes service @name out of the removed ones, or returns NULL. Their order is kept:
+ * the ones a reload removes are at the end. */
+static struct service *take_back_removed(struct manager *m, const char *name)
+{
+	for (size_t i = 0; i < m->n_removed; i++) {
+		struct service *s = m->removed[i];
+
+		if (STREQ(service_get_name(s), name)) {
+			memmove(&m->removed[i],
+				&m->removed[i + 1],
+				(m->n_removed - i - 1) * sizeof(*m->removed));
+			m->n_removed--;
+			return s;
+		}
+	}
+	return NULL;
+}
+
 static int diff_services(const struct manager *m, const struct vigil_config *nc,
 			 struct reload_result *ret)
 {
@@ -920,7 +938,7 @@ static int diff_services(const struct manager *m, const struct vigil_config *nc,
 
 		if (!s)
 			r = strv_push(&ret->added, nc->services[i]->name);
-		else if (!service_config_equal(service_get_config(s), nc->services[i]))
+		else if (!service_config_equal(service_get_pending_config(s), nc->services[i]))
 			r = strv_push(&ret->changed, nc->services[i]->name);
 		else
 			ret->unchanged++;
@@ -988,15 +1006,31 @@ int manager_reload(struct manager *m, struct config_errors *errors, struct reloa
 		struct service_config *sc = TAKE_PTR(nc->services[i]);
 		struct service *s = manager_find(m, sc->name);
 
-		if (s && service_config_equal(service_get_config(s), sc)) {
+		/* Compared with the definition the next run takes: a change that waits
+		 * for the current run to end, and is then undone, is a change again. */
+		if (s && service_config_equal(service_get_pending_config(s), sc)) {
 			service_config_free(sc);
 		} else if (s) {
-			bool wanted = service_is_wanted(s);
+			bool was_autostart = service_get_pending_config(s)->autostart;
+			enum service_state st = service_get_state(s);
 
 			r = service_reconfigure(s, sc);
+			/* With no process: a backoff ends now, with the new definition, and
+			 * a service that became autostart starts as at start-up; one
+			 * stopped, exited or failed keeps its state until started. */
 			if (r >= 0 && !service_has_processes(s) &&
-			    (wanted || service_get_config(s)->autostart))
+			    (st == SERVICE_BACKOFF || (st == SERVICE_STOPPED && !was_autostart &&
+						       service_get_config(s)->autostart)))
 				service_feed(s, LC_EV_START, "definition changed");
+		} else if ((s = take_back_removed(m, sc->name))) {
+			/* Removed by an earlier reload and still on its way down: the same
+			 * service again (its run ends, then it starts if it is autostart),
+			 * not a second one beside it on the same notify socket. */
+			if (service_config_equal(service_get_pending_config(s), sc))
+				service_config_free(sc);
+			else
+				(void)service_reconfigure(s, sc);
+			service_set_pending_stop(s, LC_EV_COUNT);
 		} else {
 			r = service_new(&m->host, sc, &s);
 			if (r < 0) {

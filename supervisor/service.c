@@ -881,6 +881,11 @@ bool service_is_ready(const struct service *s)
 	return s->lc.ready && (s->lc.state == SERVICE_RUNNING || s->lc.state == SERVICE_EXITED);
 }
 
+const struct service_config *service_get_pending_config(const struct service *s)
+{
+	return s->next_cfg ? s->next_cfg : s->cfg;
+}
+
 bool service_has_processes(const struct service *s)
 {
 	return s->pid > 0 || s->drain_pgid > 0;

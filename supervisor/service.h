@@ -91,6 +91,9 @@ bool service_is_wanted(const struct service *s);
 /* Whether a process of the service lives: its main process, or what main left in its
  * process group (kill-mode = group), which the run waits for before it ends. */
 bool service_has_processes(const struct service *s);
+/* The definition the next run takes: one a reload gave while the current run went
+ * on, or the current one. */
+const struct service_config *service_get_pending_config(const struct service *s);
 /* Ends the run whose main process has exited once its group is empty: call after
  * reaping processes vigild did not spawn itself. */
 void service_check_drain(struct service *s);

@@ -273,3 +273,100 @@ Test(reload, an_added_service_starts_what_it_requires_that_is_no_autostart_servi
 	cr_assert_gt(vh_wait_long(&v, "db", 5000), 0);
 	cr_assert_gt(vh_wait_long(&v, "app", 5000), 0);
 }
+
+/* The services of the next test, each run appending "NAME ARG" to a file; @arg
+ * changes every definition. */
+static void write_down_services(const char *arg, const char *off_autostart)
+{
+	vh_write(&v,
+		 "vigil.conf",
+		 "service keep {\n  command = \"%s pidfile %s pause\"\n}\n"
+		 "service stopped {\n  command = \"%s record %s pause %s\"\n}\n"
+		 "service done {\n  command = \"%s record %s exit 0 %s\"\n  restart = never\n}\n"
+		 "service off {\n  command = \"%s record %s pause %s\"\n  autostart = %s\n}\n",
+		 vh_helper(),
+		 vh_path(&v, "keep"),
+		 vh_helper(),
+		 vh_path(&v, "stopped.runs"),
+		 arg,
+		 vh_helper(),
+		 vh_path(&v, "done.runs"),
+		 arg,
+		 vh_helper(),
+		 vh_path(&v, "off.runs"),
+		 arg,
+		 off_autostart);
+}
+
+Test(reload, a_changed_service_that_is_down_stays_down_unless_it_became_autostart)
+{
+	const char *stop[] = {vh_vigilctl(), "-s", v.sock, "stop", "stopped", NULL};
+
+	write_down_services("v1", "false");
+	vh_start(&v);
+	(void)vh_wait_long(&v, "keep", 5000);
+	cr_assert(vh_wait_lines(vh_path(&v, "stopped.runs"), 1, 5000));
+	cr_assert(vh_wait_log(&v, "done: running -> exited", 1, 5000));
+	cr_assert_eq(vh_run(stop, NULL, 5000), 0);
+	cr_assert(vh_wait_log(&v, "stopped: stopping -> stopped", 1, 5000));
+
+	write_down_services("v2", "true");
+	kill(v.pid, SIGHUP);
+	cr_assert(vh_wait_log(&v, "Reloaded: 0 added, 0 removed, 3 changed, 1 unchanged", 1, 5000));
+	/* off became autostart: it starts as it would at start-up. */
+	cr_assert(vh_wait_lines(vh_path(&v, "off.runs"), 1, 5000));
+	vh_msleep(vh_ms(300));
+	cr_assert_eq(vh_count_lines(vh_path(&v, "stopped.runs")), 1, "stopped on request, started");
+	cr_assert_eq(vh_count_lines(vh_path(&v, "done.runs")), 1, "exited, run again");
+}
+
+Test(reload, a_change_undone_before_the_run_ended_leaves_the_first_definition)
+{
+	/* TERM makes the run last 1 s more; each run appends its version. */
+	static const char conf[] =
+		"service slow {\n"
+		"  command = \"/bin/sh -c 'trap \\\"sleep 1; exit 0\\\" TERM; echo %s >> %s; "
+		"while :; do sleep 0.05; done'\"\n"
+		"}\n";
+	char *runs;
+
+	vh_write(&v, "vigil.conf", conf, "v1", vh_path(&v, "runs"));
+	vh_start(&v);
+	cr_assert(vh_wait_lines(vh_path(&v, "runs"), 1, 5000));
+	vh_write(&v, "vigil.conf", conf, "v2", vh_path(&v, "runs"));
+	kill(v.pid, SIGHUP);
+	cr_assert(vh_wait_log(&v, "slow: running -> stopping (definition changed)", 1, 5000));
+	vh_write(&v, "vigil.conf", conf, "v1", vh_path(&v, "runs"));
+	kill(v.pid, SIGHUP);
+	cr_assert(vh_wait_log(&v, "Reloaded: 0 added, 0 removed, 1 changed", 2, 5000));
+	cr_assert(vh_wait_lines(vh_path(&v, "runs"), 2, 10000));
+	runs = vh_read(vh_path(&v, "runs"));
+	cr_assert_str_eq(runs, "v1\nv1\n", "the next run took an undone definition");
+	free(runs);
+}
+
+Test(reload, a_service_put_back_while_its_removal_still_runs_is_the_same_one)
+{
+	/* TERM makes the run last 1 s more; ready once it said so on its own socket. */
+	static const char slow[] =
+		"service slow {\n"
+		"  command = \"/bin/sh -c 'trap \\\"sleep 1; exit 0\\\" TERM; echo run >> %s; "
+		"%s notify READY=1; while :; do sleep 0.05; done'\"\n"
+		"  ready = notify\n"
+		"}\n";
+
+	vh_write(&v, "vigil.conf", slow, vh_path(&v, "runs"), vh_helper());
+	vh_start(&v);
+	cr_assert(vh_wait_log(&v, "slow: starting -> running", 1, 5000));
+	vh_write(&v, "vigil.conf", "%s", "# empty\n");
+	kill(v.pid, SIGHUP);
+	cr_assert(vh_wait_log(&v, "slow: running -> stopping", 1, 5000));
+	vh_write(&v, "vigil.conf", slow, vh_path(&v, "runs"), vh_helper());
+	kill(v.pid, SIGHUP);
+	cr_assert(vh_wait_log(&v, "Reloaded: 1 added, 0 removed, 0 changed, 0 unchanged", 1, 5000));
+	/* It starts again once the old run has ended, and is ready as before. */
+	cr_assert(vh_wait_log(&v, "slow: starting -> running", 2, 10000));
+	cr_assert_eq(vh_count_lines(vh_path(&v, "runs")), 2);
+	cr_assert_eq(vh_count_log(&v, "notify socket"), 0);
+	cr_assert_eq(vh_count_log(&v, "slow: removed"), 0);
+}
