@@ -25,6 +25,8 @@ enum {
 
 /* A request that does not stream gets this long before vigild counts as unreachable. */
 #define VIGILCTL_TIMEOUT_MS 30000
+/* After `wait -t` timed out: how long the request saying what is not ready may take. */
+#define VIGILCTL_REPORT_MS 1000
 /* `wait` without -t gives up after this many seconds. */
 #define VIGILCTL_WAIT_DEFAULT 60.0
 /* While waiting, also look again this often: a ready flag may change without a
@@ -35,6 +37,7 @@ struct ctx {
 	const char *socket;
 	bool json;
 	bool color;
+	long long deadline; /* ms (now_ms()): no request may outlast it (`wait -t`); 0: none */
 };
 
 struct command {
@@ -101,8 +104,18 @@ static void unreachable(const struct ctx *c, int err)
 static int call(const struct ctx *c, const char *method, const char *target,
 		struct http_response *res)
 {
-	int r = http_request(c->socket, method, target, VIGILCTL_TIMEOUT_MS, res);
+	long long left = c->deadline ? c->deadline - now_ms() : VIGILCTL_TIMEOUT_MS;
+	int r = http_request(c->socket,
+			     method,
+			     target,
+			     left < 1                     ? 1
+			     : left > VIGILCTL_TIMEOUT_MS ? VIGILCTL_TIMEOUT_MS
+							  : (int)left,
+			     res);
 
+	/* `wait -t`'s time is up: its caller says so. */
+	if (r == -ETIMEDOUT && c->deadline)
+		return -ETIMEDOUT;
 	if (r == -EBADMSG || r == -EFBIG) {
 		fprintf(stderr, "vigilctl: malformed answer from vigild at %s\n", c->socket);
 		return EXIT_FAILED;
@@ -874,10 +887,12 @@ static int wait_check(const struct ctx *c, char **names, int n, bool report)
 		}
 		if (json_is_true(json_object_get(v, "ready")))
 			continue;
-		if (state && strcmp(state, "failed") == 0) {
+		/* Not ready and nothing will start it again by itself. */
+		if (state && (strcmp(state, "failed") == 0 || strcmp(state, "exited") == 0)) {
 			fprintf(stderr,
-				"vigilctl: %s failed and will not become ready\n",
-				names[i]);
+				"vigilctl: %s %s and will not become ready\n",
+				names[i],
+				state);
 			result = EXIT_FAILED;
 			break;
 		}
@@ -923,6 +938,8 @@ static int cmd_wait(struct ctx *c, int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	deadline = now_ms() + (long long)(timeout * 1000 + 0.5);
+	/* A vigild slow to answer does not stretch the wait either. */
+	c->deadline = deadline;
 
 	/* Subscribe first, then look: a transition between the two is not missed. */
 	r = http_open(c->socket, "GET", "/v1/events", &fd);
@@ -955,11 +972,12 @@ static int cmd_wait(struct ctx *c, int argc, char **argv)
 		long long left;
 
 		rc = wait_check(c, argv + optind, argc - optind, false);
-		if (rc != -EAGAIN)
+		if (rc != -EAGAIN && rc != -ETIMEDOUT)
 			break;
 		left = deadline - now_ms();
-		if (left <= 0) {
+		if (left <= 0 || rc == -ETIMEDOUT) {
 			fprintf(stderr, "vigilctl: timed out after %gs\n", timeout);
+			c->deadline = now_ms() + VIGILCTL_REPORT_MS;
 			(void)wait_check(c, argv + optind, argc - optind, true);
 			rc = EXIT_FAILED;
 			break;

@@ -60,7 +60,9 @@ struct http_daemon {
 	sd_event_source *listen; /* accepts on @fd; off at the limit and after a failure */
 	sd_event_source *retry;  /* accepting again after a failed accept() */
 	sd_event_source *io, *timer;
-	unsigned connections; /* open ones, as MHD reports them (on_connection) */
+	sd_event_source *deadline; /* cuts off clients too slow to send a request */
+	struct peer *clients;      /* its connections, with their deadlines */
+	unsigned connections;      /* open ones, as MHD reports them (on_connection) */
 	bool tcp;
 	bool accept_failing; /* said once, until an accept() works again */
 };
@@ -98,11 +100,16 @@ struct control {
 	bool closing;
 };
 
-/* Who is on the other end of a connection (SO_PEERCRED). */
+/* Who is on the other end of a connection (SO_PEERCRED), and how long it has to send
+ * its request: MHD's own timeout only measures silence, so a client sending a byte
+ * now and then would hold its connection (and, 256 of them, the API) for ever. */
 struct peer {
 	bool may_mutate;
 	uid_t uid;
 	char who[64]; /* "uid U (pid P)", for the log */
+	int fd;
+	uint64_t deadline;        /* µs: the request must be whole by then; 0: being answered */
+	struct peer *prev, *next; /* the daemon's clients */
 };
 /* The log's name for a client whose credentials are unknown. */
 #define PEER_UNKNOWN "an unidentified client"
@@ -800,6 +807,63 @@ static void peer_identify(const struct control *ctl, int fd, struct peer *p)
 
 static void sync_listen(struct http_daemon *d);
 
+/* Cuts off the clients whose request is not whole by its deadline: shutdown() makes
+ * MHD see the end of the connection and close it. */
+static int on_deadline(sd_event_source *src, uint64_t usec, void *userdata)
+{
+	struct http_daemon *d = userdata;
+	uint64_t next = UINT64_MAX;
+	bool cut = false;
+
+	for (struct peer *p = d->clients; p; p = p->next) {
+		if (!p->deadline)
+			continue;
+		if (p->deadline <= usec) {
+			log_debug("control: %s took over %d s to send its request: closing",
+				  p->who,
+				  CONTROL_TIMEOUT_SEC);
+			if (p->fd >= 0)
+				(void)shutdown(p->fd, SHUT_RDWR);
+			p->deadline = 0;
+			cut = true;
+		} else if (p->deadline < next)
+			next = p->deadline;
+	}
+	if (next != UINT64_MAX) {
+		(void)sd_event_source_set_time(src, next);
+		(void)sd_event_source_set_enabled(src, SD_EVENT_ONESHOT);
+	}
+	if (cut && d->mhd)
+		mhd->run(d->mhd);
+	return 0;
+}
+
+/* A new connection, or one whose answer has gone: its next request must be whole
+ * within CONTROL_TIMEOUT_SEC. */
+static void expect_request(struct http_daemon *d, struct peer *p)
+{
+	uint64_t now, at;
+
+	if (sd_event_now(d->ctl->event, CLOCK_MONOTONIC, &now) < 0)
+		return;
+	p->deadline = now + CONTROL_TIMEOUT_SEC * USEC_PER_SEC;
+	if (!d->deadline && sd_event_add_time(d->ctl->event,
+					      &d->deadline,
+					      CLOCK_MONOTONIC,
+					      p->deadline,
+					      USEC_PER_SEC / 10,
+					      on_deadline,
+					      d) < 0)
+		return;
+	/* An armed timer fires no later than this deadline: every earlier one is due
+	 * first and it re-arms for the earliest left. */
+	if (sd_event_source_get_enabled(d->deadline, NULL) > 0 &&
+	    sd_event_source_get_time(d->deadline, &at) >= 0 && at <= p->deadline)
+		return;
+	(void)sd_event_source_set_time(d->deadline, p->deadline);
+	(void)sd_event_source_set_enabled(d->deadline, SD_EVENT_ONESHOT);
+}
+
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
 			  enum MHD_ConnectionNotificationCode code)
 {
@@ -810,14 +874,31 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 			mhd->get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 		struct peer *p = calloc(1, sizeof(*p));
 
-		if (p)
+		if (p) {
 			snprintf(p->who, sizeof(p->who), d->tcp ? "a TCP client" : PEER_UNKNOWN);
+			p->fd = ci ? ci->connect_fd : -1;
+			p->next = d->clients;
+			if (d->clients)
+				d->clients->prev = p;
+			d->clients = p;
+			expect_request(d, p);
+		}
 		if (p && ci && !d->tcp)
 			peer_identify(d->ctl, ci->connect_fd, p);
 		*socket_context = p;
 		d->connections++;
 	} else {
-		free(*socket_context);
+		struct peer *p = *socket_context;
+
+		if (p) {
+			if (p->prev)
+				p->prev->next = p->next;
+			else
+				d->clients = p->next;
+			if (p->next)
+				p->next->prev = p->prev;
+			free(p);
+		}
 		*socket_context = NULL;
 		if (d->connections > 0)
 			d->connections--;
@@ -931,6 +1012,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			rq->too_large = true;
 		return rq->body_len > CONTROL_DISCARD_MAX ? MHD_NO : MHD_YES;
 	}
+	/* The request is whole: no deadline while it is answered (a stream may last). */
+	ci = mhd->get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	if (ci && ci->socket_context)
+		((struct peer *)ci->socket_context)->deadline = 0;
 	if (rq->too_large) {
 		status = fail(&out,
 			      MHD_HTTP_CONTENT_TOO_LARGE,
@@ -953,7 +1038,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			      url);
 		return reply_now(conn, rq, status, &out, m.allow);
 	}
-	ci = mhd->get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	peer = ci && ci->socket_context ? ci->socket_context : &nobody;
 	if ((m.flags & CONTROL_ROUTE_MUTATES) && !peer->may_mutate) {
 		log_info("control: denied %s %s to %s", method, url, peer->who);
@@ -981,13 +1065,17 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
 	struct http_daemon *d = cls;
 	struct request *rq = *con_cls;
+	const union MHD_ConnectionInfo *ci =
+		mhd->get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 
-	(void)conn;
 	(void)toe;
 	if (rq && rq->shutdown_after)
 		manager_shutdown(d->ctl->manager, MANAGER_EXIT_OK);
 	free(rq);
 	*con_cls = NULL;
+	/* Kept alive: the next request has its own time. */
+	if (ci && ci->socket_context)
+		expect_request(d, ci->socket_context);
 }
 
 /* ---- libmicrohttpd in the sd-event loop (notes §7) ---- */
@@ -1093,6 +1181,10 @@ static int daemon_start(struct http_daemon *d)
 				   (unsigned)CONTROL_TIMEOUT_SEC,
 				   MHD_OPTION_CONNECTION_LIMIT,
 				   (unsigned)CONTROL_CONNECTIONS_MAX,
+				   /* Over TCP one address may not take every slot (0: no
+				    * limit; the unix socket's clients are all trusted). */
+				   MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+				   d->tcp ? (unsigned)CONTROL_PER_IP_MAX : 0U,
 				   MHD_OPTION_END);
 	if (!d->mhd) {
 		r = -errno ?: -EIO;
@@ -1249,6 +1341,7 @@ static void daemon_stop(struct http_daemon *d)
 	d->io = sd_event_source_disable_unref(d->io);
 	d->timer = sd_event_source_disable_unref(d->timer);
 	d->retry = sd_event_source_disable_unref(d->retry);
+	d->deadline = sd_event_source_disable_unref(d->deadline);
 	if (d->listen) {
 		d->listen = sd_event_source_disable_unref(d->listen);
 		close(d->fd);

@@ -12,7 +12,10 @@ struct control;
 #define CONTROL_BODY_MAX        (64 * 1024) /* larger request bodies get 413 */
 #define CONTROL_CONNECTIONS_MAX 256         /* per listener; more wait in the backlog */
 #define CONTROL_STREAMS_MAX     64          /* open GET /v1/events at once */
-#define CONTROL_TIMEOUT_SEC     10          /* an idle or stalled connection is closed */
+#define CONTROL_TIMEOUT_SEC     10          /* an idle or stalled connection is closed, and
+						* a request must be whole this long after the
+						* connection or the last answer */
+#define CONTROL_PER_IP_MAX      32          /* TCP connections from one address */
 #define CONTROL_NAME_MAX        64          /* the longest service name in a path */
 // clang-format on
 

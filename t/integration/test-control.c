@@ -691,6 +691,61 @@ Test(control, a_stalled_client_is_cut_off_and_delays_nobody)
 	cr_assert_lt(vh_now_ms() - t0, 16000);
 }
 
+/* Connects to the control socket and sends @first, then a header line every 500 ms
+ * (each resets any timeout that only measures silence). Returns how long after the
+ * first byte vigild closed the connection, in ms, or -1 if it had not after 20 s. */
+static long long trickle(const char *first)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	long long t0 = vh_now_ms();
+
+	cr_assert_lt(strlen(v.sock), sizeof(sa.sun_path));
+	memcpy(sa.sun_path, v.sock, strlen(v.sock));
+	cr_assert(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+	cr_assert_eq(send(fd, first, strlen(first), MSG_NOSIGNAL), (ssize_t)strlen(first));
+	while (vh_now_ms() - t0 < 20000) {
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		char buf[256];
+
+		if (poll(&pfd, 1, 500) > 0 && recv(fd, buf, sizeof(buf), MSG_DONTWAIT) <= 0)
+			break;
+		if (send(fd, "X-Slow: 1\r\n", 11, MSG_NOSIGNAL) < 0)
+			break;
+	}
+	close(fd);
+	return vh_now_ms() - t0 < 20000 ? vh_now_ms() - t0 : -1;
+}
+
+Test(control, a_client_that_trickles_its_request_is_cut_off_at_the_deadline)
+{
+	long long took;
+	pid_t pid;
+
+	start_with(NULL);
+	pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		/* Meanwhile the API answers others. */
+		for (int i = 0; i < 20; i++) {
+			if (api_call(&v, "GET", "/healthz", NULL) != 200)
+				_exit(1);
+			vh_msleep(500);
+		}
+		_exit(0);
+	}
+	took = trickle("GET /healthz HTTP/1.1\r\nHost: vigil\r\n");
+	{
+		int status;
+		cr_assert_eq(waitpid(pid, &status, 0), pid);
+		cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "others were not served");
+	}
+	/* CONTROL_TIMEOUT_SEC is 10 s, from the connection. */
+	cr_assert_neq(took, -1, "a trickling client kept its connection for 20 s");
+	cr_assert_geq(took, 9000);
+	cr_assert_lt(took, 13000);
+}
+
 /* Reads the port vigild logged for http-listen = "127.0.0.1:0". */
 static int tcp_port(void)
 {

@@ -371,6 +371,31 @@ Test(vigilctl, wait_returns_once_a_service_is_ready)
 	cr_assert_lt(vh_now_ms() - t0, 1000);
 }
 
+Test(vigilctl, wait_keeps_to_its_timeout_when_vigild_does_not_answer)
+{
+	long long t0;
+	char *err = NULL;
+	int rc;
+
+	start_with("service done {\n  command = \"%s exit 1\"\n  restart = never\n}\n",
+		   vh_helper());
+	/* An exited service will not become ready: no need to wait. */
+	cr_assert(api_wait_state(&v, "done", "exited", 5000));
+	t0 = vh_now_ms();
+	cr_assert_eq(ctl_run(&v, NULL, NULL, "wait", "-t", "10", "done", NULL), 1);
+	cr_assert_lt(vh_now_ms() - t0, 5000);
+
+	/* A stopped vigild still has its clients connected (the backlog): wait gives
+	 * up at its own timeout, not at the 30 s of one request. */
+	kill(v.pid, SIGSTOP);
+	t0 = vh_now_ms();
+	rc = ctl_run(&v, NULL, &err, "wait", "-t", "0.5", "web", NULL);
+	kill(v.pid, SIGCONT);
+	cr_assert_eq(rc, 1, "%s", err);
+	cr_assert_lt(vh_now_ms() - t0, 5000, "wait took %lld ms", vh_now_ms() - t0);
+	free(err);
+}
+
 /* Every event stream taken (64): vigild answers wait's subscription with a 503 in
  * one piece, and wait falls back to asking every so often: a service started while
  * it waits is seen. */
