@@ -636,7 +636,8 @@ static int cmd_logs(struct ctx *c, int argc, char **argv)
 	int opt, status = 0, rc;
 
 	optind = 0; /* glibc: start over, on the command's own arguments */
-	while ((opt = getopt(argc, argv, "+fn:")) >= 0) {
+	/* Options may follow the name too (`logs web -f`). */
+	while ((opt = getopt(argc, argv, "fn:")) >= 0) {
 		char *end;
 
 		switch (opt) {
@@ -917,7 +918,8 @@ static int cmd_wait(struct ctx *c, int argc, char **argv)
 	int opt, fd = -1, r, rc;
 
 	optind = 0; /* glibc: start over, on the command's own arguments */
-	while ((opt = getopt(argc, argv, "+t:")) >= 0) {
+	/* Options may follow the names too (`wait web -t 5`). */
+	while ((opt = getopt(argc, argv, "t:")) >= 0) {
 		char *end;
 
 		switch (opt) {
@@ -1101,6 +1103,18 @@ int main(int argc, char *argv[])
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (strcmp(commands[i].name, argv[optind]) != 0)
 			continue;
+		/* Only logs and wait have options of their own; a service name never
+		 * starts with '-' (`status web --json` is no service '--json'). */
+		if (commands[i].run != cmd_logs && commands[i].run != cmd_wait)
+			for (int a = optind + 1; a < argc; a++)
+				if (argv[a][0] == '-' && argv[a][1]) {
+					fprintf(stderr,
+						"vigilctl: %s takes no option '%s' (vigilctl's "
+						"own options go before the command)\n",
+						commands[i].name,
+						argv[a]);
+					return EXIT_USAGE;
+				}
 		if (!args_ok(commands[i].name, argc - optind - 1)) {
 			fprintf(stderr,
 				"Usage: vigilctl %s %s\n",

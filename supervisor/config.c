@@ -20,6 +20,7 @@
 #include "depgraph.h"
 #include "env.h"
 #include "fileio.h"
+#include "listen.h"
 #include "macro.h"
 #include "probe.h"
 #include "signame.h"
@@ -419,6 +420,23 @@ static int validate_unix(cfg_t *cfg, cfg_opt_t *opt)
 	return 0;
 }
 
+/* Checked here, not only when vigild binds it: a bad value would pass --check and a
+ * reload, then stop the next start of vigild. */
+static int validate_http_listen(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char *v = cfg_opt_getnstr(opt, 0);
+	char host[256], port[8];
+
+	if (v && listen_parse_address(v, host, sizeof(host), port, sizeof(port)) < 0) {
+		cfg_error(
+			cfg,
+			"bad value '%s' for option 'http-listen' (HOST:PORT, [IPV6]:PORT or :PORT)",
+			v);
+		return -1;
+	}
+	return 0;
+}
+
 static int validate_include_dir(cfg_t *cfg, cfg_opt_t *opt)
 {
 	(void)opt;
@@ -524,6 +542,7 @@ static cfg_t *schema_new(void)
 		cfg_validate_callback_t fn;
 	} validators[] = {
 		{"include-dir", validate_include_dir},
+		{"http-listen", validate_http_listen},
 		{"service|command", validate_command},
 		{"service|requires", validate_requires},
 		{"service|environment", validate_environment},

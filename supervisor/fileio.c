@@ -3,15 +3,33 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "macro.h"
 
+/* A pipe or FIFO with nothing to read yet: waits for its writer. */
+static int wait_readable(int fd)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	int r;
+
+	do
+		r = poll(&p, 1, FILEIO_WAIT_MS);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return -errno;
+	return r == 0 ? -ENODATA : 0;
+}
+
 int fileio_read(const char *path, size_t max, char **ret, size_t *ret_len)
 {
-	CLEANUP_CLOSE int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: opening a FIFO nobody writes to would wait for a writer, in
+	 * vigild's loop or in `--check`, for ever; it waits FILEIO_WAIT_MS at most for
+	 * each piece (wait_readable()). */
+	CLEANUP_CLOSE int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	CLEANUP_FREE char *buf = NULL;
 	struct stat st;
 	size_t len = 0, cap;
@@ -20,6 +38,7 @@ int fileio_read(const char *path, size_t max, char **ret, size_t *ret_len)
 		return -errno;
 	if (fstat(fd, &st) < 0)
 		return -errno;
+
 	if (S_ISDIR(st.st_mode))
 		return -EISDIR;
 	if ((unsigned long long)st.st_size > max)
@@ -46,8 +65,16 @@ int fileio_read(const char *path, size_t max, char **ret, size_t *ret_len)
 			buf = b;
 			cap = c;
 		}
+		/* A FIFO without a writer reads as its end: wait for data, or for the end
+		 * a writer leaves (poll() sees neither before a writer came). */
+		if (!S_ISREG(st.st_mode)) {
+			int r = wait_readable(fd);
+
+			if (r < 0)
+				return r;
+		}
 		n = read(fd, buf + len, cap - 1 - len);
-		if (n < 0 && errno == EINTR)
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n < 0)
 			return -errno;

@@ -3,7 +3,11 @@
 
 #include <stddef.h>
 
+/* How long a pipe or FIFO may keep the reader waiting for each piece. */
+#define FILEIO_WAIT_MS 2000
+
 /* Reads the file at @path to its end into a NUL-terminated buffer (*ret, free it)
  * with its length in *ret_len. Returns 0, -EFBIG when it holds more than @max bytes,
- * -EISDIR for a directory, or open()'s or read()'s -errno. */
+ * -EISDIR for a directory, -ENODATA for a pipe or FIFO that kept it waiting
+ * FILEIO_WAIT_MS (nobody writes to it), or open()'s or read()'s -errno. */
 int fileio_read(const char *path, size_t max, char **ret, size_t *ret_len);

@@ -149,6 +149,12 @@ int main(int argc, char *argv[])
 			return MANAGER_EXIT_STARTUP;
 		}
 	}
+	/* `--` with nothing after it: a COMMAND was meant (the `--check -- cmd` form
+	 * without the cmd too). */
+	if (optind == argc && optind > 0 && STREQ(argv[optind - 1], "--")) {
+		fprintf(stderr, "vigild: -- needs a COMMAND after it\n");
+		return MANAGER_EXIT_STARTUP;
+	}
 	if (optind < argc) {
 		if (optind == 0 || !STREQ(argv[optind - 1], "--")) {
 			fprintf(stderr,

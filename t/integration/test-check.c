@@ -142,3 +142,18 @@ Test(check, a_service_defined_in_two_files_names_both)
 	cr_assert(strstr(out, want), "missing '%s' in:\n%s", want, out);
 	free(out);
 }
+
+Test(check, a_fifo_among_the_dropins_is_an_error_not_a_hang)
+{
+	char *out = NULL;
+	long long t0;
+
+	vh_write(&v, "vigil.conf", "include-dir = \"d\"\nservice a {\n  command = \"true\"\n}\n");
+	cr_assert_eq(mkdir(vh_path(&v, "d"), 0755), 0);
+	cr_assert_eq(mkfifo(vh_path(&v, "d/x.conf"), 0600), 0);
+	t0 = vh_now_ms();
+	cr_assert_eq(check(v.conf, &out), 1, "%s", out);
+	cr_assert_lt(vh_now_ms() - t0, 8000);
+	cr_assert(strstr(out, "d/x.conf: cannot read configuration: No data available"), "%s", out);
+	free(out);
+}

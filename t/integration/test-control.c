@@ -804,12 +804,28 @@ Test(control, the_tcp_listener_serves_health_and_metrics_only)
 
 Test(control, a_bad_http_listen_stops_vigild_at_start)
 {
+	char want[512];
+
+	/* Not an address: a configuration error at its line. */
 	vh_write(&v,
 		 "vigil.conf",
 		 "http-listen = \"nonsense\"\nservice web {\n  command = \"/bin/sleep 100\"\n}\n");
 	vh_start(&v);
 	cr_assert_eq(vh_wait_exit(&v, 5000), 1);
-	cr_assert(vh_count_log(&v, "Failed to listen on 'nonsense'") == 1);
+	snprintf(want, sizeof(want), "%s:1: bad value 'nonsense' for option 'http-listen'", v.conf);
+	cr_assert_eq(vh_count_log(&v, want), 1);
+}
+
+Test(control, an_http_listen_that_cannot_be_bound_stops_vigild_at_start)
+{
+	/* An address of no interface here (TEST-NET-1): bind() fails. */
+	vh_write(&v,
+		 "vigil.conf",
+		 "http-listen = \"192.0.2.1:9\"\nservice web {\n  command = \"/bin/sleep "
+		 "100\"\n}\n");
+	vh_start(&v);
+	cr_assert_eq(vh_wait_exit(&v, 5000), 1);
+	cr_assert_eq(vh_count_log(&v, "Failed to listen on '192.0.2.1:9'"), 1);
 }
 
 Test(control, metrics_pass_promtool)

@@ -55,6 +55,14 @@ Test(main_mode, a_missing_command_exits_127_with_a_clear_error)
 			  &v, "cannot execute '/no/such/program': No such file or directory") >= 1);
 }
 
+Test(main_mode, a_double_dash_without_a_command_is_a_usage_error)
+{
+	const char *none[] = {NULL};
+
+	cr_assert_eq(run_main(none), 1);
+	cr_assert_eq(vh_count_log(&v, "vigild: -- needs a COMMAND after it"), 1);
+}
+
 Test(main_mode, stopping_main_on_request_ends_vigild_with_its_status)
 {
 	const char *args[] = {"--", vh_helper(), "pidfile", vh_path(&v, "pid"), "pause", NULL};

@@ -511,6 +511,30 @@ Test(vigilctl, usage_errors_exit_2_without_contacting_vigild)
 	cr_assert_eq(ctl_run(NULL, NULL, NULL, "start", NULL), 2);
 	cr_assert_eq(ctl_run(NULL, NULL, NULL, "reload", "extra", NULL), 2);
 	cr_assert_eq(ctl_run(NULL, NULL, NULL, "--help", NULL), 0);
+	/* vigilctl's own options after the command: no service names. */
+	{
+		const char *after[] = {vh_vigilctl(),
+				       "-s",
+				       "/nonexistent/vigil.sock",
+				       "start",
+				       "--json",
+				       "web",
+				       NULL};
+
+		cr_assert_eq(ctl_runv(NULL, after, NULL, &err), 2);
+		cr_assert(strstr(err, "start takes no option '--json'"), "%s", err);
+		free(err);
+	}
+}
+
+Test(vigilctl, logs_and_wait_take_their_options_after_the_name_too)
+{
+	char *out = NULL;
+
+	start_with(NULL);
+	cr_assert_eq(ctl_run(&v, NULL, NULL, "wait", "web", "-t", "5", NULL), 0);
+	cr_assert_eq(ctl_run(&v, &out, NULL, "logs", "web", "-n", "1", NULL), 0);
+	free(out);
 }
 
 Test(vigilctl, version_needs_no_vigild)

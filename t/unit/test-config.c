@@ -357,6 +357,21 @@ Test(config, a_bad_size_names_its_line)
 	expect_only_error("vigil.conf", 3, "bad size '10Q' for option 'log-max-size'");
 }
 
+Test(config, a_bad_http_listen_names_its_line)
+{
+	cr_assert_eq(load("# metrics\nhttp-listen = \"127.0.0.1:99999\"\n"), -EINVAL);
+	expect_error("vigil.conf", 2, "bad value '127.0.0.1:99999' for option 'http-listen'");
+	config_free(cfg);
+	cfg = NULL;
+	config_errors_clear(&errors);
+	cr_assert_eq(load("http-listen = \"nohost\"\n"), -EINVAL);
+	expect_error("vigil.conf", 1, "bad value 'nohost' for option 'http-listen'");
+	config_free(cfg);
+	cfg = NULL;
+	config_errors_clear(&errors);
+	cr_assert_eq(load("http-listen = \"[::1]:9100\"\n"), 0);
+}
+
 Test(config, a_bad_signal_umask_percentage_and_exit_code_are_errors)
 {
 	cr_assert_eq(load("service a {\n  command = \"a\"\n  stop-signal = NOPE\n}\n"), -EINVAL);

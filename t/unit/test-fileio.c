@@ -103,3 +103,13 @@ Test(fileio, more_than_max_is_refused_by_size_or_by_content)
 	cr_assert_eq(fileio_read(dir, 100, &text, &len), -EISDIR);
 	cr_assert_eq(fileio_read(path_of("missing"), 100, &text, &len), -ENOENT);
 }
+
+Test(fileio, a_fifo_nobody_writes_to_is_an_error_after_a_while_not_a_hang)
+{
+	char *text = NULL;
+	size_t len = 0;
+
+	cr_assert_eq(mkfifo(path_of("lonely"), 0600), 0);
+	cr_assert_eq(fileio_read(path_of("lonely"), 1 << 20, &text, &len), -ENODATA);
+	cr_assert_null(text);
+}
