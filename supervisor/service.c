@@ -168,7 +168,17 @@ static int spawn(struct service *s, char *why, size_t why_size)
 	int out_w = -1, err_w = -1;
 	int r;
 
+	/* The user's own variables first: an env-file or `environment` may override
+	 * them, and they override what vigild inherited. */
+	if (cfg->user) {
+		r = spawn_user_env(cfg->user, &file_env);
+		if (r < 0) {
+			snprintf(why, why_size, "cannot build the environment: %s", strerror(-r));
+			return r;
+		}
+	}
 	if (cfg->env_file) {
+		CLEANUP(strv_freep) char **parsed = NULL;
 		CLEANUP_FREE char *text = NULL;
 		size_t len = 0;
 		unsigned line = 0;
@@ -184,14 +194,21 @@ static int spawn(struct service *s, char *why, size_t why_size)
 				 strerror(-r));
 			return r;
 		}
-		r = text ? env_file_parse(text, len, &file_env, &line) : 0;
+		r = text ? env_file_parse(text, len, &parsed, &line) : 0;
 		if (r == -EINVAL) {
 			snprintf(
 				why, why_size, "bad line %u in env-file '%s'", line, cfg->env_file);
 			return r;
 		}
-		if (r >= 0)
-			r = build_env(s, cfg, s->own_env, file_env, &fenv);
+		for (char **e = parsed; r >= 0 && e && *e; e++)
+			r = strv_push(&file_env, *e);
+		if (r < 0) {
+			snprintf(why, why_size, "cannot build the environment: %s", strerror(-r));
+			return r;
+		}
+	}
+	if (file_env) {
+		r = build_env(s, cfg, s->own_env, file_env, &fenv);
 		if (r < 0) {
 			snprintf(why, why_size, "cannot build the environment: %s", strerror(-r));
 			return r;

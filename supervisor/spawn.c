@@ -55,6 +55,18 @@ int spawn_find_program(const char *name, const char *path_env, char **ret)
 	return err;
 }
 
+/* A user or group given by number: digits only, below (uid_t)-1. */
+static bool parse_id(const char *s, unsigned long *ret)
+{
+	char *end;
+
+	if (!*s || strspn(s, "0123456789") != strlen(s))
+		return false;
+	errno = 0;
+	*ret = strtoul(s, &end, 10);
+	return errno == 0 && *ret < (unsigned long)(uid_t)-1;
+}
+
 int spawn_resolve_creds(const char *user, const char *group, struct spawn_creds *ret,
 			const char **ret_unknown)
 {
@@ -68,29 +80,46 @@ int spawn_resolve_creds(const char *user, const char *group, struct spawn_creds 
 	c.uid = getuid();
 	c.gid = getgid();
 	if (user) {
+		unsigned long id;
+
 		errno = 0;
 		pw = getpwnam(user);
-		if (!pw && (errno == 0 || errno == ENOENT || errno == ESRCH)) {
+		if (!pw && parse_id(user, &id)) {
+			/* A number: its passwd entry if there is one, else that uid with
+			 * group 0, as container runtimes do (`group` picks another). */
+			errno = 0;
+			pw = getpwuid((uid_t)id);
+			if (!pw && (errno == 0 || errno == ENOENT || errno == ESRCH)) {
+				c.uid = (uid_t)id;
+				c.gid = 0;
+				errno = 0;
+			}
+		} else if (!pw && (errno == 0 || errno == ENOENT || errno == ESRCH)) {
 			*ret_unknown = user;
 			return -ESRCH;
 		}
-		if (!pw)
+		if (!pw && errno)
 			return -errno;
-		c.uid = pw->pw_uid;
-		c.gid = pw->pw_gid;
+		if (pw) {
+			c.uid = pw->pw_uid;
+			c.gid = pw->pw_gid;
+		}
 	}
 	if (group) {
 		struct group *gr;
+		unsigned long id;
 
 		errno = 0;
 		gr = getgrnam(group);
-		if (!gr && (errno == 0 || errno == ENOENT || errno == ESRCH)) {
+		if (!gr && parse_id(group, &id))
+			c.gid = (gid_t)id;
+		else if (!gr && (errno == 0 || errno == ENOENT || errno == ESRCH)) {
 			*ret_unknown = group;
 			return -ESRCH;
-		}
-		if (!gr)
+		} else if (!gr)
 			return -errno;
-		c.gid = gr->gr_gid;
+		else
+			c.gid = gr->gr_gid;
 	}
 	if (pw) {
 		int n = 32;
@@ -119,6 +148,37 @@ int spawn_resolve_creds(const char *user, const char *group, struct spawn_creds 
 		c.n_groups = 1;
 	}
 	*ret = c;
+	return 0;
+}
+
+int spawn_user_env(const char *user, char ***env)
+{
+	struct passwd *pw;
+	unsigned long id;
+
+	pw = getpwnam(user);
+	if (!pw && parse_id(user, &id))
+		pw = getpwuid((uid_t)id);
+	if (!pw)
+		return 0;
+	{
+		const char *const vars[][2] = {
+			{"USER", pw->pw_name},
+			{"LOGNAME", pw->pw_name},
+			{"HOME", pw->pw_dir},
+			{"SHELL", pw->pw_shell},
+		};
+
+		for (size_t i = 0; i < ELEMENTSOF(vars); i++) {
+			CLEANUP_FREE char *v = NULL;
+
+			if (!vars[i][1] || !vars[i][1][0])
+				continue;
+			if (asprintf(&v, "%s=%s", vars[i][0], vars[i][1]) < 0 ||
+			    strv_push(env, v) < 0)
+				return -ENOMEM;
+		}
+	}
 	return 0;
 }
 

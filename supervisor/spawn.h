@@ -46,6 +46,11 @@ int spawn_find_program(const char *name, const char *path_env, char **ret);
 int spawn_resolve_creds(const char *user, const char *group, struct spawn_creds *ret,
 			const char **ret_unknown);
 void spawn_creds_clear(struct spawn_creds *c);
+/* Appends USER=, LOGNAME=, HOME= and SHELL= of @user's passwd entry (a name or a
+ * number) to the array *@env, as systemd does for User=: a program started as
+ * another user does not look for its files in vigild's home. Nothing for a user
+ * without an entry. Returns 0 or -ENOMEM. */
+int spawn_user_env(const char *user, char ***env);
 
 /* Starts @p in a new session (pid = process group = session; see new_session), with exactly fds 0-2
  * open, every signal at its default and none blocked. Returns 0 with *ret_pid set

@@ -205,6 +205,71 @@ Test(spawn, directory_umask_and_user_apply)
 	free(d);
 }
 
+/* Waits for the description the helper writes at @path, whole. */
+static char *wait_description(const char *path)
+{
+	char *d = NULL;
+
+	for (int i = 0; i < 500; i++) {
+		d = vh_read(path);
+		if (d && strstr(d, "\nenv: "))
+			return d;
+		free(d);
+		d = NULL;
+		vh_msleep(10);
+	}
+	return d;
+}
+
+Test(spawn, a_user_and_group_may_be_numbers_with_or_without_an_entry)
+{
+	char *d;
+
+	mkdir(vh_path(&v, "work"), 0777);
+	chmod(v.dir, 0755);
+	chmod(vh_path(&v, "work"), 0777);
+	vh_write(
+		&v,
+		"vigil.conf",
+		"service known {\n  command = \"%s describe %s/known pause\"\n  user = "
+		"\"65534\"\n}\n"
+		"service bare {\n  command = \"%s describe %s/bare pause\"\n  user = \"54321\"\n}\n"
+		"service both {\n  command = \"%s describe %s/both pause\"\n  user = \"54321\"\n"
+		"  group = \"54322\"\n}\n"
+		"service named {\n  command = \"%s describe %s/named pause\"\n  user = \"nobody\"\n"
+		"  environment = {\"SHELL=/bin/sh\"}\n}\n",
+		vh_helper(),
+		vh_path(&v, "work"),
+		vh_helper(),
+		vh_path(&v, "work"),
+		vh_helper(),
+		vh_path(&v, "work"),
+		vh_helper(),
+		vh_path(&v, "work"));
+	vh_start(&v);
+	/* A uid with a passwd entry (nobody): its group and groups, and its home. */
+	d = wait_description(vh_path(&v, "work/known"));
+	cr_assert(d && strstr(d, "uid: 65534\ngid: 65534\ngroups: 65534\n"), "%s", d);
+	cr_assert(strstr(d, "\nenv: HOME=/nonexistent\n") && strstr(d, "\nenv: USER=nobody\n") &&
+			  strstr(d, "\nenv: LOGNAME=nobody\n"),
+		  "%s",
+		  d);
+	free(d);
+	/* `environment` still has the last word. */
+	d = wait_description(vh_path(&v, "work/named"));
+	cr_assert(d && strstr(d, "\nenv: SHELL=/bin/sh\n") && strstr(d, "\nenv: USER=nobody\n"),
+		  "%s",
+		  d);
+	free(d);
+	/* One without: group 0, as container runtimes give it. */
+	d = wait_description(vh_path(&v, "work/bare"));
+	cr_assert(d && strstr(d, "uid: 54321\ngid: 0\ngroups: 0\n"), "%s", d);
+	free(d);
+	d = wait_description(vh_path(&v, "work/both"));
+	cr_assert(d && strstr(d, "uid: 54321\ngid: 54322\ngroups: 54322\n"), "%s", d);
+	free(d);
+}
+
 Test(spawn, a_command_is_split_like_a_shell_without_expansion)
 {
 	vh_write(&v,
