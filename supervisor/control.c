@@ -114,6 +114,9 @@ struct peer {
 /* The log's name for a client whose credentials are unknown. */
 #define PEER_UNKNOWN "an unidentified client"
 
+/* Seconds as 0.000728, not 0.00072800000000000002 (jansson's default is %.17g). */
+#define CONTROL_JSON_FLAGS (JSON_COMPACT | JSON_REAL_PRECISION(9))
+
 /* Per request (MHD's con_cls). */
 struct request {
 	size_t body_len;
@@ -128,6 +131,7 @@ struct call {
 	struct MHD_Connection *conn;
 	const char *name; /* the service name matched by '*' */
 	const struct peer *peer;
+	bool head; /* HEAD: the answer's headers only */
 };
 
 /* What a handler builds: one of a JSON body, a text body or its own response. */
@@ -415,7 +419,7 @@ static void on_event(struct service *s, enum service_state from, const char *rea
 	if (ctl->n_event_streams == 0)
 		return;
 	j = service_event_to_json(s, from, reason, clock_now(CLOCK_REALTIME));
-	line = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	line = j ? json_dumps(j, CONTROL_JSON_FLAGS) : NULL;
 	json_decref(j);
 	if (!line) {
 		log_warning("Failed to format an event: out of memory, ignoring");
@@ -552,11 +556,25 @@ static void stream_link(struct stream *st)
 		st->ctl->n_event_streams++;
 }
 
+/* HEAD of a stream: its headers and no stream (libmicrohttpd 0.9.75 would end an
+ * empty chunked body, 5 bytes a HEAD answer must not have). */
+static unsigned stream_head(struct reply *out, const char *content_type)
+{
+	out->text = strdup("");
+	if (!out->text)
+		return out_of_memory(out);
+	out->text_len = 0;
+	out->content_type = content_type;
+	return MHD_HTTP_OK;
+}
+
 static unsigned handle_events(const struct call *call, struct reply *out)
 {
 	struct control *ctl = call->ctl;
 	struct stream *st;
 
+	if (call->head)
+		return stream_head(out, "application/x-ndjson");
 	if (ctl->n_event_streams >= CONTROL_STREAMS_MAX)
 		return fail(out,
 			    MHD_HTTP_SERVICE_UNAVAILABLE,
@@ -662,6 +680,8 @@ static unsigned handle_logs(const struct call *call, struct reply *out)
 	logs = service_get_logs(s);
 	if (!logs)
 		return fail(out, MHD_HTTP_NOT_FOUND, "%s: its output is not captured", call->name);
+	if (call->head)
+		return stream_head(out, "text/plain; charset=utf-8");
 	st = calloc(1, sizeof(*st));
 	if (!st)
 		return out_of_memory(out);
@@ -915,7 +935,7 @@ static enum MHD_Result queue(struct MHD_Connection *conn, unsigned status, struc
 	enum MHD_Result ret;
 
 	if (!resp && out->json) {
-		char *s = json_dumps(out->json, JSON_COMPACT);
+		char *s = json_dumps(out->json, CONTROL_JSON_FLAGS);
 		size_t n = s ? strlen(s) : 0;
 		char *t = s ? realloc(s, n + 2) : NULL;
 
@@ -1055,8 +1075,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 				      (unsigned)peer->uid);
 		return reply_now(conn, rq, status, &out, NULL);
 	}
-	status = m.route->handler(
-		&(struct call){.ctl = d->ctl, .conn = conn, .name = m.name, .peer = peer}, &out);
+	status = m.route->handler(&(struct call){.ctl = d->ctl,
+						 .conn = conn,
+						 .name = m.name,
+						 .peer = peer,
+						 .head = STREQ(method, "HEAD")},
+				  &out);
 	return reply_now(conn, rq, status, &out, NULL);
 }
 

@@ -171,6 +171,46 @@ Test(control, shows_one_service_with_its_last_exit_and_probes)
 	cr_assert_eq(error_status("GET", "/v1/services/nope"), 404);
 }
 
+/* Significant digits of the number at @p. */
+static size_t significant_digits(const char *p)
+{
+	size_t digits = 0;
+	bool leading = true;
+
+	for (; (*p >= '0' && *p <= '9') || *p == '.'; p++)
+		if (*p != '.' && !(leading && *p == '0')) {
+			leading = false;
+			digits++;
+		}
+	return digits;
+}
+
+Test(control, seconds_are_written_without_binary_noise)
+{
+	int seen = 0;
+
+	start_with("service p {\n  command = \"%s pause\"\n"
+		   "  liveness { exec = \"/bin/true\" period = 100ms }\n}\n",
+		   vh_helper());
+	/* Ten probe durations: jansson's default of 17 digits shows most of them with
+	 * binary noise (0.00072800000000000002); at most 9 significant digits. */
+	for (int i = 0; i < 200 && seen < 10; i++) {
+		char *body = NULL;
+		const char *d;
+
+		cr_assert_eq(api_call(&v, "GET", "/v1/services/p", &body), 200);
+		d = strstr(body, "\"duration\":");
+		if (d) {
+			cr_assert_leq(
+				significant_digits(d + strlen("\"duration\":")), 9, "%s", body);
+			seen++;
+		}
+		free(body);
+		vh_msleep(100);
+	}
+	cr_assert_eq(seen, 10, "the probe did not run");
+}
+
 Test(control, start_stop_and_restart_answer_202_404_or_409)
 {
 	long first;
@@ -382,6 +422,28 @@ static bool read_until(int fd, struct http_parser *p, struct lines *l, const cha
 			return strstr(l->buf, needle) != NULL;
 	}
 	return true;
+}
+
+Test(control, head_of_a_stream_has_no_body)
+{
+	static const char req[] =
+		"HEAD /v1/events HTTP/1.1\r\nHost: vigil\r\n\r\n"
+		"HEAD /v1/services/web/logs HTTP/1.1\r\nHost: vigil\r\n\r\n"
+		"GET /healthz HTTP/1.1\r\nHost: vigil\r\nConnection: close\r\n\r\n";
+	char *out = NULL;
+	bool closed;
+	const char *third;
+
+	start_with(NULL);
+	cr_assert_gt(api_raw(v.sock, req, sizeof(req) - 1, &out, 5000, &closed), 0);
+	/* Each answer follows the last one's headers directly: no chunk in between. */
+	cr_assert_null(strstr(out, "\r\n0\r\n"), "%s", out);
+	cr_assert(strstr(out, "Content-Type: application/x-ndjson"), "%s", out);
+	cr_assert(strstr(out, "Content-Type: text/plain"), "%s", out);
+	third = strstr(out, "\r\n\r\nHTTP/1.1 200");
+	cr_assert(third && strstr(third + 4, "\r\n\r\nHTTP/1.1 200 OK"), "%s", out);
+	cr_assert(strstr(out, "{\"status\":\"healthy\""), "%s", out);
+	free(out);
 }
 
 Test(control, events_stream_each_transition_as_a_json_line)
