@@ -74,7 +74,9 @@ static int signal_from_name(const char *s)
 		 {"SEGV", SIGSEGV},
 		 {"ABRT", SIGABRT},
 		 {"ALRM", SIGALRM},
-		 {"CONT", SIGCONT}};
+		 {"CONT", SIGCONT},
+		 {"SYS", SIGSYS},
+		 {"TTIN", SIGTTIN}};
 
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
 		if (strcmp(t[i].name, s) == 0)

@@ -107,6 +107,51 @@ Test(main_mode, forwards_signals_to_main_and_term_stops_it)
 	cr_assert_eq(vh_wait_exit(&v, 10000), 128 + SIGTERM);
 }
 
+/* SPEC §2: every catchable signal but SIGCHLD; ABRT, SYS and TTIN too (vigild not PID 1
+ * died of ABRT and left main behind), not only tini's set. */
+Test(main_mode, abrt_sys_and_ttin_are_forwarded_too)
+{
+	const char *args[] = {"--",
+			      vh_helper(),
+			      "trap",
+			      "ABRT",
+			      vh_path(&v, "sigs"),
+			      "trap",
+			      "SYS",
+			      vh_path(&v, "sigs"),
+			      "trap",
+			      "TTIN",
+			      vh_path(&v, "sigs"),
+			      "pidfile",
+			      vh_path(&v, "pid"),
+			      "pause",
+			      NULL};
+	char want[64], *s;
+
+	vh_start_args(&v, args);
+	cr_assert(vh_wait_lines(vh_path(&v, "pid"), 1, 5000));
+	kill(v.pid, SIGABRT);
+	cr_assert(vh_wait_lines(vh_path(&v, "sigs"), 1, 5000), "ABRT was not forwarded");
+	/* valgrind keeps SIGSYS to itself. */
+	if (!vh_valgrind()) {
+		kill(v.pid, SIGSYS);
+		cr_assert(vh_wait_lines(vh_path(&v, "sigs"), 2, 5000), "SYS was not forwarded");
+	}
+	kill(v.pid, SIGTTIN);
+	cr_assert(vh_wait_lines(vh_path(&v, "sigs"), vh_valgrind() ? 2 : 3, 5000),
+		  "TTIN was not forwarded");
+	s = vh_read(vh_path(&v, "sigs"));
+	if (vh_valgrind())
+		snprintf(want, sizeof(want), "%d\n%d\n", SIGABRT, SIGTTIN);
+	else
+		snprintf(want, sizeof(want), "%d\n%d\n%d\n", SIGABRT, SIGSYS, SIGTTIN);
+	cr_assert_str_eq(s, want);
+	free(s);
+	cr_assert(vh_alive(v.pid));
+	kill(v.pid, SIGTERM);
+	cr_assert_eq(vh_wait_exit(&v, 10000), 128 + SIGTERM);
+}
+
 /* Without -c the forwarding is tini's: to main's process group, so a child main
  * forked (it keeps the handler) records the signal too. */
 Test(main_mode, forwarded_signals_reach_mains_whole_group)
