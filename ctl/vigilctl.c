@@ -173,6 +173,23 @@ static int call_json(const struct ctx *c, const char *method, const char *target
 	return rc;
 }
 
+/* With --json: each service's answer goes into one array, an error's too
+ * ({"service": NAME, "status": 409, "error": "..."}), so that a script sees them all. */
+static void add_answer(json_t *answers, const char *name, const struct http_response *res)
+{
+	json_t *j = parse(res);
+
+	if (!json_is_object(j)) {
+		json_decref(j);
+		j = json_object();
+	}
+	if (res->status >= 300)
+		(void)json_object_set_new(j, "status", json_integer(res->status));
+	if (!json_object_get(j, "service"))
+		(void)json_object_set_new(j, "service", json_string(name));
+	(void)json_array_append_new(answers, j);
+}
+
 static void print_json(const json_t *j)
 {
 	json_dumpf(j, stdout, JSON_INDENT(2));
@@ -486,10 +503,10 @@ static int act(struct ctx *c, int argc, char **argv, const char *action)
 			rc = worse(rc, r);
 			continue;
 		}
+		if (c->json)
+			add_answer(answers, name, &res);
 		if (res.status == 202) {
-			if (c->json)
-				json_array_append_new(answers, parse(&res));
-			else
+			if (!c->json)
 				printf("%s: %s\n", name, gerund);
 		} else if (res.status == 409) {
 			/* Nothing to do (already running, already stopped) is not a failure;
@@ -524,6 +541,7 @@ static int cmd_restart(struct ctx *c, int argc, char **argv)
 
 static int cmd_signal(struct ctx *c, int argc, char **argv)
 {
+	json_t *answers = json_array();
 	char sig[64];
 	int rc = EXIT_OK;
 
@@ -536,18 +554,20 @@ static int cmd_signal(struct ctx *c, int argc, char **argv)
 		encode(argv[i], enc, sizeof(enc));
 		snprintf(target, sizeof(target), "/v1/services/%s/signal?signal=%s", enc, sig);
 		r = call(c, "POST", target, &res);
-		if (r == EXIT_UNREACHABLE)
+		if (r == EXIT_UNREACHABLE) {
+			json_decref(answers);
 			return r;
+		}
 		if (r) {
 			rc = worse(rc, r);
 			continue;
 		}
+		if (c->json)
+			add_answer(answers, argv[i], &res);
 		if (res.status == 200) {
 			json_t *j = parse(&res);
 
-			if (c->json)
-				print_json(j);
-			else
+			if (!c->json)
 				printf("%s: SIG%s sent\n",
 				       argv[i],
 				       json_string_value(json_object_get(j, "signal")) ?: argv[1]);
@@ -556,6 +576,9 @@ static int cmd_signal(struct ctx *c, int argc, char **argv)
 			rc = worse(rc, report_error(&res));
 		http_response_clear(&res);
 	}
+	if (c->json)
+		print_json(answers);
+	json_decref(answers);
 	return rc;
 }
 
@@ -858,10 +881,12 @@ static int cmd_shutdown(struct ctx *c, int argc, char **argv)
 
 static int cmd_version(struct ctx *c, int argc, char **argv)
 {
-	(void)c;
 	(void)argc;
 	(void)argv;
-	printf("vigilctl %s\n", PACKAGE_VERSION);
+	if (c->json)
+		printf("{\"vigilctl\": \"%s\"}\n", PACKAGE_VERSION);
+	else
+		printf("vigilctl %s\n", PACKAGE_VERSION);
 	return EXIT_OK;
 }
 

@@ -170,6 +170,40 @@ Test(vigilctl, start_stop_restart_and_their_exit_codes)
 	cr_assert(api_wait_state(&v, "off", "running", 5000));
 }
 
+Test(vigilctl, json_answers_of_several_services_form_one_array)
+{
+	char *out = NULL;
+	json_t *a;
+
+	start_with(NULL);
+	cr_assert(api_wait_state(&v, "web", "running", 5000));
+	/* web: nothing to do (409); off: started. */
+	cr_assert_eq(ctl_run(&v, &out, NULL, "--json", "start", "web", "off", NULL), 0);
+	a = json_loads(out, 0, NULL);
+	cr_assert(json_is_array(a) && json_array_size(a) == 2, "%s", out);
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(a, 0), "service")),
+			 "web");
+	cr_assert_eq(json_integer_value(json_object_get(json_array_get(a, 0), "status")), 409);
+	cr_assert(json_is_string(json_object_get(json_array_get(a, 0), "error")), "%s", out);
+	cr_assert_str_eq(json_string_value(json_object_get(json_array_get(a, 1), "service")),
+			 "off");
+	json_decref(a);
+	free(out);
+
+	cr_assert(api_wait_state(&v, "off", "running", 5000));
+	cr_assert_eq(ctl_run(&v, &out, NULL, "--json", "signal", "CONT", "web", "off", NULL), 0);
+	a = json_loads(out, 0, NULL);
+	cr_assert(json_is_array(a) && json_array_size(a) == 2, "%s", out);
+	json_decref(a);
+	free(out);
+
+	cr_assert_eq(ctl_run(&v, &out, NULL, "--json", "version", NULL), 0);
+	a = json_loads(out, 0, NULL);
+	cr_assert(json_is_string(json_object_get(a, "vigilctl")), "%s", out);
+	json_decref(a);
+	free(out);
+}
+
 Test(vigilctl, signal_and_its_exit_codes)
 {
 	char *out = NULL;
