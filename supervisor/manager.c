@@ -53,6 +53,7 @@ struct manager {
 	sd_event_source *shutdown_timer;
 	sd_event_source *kill_timer;
 	bool shutting_down, killing, exiting;
+	bool orphans_told; /* the shutdown sent SIGTERM to what the services left */
 	bool main_ended, failed_shutdown;
 	int exit_code;
 
@@ -283,21 +284,21 @@ static long pid_in_proc(void)
  * reparented here); as PID 1, to every process of the namespace. A child is found
  * in /proc and signalled through its /proc directory (pidfd_send_signal), never by
  * a number that may mean another process in vigild's namespace. */
-static void kill_orphans(struct manager *m)
+/* Sends @sig to every process reparented to vigild (as PID 1: to every process in
+ * its namespace). Returns how many were signalled (as PID 1: 1 for any). */
+static unsigned signal_orphans(int sig)
 {
+	unsigned signalled = 0;
 	long self;
 	DIR *d;
 	struct dirent *de;
 
-	(void)m;
-	if (getpid() == 1) {
-		(void)kill(-1, SIGKILL);
-		return;
-	}
+	if (getpid() == 1)
+		return kill(-1, sig) == 0;
 	self = pid_in_proc();
 	d = opendir("/proc");
 	if (!d)
-		return;
+		return 0;
 	while ((de = readdir(d))) {
 		char buf[512], *p;
 		int dfd, fd;
@@ -322,12 +323,21 @@ static void kill_orphans(struct manager *m)
 		}
 		/* Before Linux 5.1 by number, and only where /proc's numbers are vigild's:
 		 * an unreaped child's pid cannot have been reused. */
-		if (syscall(SYS_pidfd_send_signal, dfd, SIGKILL, NULL, 0) < 0 && errno == ENOSYS &&
-		    self == getpid())
-			(void)kill((pid_t)atol(de->d_name), SIGKILL);
+		if (syscall(SYS_pidfd_send_signal, dfd, sig, NULL, 0) == 0)
+			signalled++;
+		else if (errno == ENOSYS && self == getpid() &&
+			 kill((pid_t)atol(de->d_name), sig) == 0)
+			signalled++;
 		close(dfd);
 	}
 	closedir(d);
+	return signalled;
+}
+
+static void kill_orphans(struct manager *m)
+{
+	(void)m;
+	(void)signal_orphans(SIGKILL);
 }
 
 static int on_kill_timer(sd_event_source *src, uint64_t usec, void *userdata)
@@ -446,6 +456,15 @@ static int on_settle(sd_event_source *src, void *userdata)
 				service_feed(
 					m->services[i], LC_EV_DEPS_READY, "requirements ready");
 
+	if (m->shutting_down && !any_up && !m->exiting && !m->orphans_told &&
+	    reaper_reap(m->reaper)) {
+		/* Every service is down, and what they left behind is still there: it
+		 * gets the chance to end cleanly before SIGKILL at shutdown-timeout. */
+		m->orphans_told = true;
+		if (signal_orphans(SIGTERM) > 0)
+			log_warning("Processes the services left behind remain: SIGTERM sent, "
+				    "SIGKILL at shutdown-timeout");
+	}
 	if (m->shutting_down && !any_up && !m->exiting && !reaper_reap(m->reaper)) {
 		/* Every service is down and no descendant is left (SPEC §2). */
 		int code = m->main && !m->failed_shutdown ? main_status(m) : m->exit_code;

@@ -430,6 +430,8 @@ int main(int argc, char **argv)
 			write_atomically(arg, buf);
 		} else if (strcmp(a, "ignore") == 0) {
 			signal(signal_from_name(arg), SIG_IGN);
+		} else if (strcmp(a, "default") == 0) {
+			signal(signal_from_name(arg), SIG_DFL);
 		} else if (strcmp(a, "trap") == 0) {
 			struct sigaction sa = {.sa_handler = on_trap};
 			if (i + 1 >= argc)

@@ -170,14 +170,15 @@ Test(shutdown, stop_timeout_escalates_to_sigkill_for_the_whole_group)
 	cr_assert(!vh_alive((pid_t)grandchild), "the grandchild in the group survived");
 }
 
-/* Service p leaves a grandchild (its pid in DIR/gc) that its stop spares. */
+/* Service p leaves a grandchild (its pid in DIR/gc) that its stop spares, and that
+ * ignores the SIGTERM the shutdown sends what is left. */
 static void write_grandchild_service(void)
 {
 	vh_write(&v,
 		 "vigil.conf",
 		 "shutdown-timeout = 1s\n"
 		 "service p {\n"
-		 "  command = \"%s fork-pause %s pause\"\n"
+		 "  command = \"%s ignore TERM fork-pause %s default TERM pause\"\n"
 		 "  kill-mode = process\n"
 		 "}\n",
 		 vh_helper(),
@@ -229,6 +230,41 @@ Test(shutdown, so_it_does_in_a_pid_namespace_that_kept_the_outer_proc)
 	cr_assert(vh_count_log(&v, "Shutdown timeout reached") == 1);
 }
 
+Test(shutdown, what_services_left_behind_gets_sigterm_once_they_are_down)
+{
+	long long t0;
+
+	vh_write(&v,
+		 "vigil.conf",
+		 "shutdown-timeout = 30s\n"
+		 "service parent {\n"
+		 "  command = \"%s orphans 2 %s sleep 100 exit 0\"\n"
+		 "  restart = never\n"
+		 "  kill-mode = process\n"
+		 "}\n",
+		 vh_helper(),
+		 vh_path(&v, "orphans"));
+	vh_start(&v);
+	cr_assert(vh_wait_lines(vh_path(&v, "orphans"), 2, 5000));
+	cr_assert(vh_wait_log(&v, "parent: running -> exited", 1, 5000));
+	t0 = vh_now_ms();
+	kill(v.pid, SIGTERM);
+	/* Not the 30 s of shutdown-timeout: SIGTERM ends them at once. */
+	cr_assert_eq(vh_wait_exit(&v, 10000), 0);
+	cr_assert_lt(vh_now_ms() - t0, 5000);
+	cr_assert_eq(vh_count_log(&v, "left behind remain: SIGTERM sent"), 1);
+	cr_assert_eq(vh_count_log(&v, "Shutdown timeout reached"), 0);
+	{
+		FILE *f = fopen(vh_path(&v, "orphans"), "r");
+		int pid;
+
+		while (f && fscanf(f, "%d", &pid) == 1)
+			cr_assert(!vh_alive(pid), "orphan %d survived", pid);
+		if (f)
+			fclose(f);
+	}
+}
+
 Test(shutdown, orphans_of_services_are_reaped_by_the_subreaper)
 {
 	vh_write(&v,
@@ -275,7 +311,7 @@ Test(shutdown, as_pid_1_vigild_reaps_orphans_and_kills_leftovers_at_shutdown_tim
 		 "vigil.conf",
 		 "shutdown-timeout = 500ms\n"
 		 "service parent {\n"
-		 "  command = \"%s orphans 3 %s sleep 100 exit 0\"\n"
+		 "  command = \"%s ignore TERM orphans 3 %s sleep 100 exit 0\"\n"
 		 "  restart = never\n"
 		 "  kill-mode = process\n"
 		 "}\n",
