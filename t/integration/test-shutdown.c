@@ -230,23 +230,45 @@ Test(shutdown, so_it_does_in_a_pid_namespace_that_kept_the_outer_proc)
 	cr_assert(vh_count_log(&v, "Shutdown timeout reached") == 1);
 }
 
+/* Starts vigild with @globals and service parent, which leaves @n orphans (their
+ * pids in DIR/orphans) and exits; returns once it has. */
+static void start_leaving_orphans(const char *globals, int n)
+{
+	vh_write(&v,
+		 "vigil.conf",
+		 "%s"
+		 "service parent {\n"
+		 "  command = \"%s orphans %d %s sleep 100 exit 0\"\n"
+		 "  restart = never\n"
+		 "  kill-mode = process\n"
+		 "}\n",
+		 globals,
+		 vh_helper(),
+		 n,
+		 vh_path(&v, "orphans"));
+	vh_start(&v);
+	cr_assert(vh_wait_lines(vh_path(&v, "orphans"), n, 5000));
+	cr_assert(vh_wait_log(&v, "parent: running -> exited", 1, 5000));
+}
+
+/* The orphans' pids start_leaving_orphans() recorded; returns how many. */
+static int read_orphans(int *pids, int max)
+{
+	FILE *f = fopen(vh_path(&v, "orphans"), "r");
+	int n = 0;
+
+	while (f && n < max && fscanf(f, "%d", &pids[n]) == 1)
+		n++;
+	if (f)
+		fclose(f);
+	return n;
+}
+
 Test(shutdown, what_services_left_behind_gets_sigterm_once_they_are_down)
 {
 	long long t0;
 
-	vh_write(&v,
-		 "vigil.conf",
-		 "shutdown-timeout = 30s\n"
-		 "service parent {\n"
-		 "  command = \"%s orphans 2 %s sleep 100 exit 0\"\n"
-		 "  restart = never\n"
-		 "  kill-mode = process\n"
-		 "}\n",
-		 vh_helper(),
-		 vh_path(&v, "orphans"));
-	vh_start(&v);
-	cr_assert(vh_wait_lines(vh_path(&v, "orphans"), 2, 5000));
-	cr_assert(vh_wait_log(&v, "parent: running -> exited", 1, 5000));
+	start_leaving_orphans("shutdown-timeout = 30s\n", 2);
 	t0 = vh_now_ms();
 	kill(v.pid, SIGTERM);
 	/* Not the 30 s of shutdown-timeout: SIGTERM ends them at once. */
@@ -255,41 +277,28 @@ Test(shutdown, what_services_left_behind_gets_sigterm_once_they_are_down)
 	cr_assert_eq(vh_count_log(&v, "left behind remain: SIGTERM sent"), 1);
 	cr_assert_eq(vh_count_log(&v, "Shutdown timeout reached"), 0);
 	{
-		FILE *f = fopen(vh_path(&v, "orphans"), "r");
-		int pid;
+		int pids[2], n = read_orphans(pids, 2);
 
-		while (f && fscanf(f, "%d", &pid) == 1)
-			cr_assert(!vh_alive(pid), "orphan %d survived", pid);
-		if (f)
-			fclose(f);
+		for (int i = 0; i < n; i++)
+			cr_assert(!vh_alive(pids[i]), "orphan %d survived", pids[i]);
 	}
 }
 
 Test(shutdown, orphans_of_services_are_reaped_by_the_subreaper)
 {
-	vh_write(&v,
-		 "vigil.conf",
-		 "service parent {\n"
-		 "  command = \"%s orphans 5 %s sleep 100 exit 0\"\n"
-		 "  restart = never\n"
-		 "  kill-mode = process\n"
-		 "}\n",
-		 vh_helper(),
-		 vh_path(&v, "orphans"));
-	vh_start(&v);
-	cr_assert(vh_wait_lines(vh_path(&v, "orphans"), 5, 5000));
-	cr_assert(vh_wait_log(&v, "parent: running -> exited", 1, 5000));
+	start_leaving_orphans("", 5);
 	{
-		FILE *f = fopen(vh_path(&v, "orphans"), "r");
-		int pid;
-		while (f && fscanf(f, "%d", &pid) == 1) {
-			cr_assert(vh_alive(pid));
-			cr_assert_eq(
-				vh_ppid(pid), v.pid, "orphan %d was not reparented to vigild", pid);
-			kill(pid, SIGKILL);
+		int pids[5], n = read_orphans(pids, 5);
+
+		cr_assert_eq(n, 5);
+		for (int i = 0; i < n; i++) {
+			cr_assert(vh_alive(pids[i]));
+			cr_assert_eq(vh_ppid(pids[i]),
+				     v.pid,
+				     "orphan %d was not reparented to vigild",
+				     pids[i]);
+			kill(pids[i], SIGKILL);
 		}
-		if (f)
-			fclose(f);
 	}
 	/* Killed above, reparented to vigild: reaped by it, not left as zombies. */
 	cr_assert(vh_wait_log(&v, "Reaped orphan", 5, 5000));
