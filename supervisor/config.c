@@ -671,6 +671,8 @@ static int blank_and_scan(const char *file, char *buf, size_t len)
 				buf[i] = ' ';
 			i--;
 		} else if (c == '/' && i + 1 < len && buf[i + 1] == '*') {
+			unsigned comment_line = line;
+
 			buf[i] = buf[i + 1] = ' ';
 			for (i += 2;
 			     i < len && !(buf[i] == '*' && i + 1 < len && buf[i + 1] == '/');
@@ -681,6 +683,14 @@ static int blank_and_scan(const char *file, char *buf, size_t len)
 					buf[i] = ' ';
 			if (i < len)
 				buf[i] = buf[i + 1] = ' ', i++;
+			else {
+				/* libconfuse would take the rest of the file as the comment. */
+				config_errors_add(ctx.errors,
+						  "%s:%u: comment '/*' is never closed with '*/'",
+						  file,
+						  comment_line);
+				return -EINVAL;
+			}
 		} else if (c == '{') {
 			char kw[32] = "", title[CONFIG_NAME_MAX + 1] = "";
 			const char *p = word_before(buf, buf + i, title, sizeof(title));

@@ -407,6 +407,14 @@ Test(config, a_section_that_is_never_closed_is_an_error)
 	expect_only_error("vigil.conf", 1, "'{' is never closed");
 }
 
+Test(config, a_comment_that_is_never_closed_is_an_error_at_its_line)
+{
+	cr_assert_eq(load("service a {\n  command = \"x\"\n}\n/* off for now\nservice b {\n"
+			  "  command = \"y\"\n}\n"),
+		     -EINVAL);
+	expect_only_error("vigil.conf", 4, "comment '/*' is never closed with '*/'");
+}
+
 Test(config, a_service_defined_twice_in_one_file_is_an_error)
 {
 	cr_assert_eq(load("service a { command = \"a\" }\n\nservice a { command = \"b\" }\n"),
