@@ -498,21 +498,33 @@ static bool start_needed(const struct service *s, bool named)
 	}
 }
 
-/* Starts @s and, first, what it requires. Returns whether anything changed (a start,
- * or a pending stop called off). */
 static bool start_with_requirements(struct manager *m, struct service *s, const char *reason,
-				    bool named)
+				    bool named);
+
+/* Starts what @s requires and needs a start. Returns whether anything changed. */
+static bool start_requirements(struct manager *m, const struct service *s)
 {
 	const struct service_config *c = service_get_config(s);
-	bool changed = service_get_pending_stop(s) != LC_EV_COUNT;
+	bool changed = false;
 
-	service_set_pending_stop(s, LC_EV_COUNT);
 	for (size_t k = 0; k < c->n_requires; k++) {
 		struct service *r = manager_find(m, c->requires[k]);
 		if (r && (start_needed(r, false) || service_get_pending_stop(r) != LC_EV_COUNT))
 			changed |= start_with_requirements(
 				m, r, "required by a started service", false);
 	}
+	return changed;
+}
+
+/* Starts @s and, first, what it requires. Returns whether anything changed (a start,
+ * or a pending stop called off). */
+static bool start_with_requirements(struct manager *m, struct service *s, const char *reason,
+				    bool named)
+{
+	bool changed = service_get_pending_stop(s) != LC_EV_COUNT;
+
+	service_set_pending_stop(s, LC_EV_COUNT);
+	changed |= start_requirements(m, s);
 	if (start_needed(s, named)) {
 		service_feed(s, LC_EV_START, reason);
 		changed = true;
@@ -854,10 +866,11 @@ int manager_run(struct manager *m)
 	for (size_t i = 0; i < m->n_services; i++)
 		if (service_get_config(m->services[i])->autostart)
 			service_feed(m->services[i], LC_EV_START, "autostart");
-	/* Then what they require that does not start by itself. */
+	/* Then what they require that does not start by itself (not they themselves
+	 * again: one that could not start is failed by now). */
 	for (size_t i = 0; i < m->n_services; i++)
 		if (service_get_config(m->services[i])->autostart)
-			(void)start_with_requirements(m, m->services[i], "autostart", false);
+			(void)start_requirements(m, m->services[i]);
 	/* A child that exited before SIGCHLD was blocked raised nothing to see. */
 	(void)reaper_reap(m->reaper);
 	/* Parsing left freed memory in the heap (libconfuse allocates a copy of the
@@ -1091,7 +1104,7 @@ int manager_reload(struct manager *m, struct config_errors *errors, struct reloa
 	for (size_t i = 0; ret->added[i]; i++) {
 		struct service *s = manager_find(m, ret->added[i]);
 		if (s && service_get_config(s)->autostart)
-			(void)start_with_requirements(m, s, "added", false);
+			(void)start_requirements(m, s);
 	}
 	mark_dirty(m);
 	log_info("Reloaded: %zu added, %zu removed, %zu changed, %zu unchanged",

@@ -196,8 +196,11 @@ static int spawn(struct service *s, char *why, size_t why_size)
 		}
 		r = text ? env_file_parse(text, len, &parsed, &line) : 0;
 		if (r == -EINVAL) {
-			snprintf(
-				why, why_size, "bad line %u in env-file '%s'", line, cfg->env_file);
+			snprintf(why,
+				 why_size,
+				 "%s:%u: bad env-file line (NAME=VALUE expected, any quote closed)",
+				 cfg->env_file,
+				 line);
 			return r;
 		}
 		for (char **e = parsed; r >= 0 && e && *e; e++)

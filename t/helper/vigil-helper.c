@@ -314,13 +314,19 @@ static _Noreturn void http_serve(int port, const char *status_file)
 			if (strstr(req, "\r\n\r\n"))
 				break;
 		}
-		fd = open(status_file, O_RDONLY | O_CLOEXEC);
-		if (fd >= 0) {
+		/* An empty file is one a test is writing (truncated, not yet written):
+		 * read again rather than answer 200 in between. */
+		for (int tries = 0; tries < 100; tries++) {
+			fd = open(status_file, O_RDONLY | O_CLOEXEC);
+			if (fd < 0)
+				break;
 			n = read(fd, st, sizeof(st) - 1);
 			st[n > 0 ? n : 0] = '\0';
 			close(fd);
-			if (n <= 0)
-				snprintf(st, sizeof(st), "200");
+			if (n > 0)
+				break;
+			snprintf(st, sizeof(st), "200");
+			usleep(1000);
 		}
 		if (strncmp(st, "hang", 4) == 0) {
 			if (n_hung == 1024) {

@@ -262,6 +262,32 @@ Test(supervision, an_unknown_user_is_a_failed_run_with_its_reason)
 		&v, "u: starting -> failed (unknown user 'no-such-user-here')", 1, 5000));
 }
 
+Test(supervision, a_bad_env_file_line_is_a_failed_run_naming_file_and_line)
+{
+	char want[512];
+
+	vh_write(&v, "env", "A=1\n# fine\nB='open\n");
+	vh_write(&v,
+		 "vigil.conf",
+		 "service e {\n"
+		 "  command = \"%s pause\"\n"
+		 "  env-file = \"%s\"\n"
+		 "  restart = never\n"
+		 "}\n",
+		 vh_helper(),
+		 vh_path(&v, "env"));
+	vh_start(&v);
+	snprintf(want,
+		 sizeof(want),
+		 "e: starting -> failed (%s:3: bad env-file line (NAME=VALUE expected, any quote "
+		 "closed))",
+		 vh_path(&v, "env"));
+	cr_assert(vh_wait_log(&v, want, 1, 5000), "%s", vh_read(v.log));
+	/* Tried once: autostart does not start it again. */
+	vh_msleep(vh_ms(200));
+	cr_assert_eq(vh_count_log(&v, "e: failed -> starting"), 0);
+}
+
 Test(supervision, oneshot_is_ready_when_it_exits_and_releases_its_dependents)
 {
 	vh_write(&v,
