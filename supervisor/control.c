@@ -288,10 +288,10 @@ static unsigned handle_reload(const struct call *call, struct reply *out)
 	struct reload_result res = {0};
 	int r;
 
+	if (manager_is_shutting_down(call->ctl->manager))
+		return fail(out, MHD_HTTP_SERVICE_UNAVAILABLE, "vigild is shutting down");
 	log_info("Reloading the configuration, requested by %s", call->peer->who);
 	r = manager_reload(call->ctl->manager, &errors, &res);
-	if (r == -ESHUTDOWN)
-		return fail(out, MHD_HTTP_SERVICE_UNAVAILABLE, "vigild is shutting down");
 	if (r < 0) {
 		for (size_t i = 0; i < errors.n; i++)
 			log_error("%s", errors.lines[i]);
@@ -772,11 +772,13 @@ int control_route_find(const char *method, const char *path, bool tcp, struct co
 		}
 		if (!strstr(ret->allow, r->method)) {
 			size_t len = strlen(ret->allow);
+			/* HEAD is answered wherever GET is. */
 			snprintf(ret->allow + len,
 				 sizeof(ret->allow) - len,
-				 "%s%s",
+				 "%s%s%s",
 				 len ? ", " : "",
-				 r->method);
+				 r->method,
+				 STREQ(r->method, "GET") ? ", HEAD" : "");
 		}
 		path_known = true;
 	}

@@ -405,7 +405,8 @@ static int main_status(const struct manager *m)
 
 /* Feeds the pending stops whose dependents are down. Returns true when a service of
  * @list still has a process. */
-static bool feed_pending_stops(struct manager *m, struct service *const *list, size_t n)
+static bool feed_pending_stops(struct manager *m, struct service *const *list, size_t n,
+			       bool removed)
 {
 	bool any_up = false;
 
@@ -421,6 +422,7 @@ static bool feed_pending_stops(struct manager *m, struct service *const *list, s
 			service_feed(s,
 				     ev,
 				     m->shutting_down   ? "shutdown"
+				     : removed          ? "removed from the configuration"
 				     : ev == LC_EV_STOP ? "stop requested"
 							: "a required service is stopping");
 			if (ev == LC_EV_STOP && !service_has_processes(s))
@@ -442,8 +444,8 @@ static int on_settle(sd_event_source *src, void *userdata)
 	if (m->failed_shutdown && !m->shutting_down)
 		manager_shutdown(m, MANAGER_EXIT_SERVICE_FAILED);
 
-	any_up = feed_pending_stops(m, m->services, m->n_services);
-	any_up |= feed_pending_stops(m, m->removed, m->n_removed);
+	any_up = feed_pending_stops(m, m->services, m->n_services, false);
+	any_up |= feed_pending_stops(m, m->removed, m->n_removed, true);
 	for (size_t i = m->n_removed; i-- > 0;)
 		if (!service_has_processes(m->removed[i])) {
 			log_info("%s: removed", service_get_name(m->removed[i]));
@@ -614,11 +616,13 @@ static int on_signal(sd_event_source *src, const struct signalfd_siginfo *si, vo
 		struct reload_result res = {0};
 		int r;
 
+		if (m->shutting_down) {
+			log_warning("Ignoring SIGHUP: shutting down");
+			break;
+		}
 		log_info("Reloading the configuration (SIGHUP)");
 		r = manager_reload(m, &errors, &res);
-		if (r == -ESHUTDOWN)
-			log_warning("Ignoring SIGHUP: shutting down");
-		else if (r < 0) {
+		if (r < 0) {
 			for (size_t i = 0; i < errors.n; i++)
 				log_error("%s", errors.lines[i]);
 			log_error("Reload failed: nothing changed");

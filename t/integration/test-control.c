@@ -599,6 +599,7 @@ Test(control, a_reload_during_a_shutdown_answers_503)
 	cr_assert_eq(vh_count_log(&v, "Reload failed"), 0);
 	cr_assert_eq(vh_wait_exit(&v, 10000), 0);
 	cr_assert_eq(vh_count_log(&v, "late:"), 0, "the reload started late");
+	cr_assert_eq(vh_count_log(&v, "Reloading the configuration"), 0);
 }
 
 Test(control, shutdown_answers_202_then_vigild_exits_cleanly)

@@ -63,6 +63,8 @@ Test(reload, adds_removes_and_changes_services_and_keeps_unchanged_ones_running)
 	kill(v.pid, SIGHUP);
 	cr_assert(vh_wait_log(&v, "Reloaded: 1 added, 1 removed, 1 changed, 1 unchanged", 1, 5000));
 	cr_assert(vh_wait_log(&v, "drop: removed", 1, 5000));
+	cr_assert(vh_count_log(&v, "drop: running -> stopping (removed from the configuration)") ==
+		  1);
 	cr_assert(!vh_alive((pid_t)drop));
 	cr_assert_gt(vh_wait_long(&v, "add", 5000), 0);
 	cr_assert_neq(vh_wait_long(&v, "change", 5000), change, "a changed service restarts");
@@ -177,6 +179,7 @@ Test(reload, sighup_during_a_shutdown_starts_nothing)
 	cr_assert_eq(vh_wait_exit(&v, 10000), 0);
 	cr_assert(!exists(vh_path(&v, "late")), "a service started during the shutdown");
 	cr_assert_eq(vh_count_log(&v, "late:"), 0);
+	cr_assert_eq(vh_count_log(&v, "Reloading the configuration"), 0);
 }
 
 /* A service stopped on request, whose stop still waits for a dependent to go

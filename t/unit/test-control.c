@@ -59,7 +59,7 @@ Test(control_route, a_known_path_with_another_method_is_405_with_allow)
 	struct control_match m;
 
 	cr_assert_eq(route("DELETE", "/v1/services/web", false, &m), -EOPNOTSUPP);
-	cr_assert_str_eq(m.allow, "GET");
+	cr_assert_str_eq(m.allow, "GET, HEAD");
 	cr_assert_eq(route("GET", "/v1/services/web/start", false, &m), -EOPNOTSUPP);
 	cr_assert_str_eq(m.allow, "POST");
 	cr_assert_eq(route("POST", "/metrics", false, &m), -EOPNOTSUPP);
