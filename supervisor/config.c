@@ -635,13 +635,23 @@ static size_t env_token_length(const char *buf, size_t len, size_t i, bool in_qu
 	return *next_close < len ? *next_close - i + 1 : 0;
 }
 
+/* Whether this file defined service @title already (blank_and_scan()'s marks). */
+static bool defined_before(const char *title)
+{
+	for (size_t i = 0; i < ctx.n_sections; i++)
+		if (ctx.sections[i].depth == 0 && STREQ(ctx.sections[i].keyword, "service") &&
+		    STREQ(ctx.sections[i].title, title))
+			return true;
+	return false;
+}
+
 /* Blanks comments outside quotes (keeping newlines, so libconfuse counts lines
  * right: notes §6, trap 1), notes where each section opens and checks that braces
  * balance (trap 5). Returns 0 or -EINVAL after reporting. */
 static int blank_and_scan(const char *file, char *buf, size_t len)
 {
 	unsigned line = 1, depth = 0, open_lines[64], quote_line = 0, services = 0;
-	size_t next_close = 0;
+	size_t next_close = 0, dup_from = SIZE_MAX;
 	char quote = 0;
 
 	for (size_t i = 0; i < len; i++) {
@@ -699,10 +709,27 @@ static int blank_and_scan(const char *file, char *buf, size_t len)
 			if (depth < ELEMENTSOF(open_lines))
 				open_lines[depth] = line;
 			depth++;
-			if (list)
+			/* Inside a blanked duplicate nothing is noted: libconfuse never
+			 * sees its sections. */
+			if (list || dup_from != SIZE_MAX)
 				continue;
 			if (depth == 1) {
-				word_before(buf, p, kw, sizeof(kw));
+				const char *k = word_before(buf, p, kw, sizeof(kw));
+
+				/* A second definition in this file: said here, and blanked
+				 * (at its '}') so that libconfuse, which would stop at it,
+				 * reads on and the other errors come out in the same run. */
+				if (STREQ(kw, "service") && dup_from == SIZE_MAX &&
+				    defined_before(title)) {
+					config_errors_add(ctx.errors,
+							  "%s:%u: service '%s' is defined twice in "
+							  "this file",
+							  file,
+							  line,
+							  title);
+					dup_from = (size_t)(k - buf);
+					continue;
+				}
 			} else {
 				/* A nested section has a keyword and no title. */
 				memcpy(kw, title, sizeof(kw) - 1);
@@ -753,6 +780,12 @@ static int blank_and_scan(const char *file, char *buf, size_t len)
 				return -EINVAL;
 			}
 			depth--;
+			if (depth == 0 && dup_from != SIZE_MAX) {
+				for (size_t k = dup_from; k <= i; k++)
+					if (buf[k] != '\n')
+						buf[k] = ' ';
+				dup_from = SIZE_MAX;
+			}
 		}
 	}
 	if (quote) {

@@ -422,6 +422,22 @@ Test(config, a_service_defined_twice_in_one_file_is_an_error)
 	expect_only_error("vigil.conf", 3, "service 'a' is defined twice in this file");
 }
 
+Test(config, a_duplicate_in_one_file_does_not_hide_the_other_semantic_errors)
+{
+	cr_assert_eq(load("service a {\n  command = \"x\"\n  requires = {\"nope\"}\n}\n"
+			  "service b {\n  command = \"x\"\n  requires = {\"c\"}\n}\n"
+			  "service c {\n  command = \"x\"\n  requires = {\"b\"}\n}\n"
+			  "service a {\n  command = \"y\"\n"
+			  "  liveness { exec = \"/bin/true\" }\n}\n"
+			  "service d {\n  command = \"x\"\n  requires = {\"ghost\"}\n}\n"),
+		     -EINVAL);
+	expect_error("vigil.conf", 13, "service 'a' is defined twice in this file");
+	expect_error("vigil.conf", 3, "service 'a' requires 'nope', which is not defined");
+	expect_error("vigil.conf", 7, "dependency cycle");
+	/* Lines after the blanked duplicate still count right. */
+	expect_error("vigil.conf", 19, "service 'd' requires 'ghost', which is not defined");
+}
+
 Test(config, a_service_defined_in_two_files_names_both)
 {
 	char text[256];
