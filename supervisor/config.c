@@ -719,6 +719,19 @@ static int blank_and_scan(const char *file, char *buf, size_t len)
 				/* A second definition in this file: said here, and blanked
 				 * (at its '}') so that libconfuse, which would stop at it,
 				 * reads on and the other errors come out in the same run. */
+				/* libconfuse compares each service's title with every
+				 * earlier one (10000 took it 3 s here), and so does
+				 * defined_before(): stop a file with more than a
+				 * configuration may hold before it gets them (a 4 MiB file
+				 * holds 170000), duplicates counted. */
+				if (STREQ(kw, "service") && ++services > CONFIG_SERVICES_MAX) {
+					config_errors_add(ctx.errors,
+							  "%s:%u: more than %d services",
+							  file,
+							  line,
+							  CONFIG_SERVICES_MAX);
+					return -EINVAL;
+				}
 				if (STREQ(kw, "service") && dup_from == SIZE_MAX &&
 				    defined_before(title)) {
 					config_errors_add(ctx.errors,
@@ -735,18 +748,6 @@ static int blank_and_scan(const char *file, char *buf, size_t len)
 				memcpy(kw, title, sizeof(kw) - 1);
 				kw[sizeof(kw) - 1] = '\0';
 				title[0] = '\0';
-			}
-			/* libconfuse compares each service's title with every earlier one:
-			 * 10000 took it 3 s here. Stop a file with more than a configuration
-			 * may hold before it gets them (a 4 MiB file holds 170000). */
-			if (depth == 1 && STREQ(kw, "service") &&
-			    ++services > CONFIG_SERVICES_MAX) {
-				config_errors_add(ctx.errors,
-						  "%s:%u: more than %d services",
-						  file,
-						  line,
-						  CONFIG_SERVICES_MAX);
-				return -EINVAL;
 			}
 			if (ctx.n_sections >= CONFIG_SECTIONS_MAX) {
 				config_errors_add(ctx.errors,

@@ -11,13 +11,13 @@
 #include "macro.h"
 
 /* A pipe or FIFO with nothing to read yet: waits for its writer. */
-static int wait_readable(int fd)
+static int wait_readable(int fd, int wait_ms)
 {
 	struct pollfd p = {.fd = fd, .events = POLLIN};
 	int r;
 
 	do
-		r = poll(&p, 1, FILEIO_WAIT_MS);
+		r = poll(&p, 1, wait_ms);
 	while (r < 0 && errno == EINTR);
 	if (r < 0)
 		return -errno;
@@ -26,9 +26,14 @@ static int wait_readable(int fd)
 
 int fileio_read(const char *path, size_t max, char **ret, size_t *ret_len)
 {
+	return fileio_read_wait(path, max, FILEIO_WAIT_MS, ret, ret_len);
+}
+
+int fileio_read_wait(const char *path, size_t max, int wait_ms, char **ret, size_t *ret_len)
+{
 	/* O_NONBLOCK: opening a FIFO nobody writes to would wait for a writer, in
-	 * vigild's loop or in `--check`, for ever; it waits FILEIO_WAIT_MS at most for
-	 * each piece (wait_readable()). */
+	 * vigild's loop or in `--check`, for ever; it waits @wait_ms at most for each
+	 * piece (wait_readable()). */
 	CLEANUP_CLOSE int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	CLEANUP_FREE char *buf = NULL;
 	struct stat st;
@@ -68,7 +73,7 @@ int fileio_read(const char *path, size_t max, char **ret, size_t *ret_len)
 		/* A FIFO without a writer reads as its end: wait for data, or for the end
 		 * a writer leaves (poll() sees neither before a writer came). */
 		if (!S_ISREG(st.st_mode)) {
-			int r = wait_readable(fd);
+			int r = wait_readable(fd, wait_ms);
 
 			if (r < 0)
 				return r;

@@ -11,3 +11,6 @@
  * -EISDIR for a directory, -ENODATA for a pipe or FIFO that kept it waiting
  * FILEIO_WAIT_MS (nobody writes to it), or open()'s or read()'s -errno. */
 int fileio_read(const char *path, size_t max, char **ret, size_t *ret_len);
+/* The same, waiting at most @wait_ms for each piece of a pipe or FIFO (0: only what
+ * is there already), as for an env-file read in vigild's loop at every start. */
+int fileio_read_wait(const char *path, size_t max, int wait_ms, char **ret, size_t *ret_len);

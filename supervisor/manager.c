@@ -500,38 +500,54 @@ static bool start_needed(const struct service *s, bool named)
 	}
 }
 
-static bool start_with_requirements(struct manager *m, struct service *s, const char *reason,
-				    bool named);
+static bool start_at(struct manager *m, struct service *s, const char *reason, bool named,
+		     bool boot, unsigned depth);
 
-/* Starts what @s requires and needs a start. Returns whether anything changed. */
-static bool start_requirements(struct manager *m, const struct service *s)
+/* Starts what @s requires and needs a start; as autostart does it (@boot), only what
+ * nobody started yet: an autostart requirement whose own start failed stays failed.
+ * The walk follows the definitions that run now, which may form a cycle while a
+ * reload's new ones wait for old runs to end: @depth bounds it. Returns whether
+ * anything changed. */
+static bool start_requirements(struct manager *m, const struct service *s, bool boot,
+			       unsigned depth)
 {
 	const struct service_config *c = service_get_config(s);
 	bool changed = false;
 
+	if (depth > m->n_services)
+		return false;
 	for (size_t k = 0; k < c->n_requires; k++) {
 		struct service *r = manager_find(m, c->requires[k]);
-		if (r && (start_needed(r, false) || service_get_pending_stop(r) != LC_EV_COUNT))
-			changed |= start_with_requirements(
-				m, r, "required by a started service", false);
+
+		if (r &&
+		    (boot ? !service_is_wanted(r)
+			  : start_needed(r, false) || service_get_pending_stop(r) != LC_EV_COUNT))
+			changed |= start_at(
+				m, r, "required by a started service", false, boot, depth + 1);
 	}
 	return changed;
 }
 
 /* Starts @s and, first, what it requires. Returns whether anything changed (a start,
  * or a pending stop called off). */
-static bool start_with_requirements(struct manager *m, struct service *s, const char *reason,
-				    bool named)
+static bool start_at(struct manager *m, struct service *s, const char *reason, bool named,
+		     bool boot, unsigned depth)
 {
 	bool changed = service_get_pending_stop(s) != LC_EV_COUNT;
 
 	service_set_pending_stop(s, LC_EV_COUNT);
-	changed |= start_requirements(m, s);
+	changed |= start_requirements(m, s, boot, depth);
 	if (start_needed(s, named)) {
 		service_feed(s, LC_EV_START, reason);
 		changed = true;
 	}
 	return changed;
+}
+
+static bool start_with_requirements(struct manager *m, struct service *s, const char *reason,
+				    bool named)
+{
+	return start_at(m, s, reason, named, false, 0);
 }
 
 static bool is_up(const struct service *s)
@@ -874,7 +890,7 @@ int manager_run(struct manager *m)
 	 * again: one that could not start is failed by now). */
 	for (size_t i = 0; i < m->n_services; i++)
 		if (service_get_config(m->services[i])->autostart)
-			(void)start_requirements(m, m->services[i]);
+			(void)start_requirements(m, m->services[i], true, 0);
 	/* A child that exited before SIGCHLD was blocked raised nothing to see. */
 	(void)reaper_reap(m->reaper);
 	/* Parsing left freed memory in the heap (libconfuse allocates a copy of the
@@ -1065,11 +1081,11 @@ int manager_reload(struct manager *m, struct config_errors *errors, struct reloa
 			/* Removed by an earlier reload and still on its way down: the same
 			 * service again (its run ends, then it starts if it is autostart),
 			 * not a second one beside it on the same notify socket. */
+			service_set_pending_stop(s, LC_EV_COUNT);
 			if (service_config_equal(service_get_pending_config(s), sc))
 				service_config_free(sc);
 			else
 				(void)service_reconfigure(s, sc);
-			service_set_pending_stop(s, LC_EV_COUNT);
 		} else {
 			r = service_new(&m->host, sc, &s);
 			if (r < 0) {
@@ -1108,7 +1124,7 @@ int manager_reload(struct manager *m, struct config_errors *errors, struct reloa
 	for (size_t i = 0; ret->added[i]; i++) {
 		struct service *s = manager_find(m, ret->added[i]);
 		if (s && service_get_config(s)->autostart)
-			(void)start_requirements(m, s);
+			(void)start_requirements(m, s, true, 0);
 	}
 	mark_dirty(m);
 	log_info("Reloaded: %zu added, %zu removed, %zu changed, %zu unchanged",

@@ -72,8 +72,11 @@ bool reaper_reap(struct reaper *r)
 		pid_t pid = waitpid(-1, &status, WNOHANG);
 
 		if (pid <= 0 && orphans && r->on_orphans) {
+			int saved = errno;
+
 			orphans = false;
 			r->on_orphans(r->orphans_userdata);
+			errno = saved; /* waitpid()'s, looked at below */
 		}
 		if (pid == 0)
 			return true;

@@ -29,6 +29,9 @@
 /* The largest env-file read: a cap on what one spawn may cost. */
 #define SERVICE_ENV_FILE_MAX (1U << 20)
 
+/* While what a main process left in its group goes: how often to look. */
+#define SERVICE_DRAIN_POLL (100 * USEC_PER_MSEC)
+
 /* NOTIFY_SOCKET=, WATCHDOG_USEC= and the terminating NULL. */
 #define SERVICE_OWN_ENV_MAX 3
 
@@ -42,9 +45,11 @@ struct service {
 	pid_t pid;
 	/* Main exited and left processes in its group (kill-mode = group): the run
 	 * ends, and its exit is fed, once the group is empty (SIGKILL at stop-timeout). */
-	pid_t drain_pgid;             /* 0: no group to wait for */
-	enum lc_event drain_ev;       /* the exit to feed then, */
-	char *drain_reason;           /* with its reason */
+	pid_t drain_pgid;        /* 0: no group to wait for */
+	enum lc_event drain_ev;  /* the exit to feed then, */
+	char *drain_reason;      /* with its reason */
+	uint64_t drain_deadline; /* monotonic µs: SIGKILL then */
+	bool drain_killed;
 	sd_event_source *drain_timer; /* allocated by the first drain */
 	char **envp;                  /* pointers into the base environment and `environment` */
 	struct service **requires;
@@ -183,7 +188,8 @@ static int spawn(struct service *s, char *why, size_t why_size)
 		size_t len = 0;
 		unsigned line = 0;
 
-		r = fileio_read(cfg->env_file, SERVICE_ENV_FILE_MAX, &text, &len);
+		/* In the loop, at every start: a FIFO gets no time to be written. */
+		r = fileio_read_wait(cfg->env_file, SERVICE_ENV_FILE_MAX, 0, &text, &len);
 		if (r == -ENOENT && cfg->env_file_optional)
 			r = 0;
 		else if (r < 0) {
@@ -344,9 +350,16 @@ static void send_signal(struct service *s, int sig)
 
 int service_signal(struct service *s, int sig)
 {
-	if (s->pid <= 0)
+	pid_t target;
+
+	/* What main left in its group is the service's until it has gone. */
+	if (s->pid > 0)
+		target = s->cfg->kill_mode == KILL_MODE_GROUP ? -s->pid : s->pid;
+	else if (s->drain_pgid > 0)
+		target = -s->drain_pgid;
+	else
 		return -ESRCH;
-	if (kill(s->cfg->kill_mode == KILL_MODE_GROUP ? -s->pid : s->pid, sig) < 0)
+	if (kill(target, sig) < 0)
 		return -errno;
 	return 0;
 }
@@ -519,17 +532,35 @@ void service_check_drain(struct service *s)
 		end_drain(s);
 }
 
-static int on_drain_timeout(sd_event_source *src, uint64_t usec, void *userdata)
+/* The group's end is looked for after each orphan vigild reaps, and every
+ * SERVICE_DRAIN_POLL: its last member may be reaped by a parent outside the group. */
+static void arm_drain_timer(struct service *s)
+{
+	uint64_t next = now_monotonic(s) + SERVICE_DRAIN_POLL;
+
+	if (!s->drain_killed && s->drain_deadline < next)
+		next = s->drain_deadline;
+	(void)sd_event_source_set_time(s->drain_timer, next);
+	(void)sd_event_source_set_enabled(s->drain_timer, SD_EVENT_ONESHOT);
+}
+
+static int on_drain_timer(sd_event_source *src, uint64_t usec, void *userdata)
 {
 	struct service *s = userdata;
 
 	(void)src;
-	(void)usec;
-	log_warning("%s: what its main process left in its group is still there after "
-		    "stop-timeout: sending SIGKILL",
-		    s->cfg->name);
-	(void)kill(-s->drain_pgid, SIGKILL);
-	service_check_drain(s);
+	if (kill(-s->drain_pgid, 0) < 0 && errno == ESRCH) {
+		end_drain(s);
+		return 0;
+	}
+	if (!s->drain_killed && usec >= s->drain_deadline) {
+		log_warning("%s: what its main process left in its group is still there after "
+			    "stop-timeout: sending SIGKILL",
+			    s->cfg->name);
+		(void)kill(-s->drain_pgid, SIGKILL);
+		s->drain_killed = true;
+	}
+	arm_drain_timer(s);
 	return 0;
 }
 
@@ -538,14 +569,12 @@ static int on_drain_timeout(sd_event_source *src, uint64_t usec, void *userdata)
  * (no memory): the exit is then fed at once. */
 static bool start_drain(struct service *s, pid_t pgid, enum lc_event ev, const char *reason)
 {
-	uint64_t deadline = now_monotonic(s) + s->cfg->policy.stop_timeout;
-
 	if (!s->drain_timer && sd_event_add_time(s->host->event,
 						 &s->drain_timer,
 						 CLOCK_MONOTONIC,
-						 deadline,
+						 USEC_INFINITY,
 						 1,
-						 on_drain_timeout,
+						 on_drain_timer,
 						 s) < 0)
 		return false;
 	s->drain_reason = strdup(reason);
@@ -553,11 +582,14 @@ static bool start_drain(struct service *s, pid_t pgid, enum lc_event ev, const c
 		return false;
 	s->drain_pgid = pgid;
 	s->drain_ev = ev;
-	(void)sd_event_source_set_time(s->drain_timer, deadline);
-	(void)sd_event_source_set_enabled(s->drain_timer, SD_EVENT_ONESHOT);
+	s->drain_deadline = now_monotonic(s) + s->cfg->policy.stop_timeout;
+	s->drain_killed = false;
+	arm_drain_timer(s);
 	log_info("%s: main process %s; stopping what it left in its process group",
 		 s->cfg->name,
 		 reason);
+	/* Main is gone: not ready while the rest goes. */
+	service_feed(s, LC_EV_NOT_READY, "main process exited");
 	return true;
 }
 

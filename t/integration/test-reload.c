@@ -373,3 +373,71 @@ Test(reload, a_service_put_back_while_its_removal_still_runs_is_the_same_one)
 	cr_assert_eq(vh_count_log(&v, "notify socket"), 0);
 	cr_assert_eq(vh_count_log(&v, "slow: removed"), 0);
 }
+
+/* A reload reverses a dependency while the old requirer still stops: the running
+ * definitions form a cycle (a requires b, b requires a) that no file has. A start
+ * walks it without end unless bounded (vigild died of a stack overflow). */
+Test(reload, a_cycle_of_old_and_new_definitions_does_not_bring_vigild_down)
+{
+	const char *stop[] = {vh_vigilctl(), "-s", v.sock, "stop", "a", NULL};
+	const char *start[] = {vh_vigilctl(), "-s", v.sock, "start", "a", NULL};
+	const char *status[] = {vh_vigilctl(), "-s", v.sock, "status", NULL};
+
+	vh_write(&v,
+		 "vigil.conf",
+		 "shutdown-timeout = 2s\n"
+		 "service b {\n  command = \"%s exit 0\"\n  restart = never\n}\n"
+		 "service a {\n  command = \"%s ignore TERM pause\"\n  requires = b\n"
+		 "  stop-timeout = 30s\n}\n",
+		 vh_helper(),
+		 vh_helper());
+	vh_start(&v);
+	cr_assert(vh_wait_log(&v, "b: running -> exited", 1, 5000));
+	cr_assert(vh_wait_log(&v, "a: starting -> running", 1, 5000));
+	cr_assert_eq(vh_run(stop, NULL, 5000), 0);
+	cr_assert(vh_wait_log(&v, "a: running -> stopping", 1, 5000));
+	vh_write(&v,
+		 "vigil.conf",
+		 "shutdown-timeout = 2s\n"
+		 "service b {\n  command = \"%s exit 0\"\n  restart = never\n  requires = a\n}\n"
+		 "service a {\n  command = \"%s ignore TERM pause\"\n  stop-timeout = 30s\n}\n",
+		 vh_helper(),
+		 vh_helper());
+	kill(v.pid, SIGHUP);
+	cr_assert(vh_wait_log(&v, "Reloaded:", 1, 5000));
+	(void)vh_run(start, NULL, 5000);
+	cr_assert_eq(vh_run(status, NULL, 5000), 0, "vigild is gone");
+	cr_assert(vh_alive(v.pid));
+}
+
+/* x is put back, with a new command, while its removal waits for y (which ignores
+ * TERM): the same service, restarted with the new definition at once. */
+Test(reload, a_service_put_back_with_a_new_definition_restarts_with_it)
+{
+	static const char both[] =
+		"service x {\n  command = \"%s pidfile %s pause %s\"\n}\n"
+		"service y {\n  command = \"%s ignore TERM pause\"\n  requires = x\n"
+		"  stop-timeout = 5s\n}\n";
+	long first, second = 0;
+
+	vh_write(&v, "vigil.conf", both, vh_helper(), vh_path(&v, "x"), "v1", vh_helper());
+	vh_start(&v);
+	first = vh_wait_long(&v, "x", 5000);
+	cr_assert(vh_wait_log(&v, "y: starting -> running", 1, 5000));
+	vh_write(&v, "vigil.conf", "%s", "# nothing\n");
+	kill(v.pid, SIGHUP);
+	cr_assert(vh_wait_log(&v, "y: running -> stopping", 1, 5000));
+	vh_write(&v,
+		 "vigil.conf",
+		 "service x {\n  command = \"%s pidfile %s pause v2\"\n}\n",
+		 vh_helper(),
+		 vh_path(&v, "x"));
+	kill(v.pid, SIGHUP);
+	cr_assert(vh_wait_log(&v, "Reloaded: 1 added", 1, 5000));
+	for (long long end = vh_now_ms() + 3000; vh_now_ms() < end; vh_msleep(20)) {
+		second = vh_read_long(vh_path(&v, "x"));
+		if (second != first)
+			break;
+	}
+	cr_assert_neq(second, first, "x still runs its old definition");
+}

@@ -202,9 +202,49 @@ Test(supervision, a_crashed_service_starts_again_only_once_what_it_left_is_gone)
 	vh_start(&v);
 	child = vh_wait_long(&v, "child", 5000);
 	cr_assert(vh_wait_log(&v, "s: main process exited with code 1", 1, 5000));
+	/* Main is gone: not ready while its group drains. */
+	{
+		const char *st[] = {vh_vigilctl(), "-s", v.sock, "--json", "status", "s", NULL};
+		char *out = NULL;
+
+		cr_assert_eq(vh_run(st, &out, 5000), 0);
+		if (vh_count_lines(vh_path(&v, "runs")) < 2)
+			cr_assert(strstr(out, "\"ready\": false"), "%s", out);
+		free(out);
+	}
 	cr_assert(vh_wait_lines(vh_path(&v, "runs"), 2, 10000));
 	cr_assert(!vh_alive((pid_t)child), "started again beside the child of the last run");
 	cr_assert(vh_wait_log(&v, "still there after stop-timeout: sending SIGKILL", 1, 1000));
+	/* The reap that emptied the group leaves waitpid()'s errno alone. */
+	cr_assert_eq(vh_count_log(&v, "Failed to reap children"), 0, "%s", vh_read(v.log));
+}
+
+/* Main leaves B in its group; B ignores TERM and its parent A, outside the group
+ * (setpgid), reaps it: vigild never reaps anything of the group, and must still see
+ * it empty after the SIGKILL at stop-timeout. */
+Test(supervision, a_group_emptied_by_a_parent_outside_it_ends_the_run)
+{
+	vh_need(&v, "perl", "perl-base");
+	vh_write(&v,
+		 "main.pl",
+		 "if (fork() == 0) {\n"
+		 "  my $b = fork();\n"
+		 "  if ($b == 0) { $SIG{TERM} = 'IGNORE'; sleep 1000; exit 0; }\n"
+		 "  setpgrp(0, 0); $SIG{TERM} = 'IGNORE'; waitpid($b, 0); sleep 1000; exit 0;\n"
+		 "}\n"
+		 "sleep 1; exit 3;\n");
+	vh_write(&v,
+		 "vigil.conf",
+		 "shutdown-timeout = 2s\n"
+		 "service d {\n"
+		 "  command = \"perl %s\"\n"
+		 "  restart-delay = 30s\n  stop-timeout = 1s\n}\n",
+		 vh_path(&v, "main.pl"));
+	vh_start(&v);
+	cr_assert(vh_wait_log(&v, "d: main process exited with code 3", 1, 5000));
+	cr_assert(vh_wait_log(&v, "d: running -> backoff (exited with code 3)", 1, 5000),
+		  "the run never ended:\n%s",
+		  vh_read(v.log));
 }
 
 Test(supervision, never_leaves_a_failed_service_exited)
@@ -286,6 +326,42 @@ Test(supervision, a_bad_env_file_line_is_a_failed_run_naming_file_and_line)
 	/* Tried once: autostart does not start it again. */
 	vh_msleep(vh_ms(200));
 	cr_assert_eq(vh_count_log(&v, "e: failed -> starting"), 0);
+}
+
+Test(supervision, an_autostart_requirement_that_could_not_start_is_tried_once)
+{
+	vh_write(&v,
+		 "vigil.conf",
+		 "service b {\n  command = \"/nonexistent/b\"\n  restart = never\n}\n"
+		 "service a {\n  command = \"%s pause\"\n  requires = b\n}\n",
+		 vh_helper());
+	vh_start(&v);
+	cr_assert(vh_wait_log(&v, "b: starting -> failed", 1, 5000));
+	vh_msleep(vh_ms(300));
+	cr_assert_eq(vh_count_log(&v, "b: failed -> starting"), 0, "%s", vh_read(v.log));
+}
+
+Test(supervision, an_env_file_fifo_nobody_writes_to_fails_the_start_without_stalling)
+{
+	const char *status[] = {vh_vigilctl(), "-s", v.sock, "status", NULL};
+	long long t0;
+
+	cr_assert_eq(mkfifo(vh_path(&v, "env"), 0600), 0);
+	vh_write(&v,
+		 "vigil.conf",
+		 "service e {\n  command = \"%s pause\"\n  env-file = \"%s\"\n"
+		 "  restart-delay = 100ms\n  restart-delay-max = 100ms\n}\n",
+		 vh_helper(),
+		 vh_path(&v, "env"));
+	vh_start(&v);
+	cr_assert(vh_wait_log(&v, "cannot read env-file", 3, 5000));
+	cr_assert(vh_count_log(&v, "No data available") >= 1, "%s", vh_read(v.log));
+	/* Each start gives the FIFO no time in the loop: the API answers at once. */
+	for (int i = 0; i < 5; i++) {
+		t0 = vh_now_ms();
+		cr_assert_eq(vh_run(status, NULL, 5000), 0);
+		cr_assert_lt(vh_now_ms() - t0, 1500);
+	}
 }
 
 Test(supervision, oneshot_is_ready_when_it_exits_and_releases_its_dependents)
