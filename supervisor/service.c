@@ -325,17 +325,22 @@ static int spawn(struct service *s, char *why, size_t why_size)
 	return 0;
 }
 
+/* Who a signal to the service reaches: its main process, or its group (kill-mode =
+ * group), or what main left in its group until that has gone; 0: nobody. The pid is
+ * still ours (unreaped), so neither it nor its group can be reused; a group being
+ * drained cannot be reused while it has a member. */
+static pid_t signal_target(const struct service *s)
+{
+	if (s->pid > 0)
+		return s->cfg->kill_mode == KILL_MODE_GROUP ? -s->pid : s->pid;
+	return s->drain_pgid > 0 ? -s->drain_pgid : 0;
+}
+
 static void send_signal(struct service *s, int sig)
 {
-	pid_t target;
+	pid_t target = signal_target(s);
 
-	/* The pid is still ours (unreaped), so neither it nor its group can be reused;
-	 * a group being drained cannot be reused while it has a member. */
-	if (s->pid > 0)
-		target = s->cfg->kill_mode == KILL_MODE_GROUP ? -s->pid : s->pid;
-	else if (s->drain_pgid > 0)
-		target = -s->drain_pgid;
-	else
+	if (!target)
 		return;
 	if (kill(target, sig) < 0 && errno != ESRCH)
 		log_warning_errno(-errno,
@@ -350,14 +355,9 @@ static void send_signal(struct service *s, int sig)
 
 int service_signal(struct service *s, int sig)
 {
-	pid_t target;
+	pid_t target = signal_target(s);
 
-	/* What main left in its group is the service's until it has gone. */
-	if (s->pid > 0)
-		target = s->cfg->kill_mode == KILL_MODE_GROUP ? -s->pid : s->pid;
-	else if (s->drain_pgid > 0)
-		target = -s->drain_pgid;
-	else
+	if (!target)
 		return -ESRCH;
 	if (kill(target, sig) < 0)
 		return -errno;
