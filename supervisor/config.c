@@ -1451,6 +1451,19 @@ out:
 
 /* Writes the schema's defaults by hand, as config_new() does: `--` mode starts
  * without libconfuse. test-config checks both against the schema. */
+void config_errors_main_taken(const struct vigil_config *c, struct config_errors *errors)
+{
+	ssize_t i = config_find_service(c, "main");
+
+	if (i < 0)
+		return;
+	config_errors_add(errors,
+			  "%s:%u: service 'main' is defined here, but with -- COMMAND that name is "
+			  "the command's",
+			  c->services[i]->file,
+			  c->services[i]->line);
+}
+
 int config_add_main(struct vigil_config *c, char *const *argv)
 {
 	CLEANUP(service_config_freep) struct service_config *sc = calloc(1, sizeof(*sc));

@@ -88,6 +88,8 @@ int config_load(const char *path, struct config_errors *errors, struct vigil_con
  * autostart, stdin kept. Returns 0, -EEXIST if a service is already called main,
  * or -ENOMEM. */
 int config_add_main(struct vigil_config *c, char *const *argv);
+/* Adds to @errors where @c defines a service `main`, which -- COMMAND cannot take. */
+void config_errors_main_taken(const struct vigil_config *c, struct config_errors *errors);
 
 /* Frees everything, accepts NULL, returns NULL. */
 struct vigil_config *config_free(struct vigil_config *c);

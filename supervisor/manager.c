@@ -1025,9 +1025,7 @@ int manager_reload(struct manager *m, struct config_errors *errors, struct reloa
 	if (m->main_argv) {
 		r = config_add_main(nc, m->main_argv);
 		if (r == -EEXIST)
-			config_errors_add(errors,
-					  "%s: the name 'main' is taken by the -- COMMAND",
-					  m->config_path);
+			config_errors_main_taken(nc, errors);
 		if (r < 0) {
 			config_free(nc);
 			return -EINVAL;

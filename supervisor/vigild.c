@@ -182,9 +182,7 @@ int main(int argc, char *argv[])
 	if (r >= 0 && mo.main_argv) {
 		r = config_add_main(config, mo.main_argv);
 		if (r == -EEXIST)
-			config_errors_add(&errors,
-					  "%s: the name 'main' is taken by the -- COMMAND",
-					  mo.config_path);
+			config_errors_main_taken(config, &errors);
 	}
 	if (r < 0) {
 		for (size_t i = 0; i < errors.n; i++)

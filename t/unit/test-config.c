@@ -613,6 +613,16 @@ Test(config, no_file_gives_the_defaults_and_main_can_be_added)
 	cr_assert_eq(config_add_main(cfg, argv), -EEXIST);
 }
 
+Test(config, a_service_called_main_beside_a_command_is_named_by_file_and_line)
+{
+	char *const argv[] = {(char *)"/bin/app", NULL};
+
+	cr_assert_eq(load("# sidecars\nservice main {\n  command = \"x\"\n}\n"), 0);
+	cr_assert_eq(config_add_main(cfg, argv), -EEXIST);
+	config_errors_main_taken(cfg, &errors);
+	expect_only_error("vigil.conf", 2, "service 'main' is defined here, but with -- COMMAND");
+}
+
 /* `--` mode builds its configuration without libconfuse (start-up speed): what it
  * writes by hand must be what the schema gives a file that says only this much. */
 Test(config, the_command_line_main_has_the_defaults_a_file_would_give_it)
