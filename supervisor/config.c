@@ -716,9 +716,6 @@ static int blank_and_scan(const char *file, char *buf, size_t len)
 			if (depth == 1) {
 				const char *k = word_before(buf, p, kw, sizeof(kw));
 
-				/* A second definition in this file: said here, and blanked
-				 * (at its '}') so that libconfuse, which would stop at it,
-				 * reads on and the other errors come out in the same run. */
 				/* libconfuse compares each service's title with every
 				 * earlier one (10000 took it 3 s here), and so does
 				 * defined_before(): stop a file with more than a
@@ -732,6 +729,9 @@ static int blank_and_scan(const char *file, char *buf, size_t len)
 							  CONFIG_SERVICES_MAX);
 					return -EINVAL;
 				}
+				/* A second definition in this file: said here, and blanked
+				 * (at its '}') so that libconfuse, which would stop at it,
+				 * reads on and the other errors come out in the same run. */
 				if (STREQ(kw, "service") && dup_from == SIZE_MAX &&
 				    defined_before(title)) {
 					config_errors_add(ctx.errors,
@@ -1449,8 +1449,6 @@ out:
 	return r;
 }
 
-/* Writes the schema's defaults by hand, as config_new() does: `--` mode starts
- * without libconfuse. test-config checks both against the schema. */
 void config_errors_main_taken(const struct vigil_config *c, struct config_errors *errors)
 {
 	ssize_t i = config_find_service(c, "main");
@@ -1464,6 +1462,8 @@ void config_errors_main_taken(const struct vigil_config *c, struct config_errors
 			  c->services[i]->line);
 }
 
+/* Writes the schema's defaults by hand, as config_new() does: `--` mode starts
+ * without libconfuse. test-config checks both against the schema. */
 int config_add_main(struct vigil_config *c, char *const *argv)
 {
 	CLEANUP(service_config_freep) struct service_config *sc = calloc(1, sizeof(*sc));

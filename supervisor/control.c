@@ -864,7 +864,7 @@ static int on_deadline(sd_event_source *src, uint64_t usec, void *userdata)
  * within CONTROL_TIMEOUT_SEC. */
 static void expect_request(struct http_daemon *d, struct peer *p)
 {
-	uint64_t now, at;
+	uint64_t now;
 
 	if (sd_event_now(d->ctl->event, CLOCK_MONOTONIC, &now) < 0)
 		return;
@@ -877,10 +877,9 @@ static void expect_request(struct http_daemon *d, struct peer *p)
 					      on_deadline,
 					      d) < 0)
 		return;
-	/* An armed timer fires no later than this deadline: every earlier one is due
-	 * first and it re-arms for the earliest left. */
-	if (sd_event_source_get_enabled(d->deadline, NULL) > 0 &&
-	    sd_event_source_get_time(d->deadline, &at) >= 0 && at <= p->deadline)
+	/* Every deadline is now + the same time, so a timer already armed is due no
+	 * later than this one; on_deadline() re-arms for the earliest left. */
+	if (sd_event_source_get_enabled(d->deadline, NULL) > 0)
 		return;
 	(void)sd_event_source_set_time(d->deadline, p->deadline);
 	(void)sd_event_source_set_enabled(d->deadline, SD_EVENT_ONESHOT);

@@ -43,7 +43,6 @@ int fileio_read_wait(const char *path, size_t max, int wait_ms, char **ret, size
 		return -errno;
 	if (fstat(fd, &st) < 0)
 		return -errno;
-
 	if (S_ISDIR(st.st_mode))
 		return -EISDIR;
 	if ((unsigned long long)st.st_size > max)

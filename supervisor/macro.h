@@ -83,6 +83,15 @@ static inline bool str_eq(const char *a, const char *b)
 }
 
 /* Equal NULL-terminated arrays of strings (NULL equals only NULL). */
+/* Whether the NULL-terminated array @v (which may be NULL) holds @s. */
+static inline bool strv_contains(char *const *v, const char *s)
+{
+	for (; v && *v; v++)
+		if (strcmp(*v, s) == 0)
+			return true;
+	return false;
+}
+
 static inline bool strv_eq(char *const *a, char *const *b)
 {
 	if (!a || !b)

@@ -174,18 +174,6 @@ static void raise_fd_limit(struct manager *m)
 		m->nofile_raised = true;
 }
 
-/* A process that was no service's main process was reaped: it may have been the
- * last of what a main process left in its group. */
-static void on_orphans(void *userdata)
-{
-	struct manager *m = userdata;
-
-	for (size_t i = 0; i < m->n_services; i++)
-		service_check_drain(m->services[i]);
-	for (size_t i = 0; i < m->n_removed; i++)
-		service_check_drain(m->removed[i]);
-}
-
 static void on_reaper_idle(void *userdata)
 {
 	struct manager *m = userdata;
@@ -280,12 +268,11 @@ static long pid_in_proc(void)
 	return atol(buf);
 }
 
-/* Sends SIGKILL to every child of vigild that is not a service's (orphans that were
+/* Sends @sig to every child of vigild that is not a service's (orphans that were
  * reparented here); as PID 1, to every process of the namespace. A child is found
  * in /proc and signalled through its /proc directory (pidfd_send_signal), never by
- * a number that may mean another process in vigild's namespace. */
-/* Sends @sig to every process reparented to vigild (as PID 1: to every process in
- * its namespace). Returns how many were signalled (as PID 1: 1 for any). */
+ * a number that may mean another process in vigild's namespace. Returns how many
+ * were signalled (as PID 1: 1 for any). */
 static unsigned signal_orphans(int sig)
 {
 	unsigned signalled = 0;
@@ -334,17 +321,10 @@ static unsigned signal_orphans(int sig)
 	return signalled;
 }
 
-static void kill_orphans(struct manager *m)
-{
-	(void)m;
-	(void)signal_orphans(SIGKILL);
-}
-
 static int on_kill_timer(sd_event_source *src, uint64_t usec, void *userdata)
 {
-	struct manager *m = userdata;
-
-	kill_orphans(m);
+	(void)userdata;
+	(void)signal_orphans(SIGKILL);
 	(void)sd_event_source_set_time(src, usec + MANAGER_KILL_RESCAN);
 	(void)sd_event_source_set_enabled(src, SD_EVENT_ONESHOT);
 	return 0;
@@ -458,16 +438,16 @@ static int on_settle(sd_event_source *src, void *userdata)
 				service_feed(
 					m->services[i], LC_EV_DEPS_READY, "requirements ready");
 
-	if (m->shutting_down && !any_up && !m->exiting && !m->orphans_told &&
-	    reaper_reap(m->reaper)) {
+	if (!m->shutting_down || any_up || m->exiting)
+		return 0;
+	if (reaper_reap(m->reaper)) {
 		/* Every service is down, and what they left behind is still there: it
 		 * gets the chance to end cleanly before SIGKILL at shutdown-timeout. */
-		m->orphans_told = true;
-		if (signal_orphans(SIGTERM) > 0)
+		if (!m->orphans_told && signal_orphans(SIGTERM) > 0)
 			log_warning("Processes the services left behind remain: SIGTERM sent, "
 				    "SIGKILL at shutdown-timeout");
-	}
-	if (m->shutting_down && !any_up && !m->exiting && !reaper_reap(m->reaper)) {
+		m->orphans_told = true;
+	} else {
 		/* Every service is down and no descendant is left (SPEC §2). */
 		int code = m->main && !m->failed_shutdown ? main_status(m) : m->exit_code;
 
@@ -548,6 +528,25 @@ static bool start_with_requirements(struct manager *m, struct service *s, const 
 				    bool named)
 {
 	return start_at(m, s, reason, named, false, 0);
+}
+
+/* Autostart, at start-up or (@only: their names) for the services a reload added:
+ * each starts, then what they require that nobody started; not they themselves
+ * again, as one that could not start is failed by now. */
+static void autostart(struct manager *m, char *const *only, const char *reason)
+{
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < m->n_services; i++) {
+			struct service *s = m->services[i];
+
+			if (!service_get_config(s)->autostart ||
+			    (only && !strv_contains(only, service_get_name(s))))
+				continue;
+			if (pass == 0)
+				service_feed(s, LC_EV_START, reason);
+			else
+				(void)start_requirements(m, s, true, 0);
+		}
 }
 
 static bool is_up(const struct service *s)
@@ -789,7 +788,6 @@ int manager_new(const struct manager_options *o, struct vigil_config *config, st
 	r = reaper_new(m->event, on_reaper_idle, m, &m->reaper);
 	if (r < 0)
 		goto fail;
-	reaper_set_orphan_hook(m->reaper, on_orphans, m);
 	r = add_signal_sources(m);
 	if (r < 0)
 		goto fail;
@@ -883,14 +881,7 @@ int manager_run(struct manager *m)
 {
 	int r;
 
-	for (size_t i = 0; i < m->n_services; i++)
-		if (service_get_config(m->services[i])->autostart)
-			service_feed(m->services[i], LC_EV_START, "autostart");
-	/* Then what they require that does not start by itself (not they themselves
-	 * again: one that could not start is failed by now). */
-	for (size_t i = 0; i < m->n_services; i++)
-		if (service_get_config(m->services[i])->autostart)
-			(void)start_requirements(m, m->services[i], true, 0);
+	autostart(m, NULL, "autostart");
 	/* A child that exited before SIGCHLD was blocked raised nothing to see. */
 	(void)reaper_reap(m->reaper);
 	/* Parsing left freed memory in the heap (libconfuse allocates a copy of the
@@ -957,7 +948,6 @@ void reload_result_clear(struct reload_result *r)
 	*r = (struct reload_result){0};
 }
 
-/* Sorts the new configuration's services into @ret without changing anything. */
 /* Takes service @name out of the removed ones, or returns NULL. Their order is kept:
  * the ones a reload removes are at the end. */
 static struct service *take_back_removed(struct manager *m, const char *name)
@@ -976,6 +966,7 @@ static struct service *take_back_removed(struct manager *m, const char *name)
 	return NULL;
 }
 
+/* Sorts the new configuration's services into @ret without changing anything. */
 static int diff_services(const struct manager *m, const struct vigil_config *nc,
 			 struct reload_result *ret)
 {
@@ -1059,11 +1050,23 @@ int manager_reload(struct manager *m, struct config_errors *errors, struct reloa
 		struct service_config *sc = TAKE_PTR(nc->services[i]);
 		struct service *s = manager_find(m, sc->name);
 
-		/* Compared with the definition the next run takes: a change that waits
-		 * for the current run to end, and is then undone, is a change again. */
-		if (s && service_config_equal(service_get_pending_config(s), sc)) {
+		/* Removed by an earlier reload and still on its way down: the same service
+		 * again (its run ends, then it starts if it is autostart), not a second
+		 * one beside it on the same notify socket. */
+		if (!s && (s = take_back_removed(m, sc->name)))
+			service_set_pending_stop(s, LC_EV_COUNT);
+		if (!s) {
+			r = service_new(&m->host, sc, &s);
+			if (r < 0) {
+				log_error_errno(r, "Failed to add a service");
+				continue;
+			}
+		} else if (service_config_equal(service_get_pending_config(s), sc)) {
+			/* Compared with the definition the next run takes: a change that
+			 * waits for the current run to end, and is then undone, is a change
+			 * again. */
 			service_config_free(sc);
-		} else if (s) {
+		} else {
 			bool was_autostart = service_get_pending_config(s)->autostart;
 			enum service_state st = service_get_state(s);
 
@@ -1075,21 +1078,6 @@ int manager_reload(struct manager *m, struct config_errors *errors, struct reloa
 			    (st == SERVICE_BACKOFF || (st == SERVICE_STOPPED && !was_autostart &&
 						       service_get_config(s)->autostart)))
 				service_feed(s, LC_EV_START, "definition changed");
-		} else if ((s = take_back_removed(m, sc->name))) {
-			/* Removed by an earlier reload and still on its way down: the same
-			 * service again (its run ends, then it starts if it is autostart),
-			 * not a second one beside it on the same notify socket. */
-			service_set_pending_stop(s, LC_EV_COUNT);
-			if (service_config_equal(service_get_pending_config(s), sc))
-				service_config_free(sc);
-			else
-				(void)service_reconfigure(s, sc);
-		} else {
-			r = service_new(&m->host, sc, &s);
-			if (r < 0) {
-				log_error_errno(r, "Failed to add a service");
-				continue;
-			}
 		}
 		list[i] = s;
 	}
@@ -1114,16 +1102,7 @@ int manager_reload(struct manager *m, struct config_errors *errors, struct reloa
 
 	for (size_t i = m->n_removed - n_removed; i < m->n_removed; i++)
 		mark_pending_stop(m, m->removed[i], LC_EV_STOP, LC_EV_STOP);
-	for (size_t i = 0; ret->added[i]; i++) {
-		struct service *s = manager_find(m, ret->added[i]);
-		if (s && service_get_config(s)->autostart)
-			service_feed(s, LC_EV_START, "added");
-	}
-	for (size_t i = 0; ret->added[i]; i++) {
-		struct service *s = manager_find(m, ret->added[i]);
-		if (s && service_get_config(s)->autostart)
-			(void)start_requirements(m, s, true, 0);
-	}
+	autostart(m, ret->added, "added");
 	mark_dirty(m);
 	log_info("Reloaded: %zu added, %zu removed, %zu changed, %zu unchanged",
 		 strv_length(ret->added),

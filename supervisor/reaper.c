@@ -15,8 +15,6 @@ struct reaper {
 	sd_event_source *sigchld;
 	reaper_idle_fn *on_idle;
 	void *userdata;
-	reaper_idle_fn *on_orphans;
-	void *orphans_userdata;
 	struct reaper_watch *buckets[REAPER_BUCKETS];
 };
 
@@ -56,28 +54,13 @@ static struct reaper_watch *take_watch(struct reaper *r, pid_t pid)
 	return NULL;
 }
 
-void reaper_set_orphan_hook(struct reaper *r, reaper_idle_fn *fn, void *userdata)
-{
-	r->on_orphans = fn;
-	r->orphans_userdata = userdata;
-}
-
 bool reaper_reap(struct reaper *r)
 {
-	bool orphans = false;
-
 	for (;;) {
 		struct reaper_watch *w;
 		int status;
 		pid_t pid = waitpid(-1, &status, WNOHANG);
 
-		if (pid <= 0 && orphans && r->on_orphans) {
-			int saved = errno;
-
-			orphans = false;
-			r->on_orphans(r->orphans_userdata);
-			errno = saved; /* waitpid()'s, looked at below */
-		}
 		if (pid == 0)
 			return true;
 		if (pid < 0) {
@@ -94,7 +77,6 @@ bool reaper_reap(struct reaper *r)
 			w->on_exit(w, status);
 			continue;
 		}
-		orphans = true;
 		log_debug("Reaped orphan %d (%s %d)",
 			  (int)pid,
 			  WIFEXITED(status) ? "exit code" : "signal",

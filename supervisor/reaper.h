@@ -30,8 +30,5 @@ struct reaper *reaper_free(struct reaper *r);
 void reaper_add(struct reaper *r, struct reaper_watch *w, pid_t pid);
 void reaper_remove(struct reaper *r, struct reaper_watch *w);
 
-/* @fn is called after a round of reaping that reaped a process nobody watched (an
- * orphan, or what a service's main process left behind). */
-void reaper_set_orphan_hook(struct reaper *r, reaper_idle_fn *fn, void *userdata);
 /* Reaps every child that has exited. Returns true when children remain. */
 bool reaper_reap(struct reaper *r);

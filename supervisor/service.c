@@ -83,14 +83,16 @@ static uint64_t now_monotonic(const struct service *s)
 }
 
 /* Builds the service's environment as an array of pointers (free only the array):
- * the base environment, vigild's own variables, then the env-file variables in
- * @file_env, then `environment` (each may override the ones before, as with
- * systemd). Nothing is copied, so a thousand services share one set of strings. */
+ * the base environment, vigild's own variables, the user's (@user_env: USER, HOME,
+ * ...), then the env-file variables in @file_env, then `environment` (each may
+ * override the ones before, as with systemd). Nothing is copied, so a thousand
+ * services share one set of strings. */
 static int build_env(const struct service *s, const struct service_config *cfg,
-		     char *const *own_env, char *const *file_env, char ***ret)
+		     char *const *own_env, char *const *user_env, char *const *file_env,
+		     char ***ret)
 {
 	CLEANUP_FREE char **env = calloc(1, sizeof(char *));
-	char *const *layers[] = {s->host->base_env, own_env, file_env, cfg->environment};
+	char *const *layers[] = {s->host->base_env, own_env, user_env, file_env, cfg->environment};
 	size_t n = 0;
 	int r;
 
@@ -165,7 +167,7 @@ static int spawn(struct service *s, char *why, size_t why_size)
 	CLEANUP(strv_freep) char **file_env = NULL;
 	CLEANUP_FREE char **fenv = NULL;
 	CLEANUP_FREE char *path = NULL;
-	struct spawn_creds creds = {0};
+	CLEANUP(spawn_creds_clear) struct spawn_creds creds = {0};
 	struct spawn_params p;
 	const char *step = "spawn", *unknown = NULL;
 	char *const *envp = s->envp;
@@ -173,17 +175,20 @@ static int spawn(struct service *s, char *why, size_t why_size)
 	int out_w = -1, err_w = -1;
 	int r;
 
-	/* The user's own variables first: an env-file or `environment` may override
-	 * them, and they override what vigild inherited. */
-	if (cfg->user) {
-		r = spawn_user_env(cfg->user, &file_env);
-		if (r < 0) {
-			snprintf(why, why_size, "cannot build the environment: %s", strerror(-r));
-			return r;
-		}
+	r = spawn_resolve_creds(cfg->user, cfg->group, &creds, &unknown);
+	if (r < 0) {
+		if (r == -ESRCH)
+			snprintf(why,
+				 why_size,
+				 "unknown %s '%s'",
+				 unknown == cfg->user ? "user" : "group",
+				 unknown);
+		else
+			snprintf(why, why_size, "cannot resolve user/group: %s", strerror(-r));
+		record_spawn_failure(s, -EPERM);
+		return r;
 	}
 	if (cfg->env_file) {
-		CLEANUP(strv_freep) char **parsed = NULL;
 		CLEANUP_FREE char *text = NULL;
 		size_t len = 0;
 		unsigned line = 0;
@@ -200,7 +205,7 @@ static int spawn(struct service *s, char *why, size_t why_size)
 				 strerror(-r));
 			return r;
 		}
-		r = text ? env_file_parse(text, len, &parsed, &line) : 0;
+		r = text ? env_file_parse(text, len, &file_env, &line) : 0;
 		if (r == -EINVAL) {
 			snprintf(why,
 				 why_size,
@@ -209,15 +214,15 @@ static int spawn(struct service *s, char *why, size_t why_size)
 				 line);
 			return r;
 		}
-		for (char **e = parsed; r >= 0 && e && *e; e++)
-			r = strv_push(&file_env, *e);
 		if (r < 0) {
 			snprintf(why, why_size, "cannot build the environment: %s", strerror(-r));
 			return r;
 		}
 	}
-	if (file_env) {
-		r = build_env(s, cfg, s->own_env, file_env, &fenv);
+	/* The user's own variables (USER, HOME, ...) come under the env-file's and
+	 * `environment`, over what vigild inherited. */
+	if (creds.env || file_env) {
+		r = build_env(s, cfg, s->own_env, creds.env, file_env, &fenv);
 		if (r < 0) {
 			snprintf(why, why_size, "cannot build the environment: %s", strerror(-r));
 			return r;
@@ -230,19 +235,6 @@ static int spawn(struct service *s, char *why, size_t why_size)
 		record_spawn_failure(s, r);
 		return r;
 	}
-	r = spawn_resolve_creds(cfg->user, cfg->group, &creds, &unknown);
-	if (r < 0) {
-		if (r == -ESRCH)
-			snprintf(why,
-				 why_size,
-				 "unknown %s '%s'",
-				 unknown == cfg->user ? "user" : "group",
-				 unknown);
-		else
-			snprintf(why, why_size, "cannot resolve user/group: %s", strerror(-r));
-		record_spawn_failure(s, -EPERM);
-		return r;
-	}
 	r = ensure_notify(s);
 	if (r < 0 && cfg->ready == READY_NOTIFY) {
 		snprintf(why,
@@ -250,7 +242,6 @@ static int spawn(struct service *s, char *why, size_t why_size)
 			 "cannot create the notify socket '%s': %s",
 			 s->notify_path ? s->notify_path : "(none)",
 			 strerror(-r));
-		spawn_creds_clear(&creds);
 		return r;
 	}
 	if (r < 0)
@@ -262,7 +253,6 @@ static int spawn(struct service *s, char *why, size_t why_size)
 	if (s->logs && !(cfg->main && isatty(STDOUT_FILENO))) {
 		r = service_logs_open_run(s->logs, &out_w, &err_w);
 		if (r < 0) {
-			spawn_creds_clear(&creds);
 			snprintf(why, why_size, "cannot create output pipes: %s", strerror(-r));
 			return r;
 		}
@@ -281,8 +271,6 @@ static int spawn(struct service *s, char *why, size_t why_size)
 		.nofile = s->host->child_nofile,
 	};
 	r = spawn_process(&p, &pid, &step);
-	if (r < 0)
-		spawn_creds_clear(&creds);
 	/* The child has its copies; ours would keep the pipes from ever reaching EOF. */
 	if (out_w >= 0)
 		close(out_w);
@@ -312,6 +300,7 @@ static int spawn(struct service *s, char *why, size_t why_size)
 	/* Exec probes run as this run does; notify messages come from its user or session. */
 	spawn_creds_clear(&s->creds);
 	s->creds = creds;
+	creds = (struct spawn_creds){0}; /* the run's now (the user's variables too) */
 	free(s->run_env);
 	strv_free(s->run_file_env);
 	s->run_env = TAKE_PTR(fenv);
@@ -391,7 +380,7 @@ static void apply_next_config(struct service *s)
 	if (!next)
 		return;
 	/* Built aside: the running environment points into the old strings. */
-	if (make_own_env(s, next, own) < 0 || build_env(s, next, own, NULL, &env) < 0 ||
+	if (make_own_env(s, next, own) < 0 || build_env(s, next, own, NULL, NULL, &env) < 0 ||
 	    probe_set_new(&s->probe_host, next->probes, on_probe_verdict, s, &probes) < 0) {
 		log_error("%s: Failed to apply the new definition: out of memory", s->cfg->name);
 		free(env);
@@ -526,14 +515,9 @@ static void end_drain(struct service *s)
 	service_feed(s, s->drain_ev, reason ? reason : "exited");
 }
 
-void service_check_drain(struct service *s)
-{
-	if (s->drain_pgid > 0 && kill(-s->drain_pgid, 0) < 0 && errno == ESRCH)
-		end_drain(s);
-}
-
-/* The group's end is looked for after each orphan vigild reaps, and every
- * SERVICE_DRAIN_POLL: its last member may be reaped by a parent outside the group. */
+/* The group's end is looked for every SERVICE_DRAIN_POLL: its last member may be
+ * reaped by vigild (an orphan now) or by a parent that left the group, and only
+ * the group itself tells. */
 static void arm_drain_timer(struct service *s)
 {
 	uint64_t next = now_monotonic(s) + SERVICE_DRAIN_POLL;
@@ -801,7 +785,7 @@ int service_new(const struct service_host *host, struct service_config *cfg, str
 	if (r >= 0)
 		r = make_own_env(s, cfg, s->own_env);
 	if (r >= 0)
-		r = build_env(s, cfg, s->own_env, NULL, &s->envp);
+		r = build_env(s, cfg, s->own_env, NULL, NULL, &s->envp);
 	s->probe_host.envp = s->envp;
 	if (r >= 0)
 		r = probe_set_new(&s->probe_host, cfg->probes, on_probe_verdict, s, &s->probes);

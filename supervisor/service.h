@@ -94,9 +94,6 @@ bool service_has_processes(const struct service *s);
 /* The definition the next run takes: one a reload gave while the current run went
  * on, or the current one. */
 const struct service_config *service_get_pending_config(const struct service *s);
-/* Ends the run whose main process has exited once its group is empty: call after
- * reaping processes vigild did not spawn itself. */
-void service_check_drain(struct service *s);
 unsigned service_get_restarts(const struct service *s);
 struct service_exit service_get_exit(const struct service *s);
 /* CLOCK_REALTIME µs of the last transition, and of the current run's start (0: none). */

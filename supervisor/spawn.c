@@ -67,11 +67,41 @@ static bool parse_id(const char *s, unsigned long *ret)
 	return errno == 0 && *ret < (unsigned long)(uid_t)-1;
 }
 
+/* Whether a failed getpwnam() or getgrnam() only found no entry. */
+static bool no_entry(int err)
+{
+	return err == 0 || err == ENOENT || err == ESRCH;
+}
+
+/* USER=, LOGNAME=, HOME= and SHELL= of @pw, as systemd gives them for User=: a program
+ * started as another user does not look for its files in vigild's home. */
+static int user_env(const struct passwd *pw, char ***env)
+{
+	const char *const vars[][2] = {
+		{"USER", pw->pw_name},
+		{"LOGNAME", pw->pw_name},
+		{"HOME", pw->pw_dir},
+		{"SHELL", pw->pw_shell},
+	};
+
+	for (size_t i = 0; i < ELEMENTSOF(vars); i++) {
+		CLEANUP_FREE char *v = NULL;
+
+		if (!vars[i][1] || !vars[i][1][0])
+			continue;
+		if (asprintf(&v, "%s=%s", vars[i][0], vars[i][1]) < 0 || strv_push(env, v) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 int spawn_resolve_creds(const char *user, const char *group, struct spawn_creds *ret,
 			const char **ret_unknown)
 {
-	struct spawn_creds c = {.set = true};
+	CLEANUP(spawn_creds_clear) struct spawn_creds c = {.set = true};
 	struct passwd *pw = NULL;
+	unsigned long id;
+	int err, r;
 
 	if (!user && !group) {
 		*ret = (struct spawn_creds){0};
@@ -80,46 +110,46 @@ int spawn_resolve_creds(const char *user, const char *group, struct spawn_creds 
 	c.uid = getuid();
 	c.gid = getgid();
 	if (user) {
-		unsigned long id;
-
 		errno = 0;
 		pw = getpwnam(user);
+		err = errno;
 		if (!pw && parse_id(user, &id)) {
 			/* A number: its passwd entry if there is one, else that uid with
 			 * group 0, as container runtimes do (`group` picks another). */
 			errno = 0;
 			pw = getpwuid((uid_t)id);
-			if (!pw && (errno == 0 || errno == ENOENT || errno == ESRCH)) {
-				c.uid = (uid_t)id;
-				c.gid = 0;
-				errno = 0;
-			}
-		} else if (!pw && (errno == 0 || errno == ENOENT || errno == ESRCH)) {
+			err = errno;
+			c.uid = (uid_t)id;
+			c.gid = 0;
+		} else if (!pw && no_entry(err)) {
 			*ret_unknown = user;
 			return -ESRCH;
 		}
-		if (!pw && errno)
-			return -errno;
+		if (!pw && !no_entry(err))
+			return -err;
 		if (pw) {
 			c.uid = pw->pw_uid;
 			c.gid = pw->pw_gid;
+			r = user_env(pw, &c.env);
+			if (r < 0)
+				return r;
 		}
 	}
 	if (group) {
 		struct group *gr;
-		unsigned long id;
 
 		errno = 0;
 		gr = getgrnam(group);
-		if (!gr && parse_id(group, &id))
+		err = errno;
+		if (gr)
+			c.gid = gr->gr_gid;
+		else if (parse_id(group, &id))
 			c.gid = (gid_t)id;
-		else if (!gr && (errno == 0 || errno == ENOENT || errno == ESRCH)) {
+		else if (no_entry(err)) {
 			*ret_unknown = group;
 			return -ESRCH;
-		} else if (!gr)
-			return -errno;
-		else
-			c.gid = gr->gr_gid;
+		} else
+			return -err;
 	}
 	if (pw) {
 		int n = 32;
@@ -148,43 +178,14 @@ int spawn_resolve_creds(const char *user, const char *group, struct spawn_creds 
 		c.n_groups = 1;
 	}
 	*ret = c;
-	return 0;
-}
-
-int spawn_user_env(const char *user, char ***env)
-{
-	struct passwd *pw;
-	unsigned long id;
-
-	pw = getpwnam(user);
-	if (!pw && parse_id(user, &id))
-		pw = getpwuid((uid_t)id);
-	if (!pw)
-		return 0;
-	{
-		const char *const vars[][2] = {
-			{"USER", pw->pw_name},
-			{"LOGNAME", pw->pw_name},
-			{"HOME", pw->pw_dir},
-			{"SHELL", pw->pw_shell},
-		};
-
-		for (size_t i = 0; i < ELEMENTSOF(vars); i++) {
-			CLEANUP_FREE char *v = NULL;
-
-			if (!vars[i][1] || !vars[i][1][0])
-				continue;
-			if (asprintf(&v, "%s=%s", vars[i][0], vars[i][1]) < 0 ||
-			    strv_push(env, v) < 0)
-				return -ENOMEM;
-		}
-	}
+	c = (struct spawn_creds){0}; /* the caller's now */
 	return 0;
 }
 
 void spawn_creds_clear(struct spawn_creds *c)
 {
 	free(c->groups);
+	strv_free(c->env);
 	*c = (struct spawn_creds){0};
 }
 

@@ -14,6 +14,7 @@ struct spawn_creds {
 	gid_t gid;
 	gid_t *groups; /* supplementary groups */
 	int n_groups;
+	char **env; /* USER=, LOGNAME=, HOME=, SHELL= of the user's entry; NULL: none */
 };
 
 struct spawn_params {
@@ -40,17 +41,13 @@ void spawn_mark_fds_cloexec(void);
  * a slash. Writes a new string to *ret. Returns 0, -ENOENT or -EACCES. */
 int spawn_find_program(const char *name, const char *path_env, char **ret);
 
-/* Resolves @user and @group (either may be NULL) into @ret; the group defaults to
- * the user's primary group. Returns 0, -ESRCH with *ret_unknown set to the name that
- * does not exist, or another negative errno. Free with spawn_creds_clear(). */
+/* Resolves @user and @group (names or numbers; either may be NULL) into @ret, with
+ * the user's variables; the group defaults to the user's primary group. Returns 0, -ESRCH with
+ * *ret_unknown set to the name that does not exist, or another negative errno. Free with
+ * spawn_creds_clear(). */
 int spawn_resolve_creds(const char *user, const char *group, struct spawn_creds *ret,
 			const char **ret_unknown);
 void spawn_creds_clear(struct spawn_creds *c);
-/* Appends USER=, LOGNAME=, HOME= and SHELL= of @user's passwd entry (a name or a
- * number) to the array *@env, as systemd does for User=: a program started as
- * another user does not look for its files in vigild's home. Nothing for a user
- * without an entry. Returns 0 or -ENOMEM. */
-int spawn_user_env(const char *user, char ***env);
 
 /* Starts @p in a new session (pid = process group = session; see new_session), with exactly fds 0-2
  * open, every signal at its default and none blocked. Returns 0 with *ret_pid set

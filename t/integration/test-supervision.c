@@ -194,7 +194,7 @@ Test(supervision, a_crashed_service_starts_again_only_once_what_it_left_is_gone)
 		 "service s {\n"
 		 "  command = \"/bin/sh -c '%s ignore TERM pidfile %s pause & %s sleep 100 record "
 		 "%s exit 1'\"\n"
-		 "  restart-delay = 0s\n  stop-timeout = 1s\n}\n",
+		 "  restart-delay = 0s\n  stop-timeout = 2s\n}\n",
 		 vh_helper(),
 		 vh_path(&v, "child"),
 		 vh_helper(),
@@ -207,9 +207,12 @@ Test(supervision, a_crashed_service_starts_again_only_once_what_it_left_is_gone)
 		const char *st[] = {vh_vigilctl(), "-s", v.sock, "--json", "status", "s", NULL};
 		char *out = NULL;
 
+		/* stop-timeout 2 s: the child is still there. */
 		cr_assert_eq(vh_run(st, &out, 5000), 0);
-		if (vh_count_lines(vh_path(&v, "runs")) < 2)
-			cr_assert(strstr(out, "\"ready\": false"), "%s", out);
+		cr_assert(strstr(out, "\"ready\": false") && strstr(out, "\"state\": \"running\""),
+			  "%s",
+			  out);
+		cr_assert_eq(vh_count_lines(vh_path(&v, "runs")), 1);
 		free(out);
 	}
 	cr_assert(vh_wait_lines(vh_path(&v, "runs"), 2, 10000));
