@@ -309,6 +309,9 @@ Test(control, a_start_starts_what_the_service_requires_whatever_its_state)
 	/* An autostart service pulls in a requirement that is not one. */
 	cr_assert(api_wait_state(&v, "dep", "running", 5000));
 	cr_assert(api_wait_state(&v, "noauto", "running", 5000));
+	/* Running from its exec on (ready = started): its record may come later, and
+	 * a stop before it would leave one line for two runs. */
+	cr_assert(vh_wait_lines(vh_path(&v, "noauto.runs"), 1, 5000));
 
 	/* Stopped on request, the requirement leaves its dependent waiting; starting
 	 * the dependent starts it again. */
