@@ -1,5 +1,6 @@
-/* http.c: vigilctl's HTTP/1.0 client over the control socket (why not libcurl:
- * see http.h), with a response parser that takes its input in any pieces. */
+/* http.c: vigilctl's HTTP/1.1 client over the control socket (why not libcurl:
+ * see http.h), one request per connection, with a response parser that takes its
+ * input in any pieces. */
 #include "http.h"
 
 #include <ctype.h>
@@ -64,7 +65,7 @@ static int end_of_head(struct http_parser *p)
 {
 	p->headers_done = true;
 	if (p->status < 200 || p->status == 204 || p->status == 304) {
-		/* 1xx would be followed by the real answer; HTTP/1.0 requests get none. */
+		/* 1xx would be followed by the real answer; we send no Expect, so none comes. */
 		if (p->status < 200)
 			return -EBADMSG;
 		p->mode = HTTP_BODY_NONE;
@@ -261,8 +262,10 @@ int http_open(const char *path, const char *method, const char *target, int *ret
 	memcpy(sa.sun_path, path, plen + 1);
 	n = snprintf(req,
 		     sizeof(req),
-		     "%s %s HTTP/1.0\r\nHost: vigil\r\nUser-Agent: vigilctl/" PACKAGE_VERSION
-		     "\r\n%s\r\n",
+		     /* HTTP/1.1, so that a stream comes chunked: its end is then told from
+		      * vigild going away mid-stream, where HTTP/1.0 reads both as EOF. */
+		     "%s %s HTTP/1.1\r\nHost: vigil\r\nConnection: close\r\n"
+		     "User-Agent: vigilctl/" PACKAGE_VERSION "\r\n%s\r\n",
 		     method,
 		     target,
 		     strcmp(method, "POST") == 0 ? "Content-Length: 0\r\n" : "");

@@ -1,6 +1,6 @@
 /* http.h: vigilctl's HTTP client for the control socket: a response parser
  * (status line, headers, bodies by Content-Length, chunked or until close) and
- * one HTTP/1.0 request per unix-socket connection.
+ * one HTTP/1.1 request per unix-socket connection (Connection: close).
  *
  * This is the one place where vigil speaks a protocol without a library. vigilctl
  * runs inside health checks and scripts, so it must start fast: on our machine an
@@ -51,7 +51,7 @@ int http_parser_feed(struct http_parser *p, const char *data, size_t len, http_b
  * delimited by the close ends here), -EBADMSG when it was cut short. */
 int http_parser_eof(struct http_parser *p);
 
-/* Connects to the unix socket @path and sends `METHOD TARGET HTTP/1.0` (POSTs with
+/* Connects to the unix socket @path and sends `METHOD TARGET HTTP/1.1` (POSTs with
  * an empty body). Returns 0 with the connection in *ret_fd, or a negative errno:
  * connect()'s (-ENOENT, -ECONNREFUSED, -EACCES...) or -ENAMETOOLONG. */
 int http_open(const char *path, const char *method, const char *target, int *ret_fd);

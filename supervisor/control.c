@@ -11,6 +11,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <grp.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -468,6 +469,24 @@ static void wake_streams(struct control *ctl, bool all)
 	/* In external-polling mode a resume does not wake the daemon: run it now
 	 * (notes §7). */
 	mhd->run(ctl->unix_d.mhd);
+}
+
+/* At exit, after the loop: gives every stream its last data and its end (the
+ * terminating chunk, which tells a client a clean end from vigild going away).
+ * One pass of MHD does not always send them all, so it runs again while streams
+ * remain, at most 200 ms: a client that stopped reading is not waited for. */
+static void end_streams(struct control *ctl)
+{
+	const union MHD_DaemonInfo *info;
+
+	wake_streams(ctl, true);
+	info = mhd->get_daemon_info(ctl->unix_d.mhd, MHD_DAEMON_INFO_EPOLL_FD);
+	for (int i = 0; info && i < 20 && (ctl->event_streams || ctl->log_streams); i++) {
+		struct pollfd pfd = {.fd = info->epoll_fd, .events = POLLIN};
+
+		(void)poll(&pfd, 1, 10);
+		mhd->run(ctl->unix_d.mhd);
+	}
 }
 
 static int on_stream_hup(sd_event_source *src, int fd, uint32_t revents, void *userdata)
@@ -1542,7 +1561,7 @@ struct control *control_free(struct control *ctl)
 	/* Streams end cleanly, and MHD refuses to stop with suspended connections. */
 	ctl->closing = true;
 	if (ctl->unix_d.mhd)
-		wake_streams(ctl, true);
+		end_streams(ctl);
 	daemon_stop(&ctl->unix_d);
 	daemon_stop(&ctl->tcp_d);
 	if (ctl->have_sock)

@@ -303,6 +303,99 @@ Test(vigilctl, logs_follow_ends_when_vigild_shuts_down)
 	fclose(f);
 }
 
+/* Reads what is left on @fd until EOF into a new string. */
+static char *read_rest(int fd)
+{
+	size_t cap = 65536, len = 0;
+	char *out = calloc(1, cap);
+	ssize_t n;
+
+	cr_assert(out);
+	while (len + 1 < cap && (n = read(fd, out + len, cap - len - 1)) > 0)
+		len += (size_t)n;
+	return out;
+}
+
+/* Two streams at a shutdown: each gets its last data and its end, and both
+ * vigilctl exit 0 (one pass of MHD at exit used to end only the first). */
+Test(vigilctl, logs_follow_and_events_both_end_cleanly_at_a_shutdown)
+{
+	int logs_fd, events_fd, status;
+	pid_t logs_pid, events_pid;
+	char *logs, *events;
+
+	start_with("service talk {\n  command = \"%s out hello pause\"\n}\n", vh_helper());
+	cr_assert(api_wait_state(&v, "talk", "running", 5000));
+	{
+		const char *args[] = {"logs", "-f", "talk", NULL};
+		logs_pid = ctl_spawn(args, &logs_fd);
+	}
+	{
+		const char *args[] = {"events", NULL};
+		events_pid = ctl_spawn(args, &events_fd);
+	}
+	/* Both streams are open once each has shown something. */
+	{
+		struct pollfd pfd = {.fd = logs_fd, .events = POLLIN};
+		cr_assert(poll(&pfd, 1, 5000) == 1);
+		pfd.fd = events_fd;
+		for (int i = 0; i < 50 && poll(&pfd, 1, 0) == 0; i++) {
+			cr_assert_eq(api_call(&v, "POST", "/v1/services/off/start", NULL), 202);
+			cr_assert(api_wait_state(&v, "off", "running", 5000));
+			cr_assert_eq(api_call(&v, "POST", "/v1/services/off/stop", NULL), 202);
+			cr_assert(api_wait_state(&v, "off", "stopped", 5000));
+			(void)poll(&pfd, 1, 200);
+		}
+		cr_assert(poll(&pfd, 1, 0) == 1, "no event line from vigilctl events");
+	}
+	kill(v.pid, SIGTERM);
+	cr_assert_eq(vh_wait_exit(&v, 10000), 0, "vigild did not exit cleanly");
+	logs = read_rest(logs_fd);
+	events = read_rest(events_fd);
+	cr_assert_eq(waitpid(logs_pid, &status, 0), logs_pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "logs -f exited with %d", status);
+	cr_assert_eq(waitpid(events_pid, &status, 0), events_pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		  "events exited with %d: %s",
+		  status,
+		  events);
+	cr_assert(strstr(logs, " out hello"), "%s", logs);
+	cr_assert(strstr(events, "talk: stopping -> stopped"), "%s", events);
+	cr_assert(strstr(events, "web: stopping -> stopped"), "%s", events);
+	close(logs_fd);
+	close(events_fd);
+	free(logs);
+	free(events);
+}
+
+/* vigild killed mid-stream is not a clean end: the stream is chunked, so vigilctl
+ * tells the missing end from a shutdown's. */
+Test(vigilctl, logs_follow_exits_1_when_vigild_dies_mid_stream)
+{
+	int fd, status;
+	pid_t pid;
+	char *out;
+
+	start_with("service talk {\n  command = \"%s out hello pause\"\n}\n", vh_helper());
+	cr_assert(api_wait_state(&v, "talk", "running", 5000));
+	{
+		const char *args[] = {"logs", "-f", "talk", NULL};
+		pid = ctl_spawn(args, &fd);
+	}
+	{
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		cr_assert(poll(&pfd, 1, 5000) == 1);
+	}
+	kill(v.pid, SIGKILL);
+	cr_assert_eq(vh_wait_exit(&v, 10000), 128 + SIGKILL);
+	out = read_rest(fd);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1, "logs -f exited with %d", status);
+	cr_assert(strstr(out, " out hello"), "%s", out);
+	close(fd);
+	free(out);
+}
+
 Test(vigilctl, events_stream_until_vigild_goes_away)
 {
 	int pipefd[2];
