@@ -1394,7 +1394,8 @@ static char *resolve_include_dir(const char *main_file, const char *dir)
 	return r;
 }
 
-int config_load(const char *path, struct config_errors *errors, struct vigil_config **ret)
+int config_load(const char *path, char *const *main_argv, struct config_errors *errors,
+		struct vigil_config **ret)
 {
 	CLEANUP(config_freep) struct vigil_config *c = NULL;
 	CLEANUP(cfg_freep) cfg_t *cfg = NULL;
@@ -1431,6 +1432,13 @@ int config_load(const char *path, struct config_errors *errors, struct vigil_con
 				goto out;
 		}
 		ctx.any_file_failed |= ctx.file_failed;
+	}
+	if (main_argv) {
+		r = config_add_main(c, main_argv);
+		if (r == -EEXIST)
+			config_errors_main_taken(c, errors);
+		else if (r < 0)
+			goto out;
 	}
 	/* Dependencies can only be judged when every service is known. */
 	if (!ctx.any_file_failed) {

@@ -79,10 +79,13 @@ struct config_errors {
 	size_t n;
 };
 
-/* Loads @path (NULL: no file, only defaults) and the *.conf files of its include-dir.
- * Every error found goes to @errors; parse errors may stop a file at its first.
- * Returns 0 with *ret set, or -EINVAL when @errors holds something, or -ENOMEM. */
-int config_load(const char *path, struct config_errors *errors, struct vigil_config **ret);
+/* Loads @path (NULL: no file, only defaults) and the *.conf files of its include-dir,
+ * plus, with @main_argv (`--` mode), the service main, before the dependencies are
+ * judged: services may require it. Every error found goes to @errors; parse errors
+ * may stop a file at its first. Returns 0 with *ret set, or -EINVAL when @errors
+ * holds something, or -ENOMEM. */
+int config_load(const char *path, char *const *main_argv, struct config_errors *errors,
+		struct vigil_config **ret);
 
 /* Adds the service `main` running @argv (SPEC §2, `--` mode): restart never,
  * autostart, stdin kept. Returns 0, -EEXIST if a service is already called main,

@@ -194,14 +194,34 @@ static bool requires(const struct service *d, const struct service *s)
 	return false;
 }
 
+/* True when @s requires main, directly or through its requirements. The walk
+ * follows the definitions that run now, which a reload may have made cyclic for a
+ * while: @depth bounds it. */
+static bool requires_main(const struct manager *m, const struct service *s, unsigned depth)
+{
+	const struct service_config *c = service_get_config(s);
+
+	if (depth > m->n_services)
+		return false;
+	for (size_t i = 0; i < c->n_requires; i++) {
+		const struct service *r = manager_find(m, c->requires[i]);
+
+		if (r && (r == m->main || requires_main(m, r, depth + 1)))
+			return true;
+	}
+	return false;
+}
+
 /* True while a service that must go down before @s still has a process: its
- * dependents, and in `--` mode main, which goes first. */
+ * dependents, and in `--` mode main, which goes first but for the services that
+ * need it (a sidecar that requires main goes before it). */
 static bool dependents_up(const struct manager *m, const struct service *s)
 {
 	struct service *const *lists[] = {m->services, m->removed};
 	size_t sizes[] = {m->n_services, m->n_removed};
 
-	if (m->main && s != m->main && m->shutting_down && service_has_processes(m->main))
+	if (m->main && s != m->main && m->shutting_down && service_has_processes(m->main) &&
+	    !requires_main(m, s, 0))
 		return true;
 	for (size_t l = 0; l < ELEMENTSOF(lists); l++)
 		for (size_t i = 0; i < sizes[l]; i++) {
@@ -532,13 +552,18 @@ static bool start_with_requirements(struct manager *m, struct service *s, const 
 
 /* Autostart, at start-up or (@only: their names) for the services a reload added:
  * each starts, then what they require that nobody started; not they themselves
- * again, as one that could not start is failed by now. */
+ * again, as one that could not start is failed by now. It stops as soon as a
+ * shutdown is decided (main ended, or a service with on-failed = shutdown could not
+ * start): the shutdown itself begins once the loop settles, and nothing may start
+ * in between. */
 static void autostart(struct manager *m, char *const *only, const char *reason)
 {
 	for (int pass = 0; pass < 2; pass++)
 		for (size_t i = 0; i < m->n_services; i++) {
 			struct service *s = m->services[i];
 
+			if (m->shutting_down || m->failed_shutdown || m->main_ended)
+				return;
 			if (!service_get_config(s)->autostart ||
 			    (only && !strv_contains(only, service_get_name(s))))
 				continue;
@@ -605,10 +630,11 @@ int manager_restart_service(struct manager *m, struct service *s)
 
 /* tini's job, in `--` mode without a configuration: pass every signal to main's
  * process group; TERM and INT also start the shutdown, which stops main with that
- * very signal. */
+ * very signal. Once the shutdown has begun they are passed on like any other (a
+ * second Ctrl-C, or INT after TERM for a quick stop, must reach main). */
 static void forward_signal(struct manager *m, int sig)
 {
-	if (sig == SIGTERM || sig == SIGINT) {
+	if ((sig == SIGTERM || sig == SIGINT) && !m->shutting_down) {
 		if (m->main)
 			service_set_stop_signal(m->main, sig);
 		manager_shutdown(m, MANAGER_EXIT_OK);
@@ -1008,20 +1034,11 @@ int manager_reload(struct manager *m, struct config_errors *errors, struct reloa
 		return -ESHUTDOWN;
 	if (m->on_reload)
 		m->on_reload(m->reload_userdata);
-	r = config_load(m->config_path, errors, &nc);
+	r = config_load(m->config_path, m->main_argv, errors, &nc);
 	if (r == -ENOMEM)
 		config_errors_add(errors, "out of memory");
 	if (r < 0)
 		return -EINVAL;
-	if (m->main_argv) {
-		r = config_add_main(nc, m->main_argv);
-		if (r == -EEXIST)
-			config_errors_main_taken(nc, errors);
-		if (r < 0) {
-			config_free(nc);
-			return -EINVAL;
-		}
-	}
 	r = diff_services(m, nc, ret);
 	list = calloc(nc->n_services + 1, sizeof(*list));
 	removed = realloc(m->removed, (m->n_removed + m->n_services + 1) * sizeof(*removed));

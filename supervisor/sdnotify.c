@@ -1,11 +1,22 @@
 /* sdnotify.c: vigild's own sd_notify messages to an outer systemd, derived after
- * every loop iteration from the manager's state. */
+ * every loop iteration from the manager's state.
+ *
+ * They are sent without blocking. sd_notify() blocks while the receiver's queue is
+ * full, and a NOTIFY_SOCKET nobody reads (inherited, stale, a busy receiver) would
+ * then freeze vigild's loop: no reaping, no restarts, no answers. So a message goes
+ * out as one non-blocking datagram to the same address; one that does not fit is
+ * sent again later, WATCHDOG=1 excepted (the next one is due soon). Addresses other
+ * than a path or an abstract name (`@...`) are left to sd_notify(). */
 #include "sdnotify.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
@@ -16,16 +27,53 @@
 #include "manager.h"
 #include "service.h"
 
+/* A message that did not fit in the receiver's queue is tried again this much later. */
+#define SDNOTIFY_RETRY_USEC (100 * 1000)
+
 struct sdnotify {
 	struct manager *manager;
 	sd_event_source *post;     /* after each iteration: READY, STATUS, STOPPING */
-	sd_event_source *first;    /* the first look, even if nothing happens */
+	sd_event_source *first;    /* the first look, and the retry of a message */
 	sd_event_source *watchdog; /* WATCHDOG=1 at half the period systemd asked for */
 	uint64_t watchdog_period;
 	bool ready_sent, stopping_sent;
 	uint64_t changes; /* manager_get_changes() when last looked; UINT64_MAX: never */
 	char status[256];
+	int fd; /* a non-blocking datagram socket; -1: sd_notify() sends */
+	struct sockaddr_un addr;
+	socklen_t addr_len;
 };
+
+/* Takes NOTIFY_SOCKET's address when it is a path or an abstract name. */
+static bool parse_address(struct sdnotify *sn, const char *e)
+{
+	size_t len = strlen(e);
+
+	if ((e[0] != '/' && e[0] != '@') || len < 2 || len >= sizeof(sn->addr.sun_path))
+		return false;
+	sn->addr.sun_family = AF_UNIX;
+	memcpy(sn->addr.sun_path, e, len);
+	if (e[0] == '@')
+		sn->addr.sun_path[0] = '\0';
+	sn->addr_len =
+		(socklen_t)(offsetof(struct sockaddr_un, sun_path) + len + (e[0] == '/' ? 1 : 0));
+	return true;
+}
+
+/* Sends @msg; returns 0, or a negative errno (-EAGAIN: the receiver's queue is full). */
+static int send_message(const struct sdnotify *sn, const char *msg)
+{
+	if (sn->fd < 0)
+		return sd_notify(0, msg) < 0 ? -EIO : 0;
+	if (sendto(sn->fd,
+		   msg,
+		   strlen(msg),
+		   MSG_DONTWAIT | MSG_NOSIGNAL,
+		   (const struct sockaddr *)&sn->addr,
+		   sn->addr_len) < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	return 0;
+}
 
 static bool waiting_is_stuck(const struct manager *m, const struct service *s, unsigned depth)
 {
@@ -115,32 +163,41 @@ void sdnotify_status(const struct manager *m, char *buf, size_t size)
 static void update(struct sdnotify *sn)
 {
 	char status[sizeof(sn->status)], msg[sizeof(sn->status) + 64];
-	uint64_t changes = manager_get_changes(sn->manager);
+	uint64_t changes = manager_get_changes(sn->manager), now = 0;
+	bool shutting_down = manager_is_shutting_down(sn->manager), ready = false;
 	int r;
 
 	/* Runs after every loop iteration: nothing to look at unless a service moved. */
 	if (changes == sn->changes)
 		return;
-	sn->changes = changes;
 	sdnotify_status(sn->manager, status, sizeof(status));
 	msg[0] = '\0';
-	if (!sn->ready_sent && sdnotify_autostart_settled(sn->manager)) {
-		sn->ready_sent = true;
+	/* A start-up cut short by a shutdown never was ready: READY=1 after STOPPING=1
+	 * would tell systemd the start had completed. */
+	if (!sn->ready_sent && !shutting_down && sdnotify_autostart_settled(sn->manager)) {
+		ready = true;
 		strcat(msg, "READY=1\n");
 	}
-	if (!sn->stopping_sent && manager_is_shutting_down(sn->manager)) {
-		sn->stopping_sent = true;
+	if (!sn->stopping_sent && shutting_down)
 		strcat(msg, "STOPPING=1\n");
-	}
-	if (!STREQ(status, sn->status)) {
-		snprintf(sn->status, sizeof(sn->status), "%s", status);
+	if (!STREQ(status, sn->status))
 		snprintf(msg + strlen(msg), sizeof(msg) - strlen(msg), "STATUS=%s\n", status);
+	if (msg[0]) {
+		r = send_message(sn, msg);
+		if (r == -EAGAIN) {
+			/* Nothing counts as said: the whole state goes out again later. */
+			(void)sd_event_now(manager_get_event(sn->manager), CLOCK_MONOTONIC, &now);
+			(void)sd_event_source_set_time(sn->first, now + SDNOTIFY_RETRY_USEC);
+			(void)sd_event_source_set_enabled(sn->first, SD_EVENT_ONESHOT);
+			return;
+		}
+		if (r < 0)
+			log_debug_errno(r, "Failed to notify systemd, ignoring");
 	}
-	if (!msg[0])
-		return;
-	r = sd_notify(0, msg);
-	if (r < 0)
-		log_debug_errno(r, "Failed to notify systemd, ignoring");
+	sn->changes = changes;
+	sn->ready_sent |= ready;
+	sn->stopping_sent |= shutting_down;
+	snprintf(sn->status, sizeof(sn->status), "%s", status);
 }
 
 static int on_post(sd_event_source *src, void *userdata)
@@ -150,9 +207,10 @@ static int on_post(sd_event_source *src, void *userdata)
 	return 0;
 }
 
-static int on_first(sd_event_source *src, void *userdata)
+static int on_first(sd_event_source *src, uint64_t usec, void *userdata)
 {
-	(void)sd_event_source_set_enabled(src, SD_EVENT_OFF);
+	(void)src;
+	(void)usec;
 	update(userdata);
 	return 0;
 }
@@ -161,7 +219,7 @@ static int on_watchdog(sd_event_source *src, uint64_t usec, void *userdata)
 {
 	struct sdnotify *sn = userdata;
 
-	(void)sd_notify(0, "WATCHDOG=1");
+	(void)send_message(sn, "WATCHDOG=1");
 	(void)sd_event_source_set_time(src, usec + sn->watchdog_period);
 	(void)sd_event_source_set_enabled(src, SD_EVENT_ONESHOT);
 	return 0;
@@ -170,26 +228,37 @@ static int on_watchdog(sd_event_source *src, uint64_t usec, void *userdata)
 int sdnotify_new(struct manager *m, struct sdnotify **ret)
 {
 	sd_event *ev = manager_get_event(m);
+	const char *e = getenv("NOTIFY_SOCKET");
 	struct sdnotify *sn;
 	uint64_t usec = 0, now = 0;
 	int r;
 
 	*ret = NULL;
-	if (!getenv("NOTIFY_SOCKET"))
+	if (!e)
 		return 0;
 	sn = calloc(1, sizeof(*sn));
 	if (!sn)
 		return -ENOMEM;
 	sn->manager = m;
 	sn->changes = UINT64_MAX;
+	sn->fd = -1;
+	if (parse_address(sn, e)) {
+		sn->fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		if (sn->fd < 0) {
+			r = -errno;
+			free(sn);
+			return r;
+		}
+	}
 	r = sd_event_add_post(ev, &sn->post, on_post, sn);
 	/* Ahead of the manager's own sources: a defer source that stays pending (the
 	 * manager's "settle") would otherwise win every time, and a quick shutdown end
 	 * the loop before STOPPING=1 went out. */
 	if (r >= 0)
 		r = sd_event_source_set_priority(sn->post, SD_EVENT_PRIORITY_IMPORTANT);
+	/* The first look comes even if nothing happens; the source stays for retries. */
 	if (r >= 0)
-		r = sd_event_add_defer(ev, &sn->first, on_first, sn);
+		r = sd_event_add_time(ev, &sn->first, CLOCK_MONOTONIC, 0, 0, on_first, sn);
 	/* sd_watchdog_enabled() also checks WATCHDOG_PID against our pid. */
 	if (r >= 0 && sd_watchdog_enabled(0, &usec) > 0 && usec > 0) {
 		sn->watchdog_period = usec / 2;
@@ -217,6 +286,8 @@ struct sdnotify *sdnotify_free(struct sdnotify *sn)
 	sd_event_source_disable_unref(sn->post);
 	sd_event_source_disable_unref(sn->first);
 	sd_event_source_disable_unref(sn->watchdog);
+	if (sn->fd >= 0)
+		close(sn->fd);
 	free(sn);
 	return NULL;
 }

@@ -178,12 +178,7 @@ int main(int argc, char *argv[])
 		mo.config_path = DEFAULT_CONFIG;
 	}
 
-	r = config_load(mo.config_path, &errors, &config);
-	if (r >= 0 && mo.main_argv) {
-		r = config_add_main(config, mo.main_argv);
-		if (r == -EEXIST)
-			config_errors_main_taken(config, &errors);
-	}
+	r = config_load(mo.config_path, mo.main_argv, &errors, &config);
 	if (r < 0) {
 		for (size_t i = 0; i < errors.n; i++)
 			fprintf(stderr, "%s\n", errors.lines[i]);

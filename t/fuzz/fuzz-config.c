@@ -254,7 +254,7 @@ static void check_dropins_alone(int r1, const struct vigil_config *c1,
 	int r;
 
 	write_file(main_path, prefix, sizeof(prefix) - 1, "", 0);
-	r = config_load(main_path, &e, &c);
+	r = config_load(main_path, NULL, &e, &c);
 	if (r == 0 && r1 == 0) {
 		for (size_t i = 0; i < c1->n_services; i++) {
 			const struct service_config *sc = c1->services[i];
@@ -306,14 +306,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		part = nul ? nul + 1 : NULL;
 	}
 
-	r1 = config_load(main_path, &e1, &c1);
+	r1 = config_load(main_path, NULL, &e1, &c1);
 	FUZZ_CHECK(r1 == 0 || r1 == -EINVAL, "returned %d", r1);
 	if (r1 == 0) {
 		FUZZ_CHECK(e1.n == 0 && c1, "loaded with %zu errors", e1.n);
 		check_config(c1);
 	} else
 		check_errors(&e1);
-	r2 = config_load(main_path, &e2, &c2);
+	r2 = config_load(main_path, NULL, &e2, &c2);
 	check_same(r1, c1, &e1, r2, c2, &e2);
 	/* With drop-ins, and the main file not pointing elsewhere. */
 	if (main_end && !memmem(data, (size_t)(main_end - data), "include-dir", 11))

@@ -258,3 +258,73 @@ Test(main_mode, with_a_config_term_stops_main_before_the_sidecars)
 		     strstr(log, "sidecar: running -> stopping"));
 	free(log);
 }
+
+/* Once the shutdown has begun, TERM and INT are forwarded like any other signal: a
+ * main that traps the first INT still gets the TERM that follows (they used to be
+ * dropped, and main was SIGKILLed at its stop-timeout). */
+Test(main_mode, a_second_term_or_int_during_the_shutdown_reaches_main)
+{
+	const char *args[] = {"--",
+			      vh_helper(),
+			      "trap",
+			      "INT",
+			      vh_path(&v, "sigs"),
+			      "pidfile",
+			      vh_path(&v, "pid"),
+			      "pause",
+			      NULL};
+	long long t0;
+
+	vh_start_args(&v, args);
+	cr_assert(vh_wait_lines(vh_path(&v, "pid"), 1, 5000));
+	kill(v.pid, SIGINT);
+	cr_assert(vh_wait_lines(vh_path(&v, "sigs"), 1, 5000));
+	kill(v.pid, SIGINT);
+	cr_assert(vh_wait_lines(vh_path(&v, "sigs"), 2, 5000), "the second INT did not reach main");
+	t0 = vh_now_ms();
+	kill(v.pid, SIGTERM);
+	cr_assert_eq(vh_wait_exit(&v, 20000), 128 + SIGTERM);
+	cr_assert_lt(vh_now_ms() - t0, vh_ms(5000), "main waited for its stop-timeout");
+}
+
+/* A sidecar may require main: it starts once main runs, and a shutdown stops it
+ * before main (main goes first only for the services that do not need it). */
+Test(main_mode, a_sidecar_may_require_main_and_stops_before_it)
+{
+	const char *args[] = {"-c",
+			      v.conf,
+			      "--log-level",
+			      "debug",
+			      "--",
+			      vh_helper(),
+			      "pidfile",
+			      vh_path(&v, "pid"),
+			      "pause",
+			      NULL};
+	char *log;
+
+	vh_write(&v,
+		 "vigil.conf",
+		 "service shipper {\n  command = \"%s pidfile %s pause\"\n  requires = "
+		 "{\"main\"}\n}\n"
+		 "service other {\n  command = \"%s pause\"\n}\n",
+		 vh_helper(),
+		 vh_path(&v, "side"),
+		 vh_helper());
+	vh_start_args(&v, args);
+	cr_assert(vh_wait_lines(vh_path(&v, "side"), 1, 5000), "the sidecar never started");
+	cr_assert(vh_wait_log(&v, "main: stopped -> starting", 1, 1000));
+	kill(v.pid, SIGTERM);
+	/* Neither traps TERM: no stop-timeout is waited for. */
+	cr_assert_eq(vh_wait_exit(&v, 5000), 128 + SIGTERM);
+	log = vh_read(v.log);
+	cr_assert_lt(strstr(log, "shipper: stopping -> stopped"),
+		     strstr(log, "main: running -> stopping"),
+		     "%s",
+		     log);
+	cr_assert_lt(strstr(log, "main: stopping -> stopped"),
+		     strstr(log, "other: running -> stopping"),
+		     "%s",
+		     log);
+	free(log);
+}

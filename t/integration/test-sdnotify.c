@@ -168,3 +168,69 @@ Test(sdnotify, nothing_is_sent_without_notify_socket)
 	setsockopt(notify_fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	cr_assert_lt(recv(notify_fd, buf, sizeof(buf), 0), 0);
 }
+
+/* A shutdown while a service is still on its way up: the start never completed, so
+ * no READY=1 (after STOPPING=1 it would tell systemd the start had). */
+Test(sdnotify, no_ready_when_a_shutdown_cuts_the_start_short)
+{
+	static struct message m[512];
+	int n = 0;
+
+	vh_write(&v,
+		 "vigil.conf",
+		 "service slow {\n  command = \"%s pause\"\n  ready = notify\n}\n",
+		 vh_helper());
+	vh_start(&v);
+	api_wait_up(&v);
+	cr_assert(api_wait_state(&v, "slow", "starting", 5000));
+	cr_assert_eq(api_call(&v, "POST", "/v1/shutdown", NULL), 202);
+	cr_assert_geq(collect(m, &n, 512, "STOPPING=1", vh_now_ms(), 5000), 0, "no STOPPING=1");
+	cr_assert_eq(vh_wait_exit(&v, 10000), 0);
+	/* Whatever vigild sent up to its exit is in the queue by now. */
+	collect(m, &n, 512, "no such message", vh_now_ms(), 200);
+	cr_assert_eq(count(m, n, "READY=1"), 0, "READY=1 in a start cut short");
+}
+
+static int field_int(const char *name, const char *key)
+{
+	json_t *j = api_field(&v, name, key);
+	int i = (int)json_integer_value(j);
+
+	json_decref(j);
+	return i;
+}
+
+/* A NOTIFY_SOCKET nobody reads fills up: vigild goes on supervising and answering
+ * (sd_notify() would block it), and once the receiver reads again it hears the
+ * rest. */
+Test(sdnotify, a_notify_socket_nobody_reads_does_not_stall_vigild)
+{
+	static struct message m[512];
+	int n = 0, restarts;
+	char *body = NULL;
+
+	vh_write(&v,
+		 "vigil.conf",
+		 "service crash {\n  command = \"%s exit 1\"\n  restart-delay = 10ms\n"
+		 "  restart-delay-max = 10ms\n}\n",
+		 vh_helper());
+	vh_start(&v);
+	api_wait_up(&v);
+	/* Every restart changes the status and the watchdog pings every 100 ms: the
+	 * queue (net.unix.max_dgram_qlen, 512 at most) is full within a second or two. */
+	vh_msleep(2500);
+	cr_assert_eq(api_call(&v, "GET", "/v1/services/crash", &body), 200);
+	free(body);
+	restarts = field_int("crash", "restarts");
+	vh_msleep(500);
+	cr_assert_gt(field_int("crash", "restarts"),
+		     restarts,
+		     "restarts stopped while the notify queue was full");
+	/* The receiver reads again, and hears of the shutdown. */
+	collect(m, &n, 512, "no such message", vh_now_ms(), 300);
+	kill(v.pid, SIGTERM);
+	cr_assert_geq(collect(m, &n, 512, "STOPPING=1", vh_now_ms(), 10000),
+		      0,
+		      "STOPPING=1 never came after the queue drained");
+	cr_assert_eq(vh_wait_exit(&v, 10000), 0);
+}

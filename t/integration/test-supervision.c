@@ -417,6 +417,29 @@ Test(supervision, a_failed_service_with_on_failed_shutdown_exits_3)
 	cr_assert(vh_count_log(&v, "bystander: running -> stopping (shutdown)") == 1);
 }
 
+/* A service with on-failed = shutdown that cannot start at all: the shutdown is
+ * decided there, and nothing starts after it (the next service used to be spawned,
+ * then killed at once). */
+Test(supervision, nothing_starts_after_an_on_failed_shutdown_at_start_up)
+{
+	vh_write(&v,
+		 "vigil.conf",
+		 "service critical {\n"
+		 "  command = \"/nonexistent/vigil-critical\"\n"
+		 "  restart = never\n"
+		 "  on-failed = shutdown\n"
+		 "}\n"
+		 "service later {\n"
+		 "  command = \"%s record %s pause\"\n"
+		 "}\n",
+		 vh_helper(),
+		 vh_path(&v, "later"));
+	vh_start(&v);
+	cr_assert_eq(vh_wait_exit(&v, 10000), 3);
+	cr_assert_eq(vh_count_log(&v, "later: stopped -> starting"), 0);
+	cr_assert_eq(vh_count_lines(vh_path(&v, "later")), 0);
+}
+
 Test(supervision, an_exec_that_fails_in_the_child_is_reported_every_time)
 {
 	/* The program exists, so the failure comes from execve in the child (its

@@ -59,7 +59,7 @@ static void write_file(const char *name, const char *text)
 static int load(const char *text)
 {
 	write_file("vigil.conf", text);
-	return config_load(path("vigil.conf"), &errors, &cfg);
+	return config_load(path("vigil.conf"), NULL, &errors, &cfg);
 }
 
 /* Asserts that an error "DIR/FILE:LINE: MESSAGE..." was reported. */
@@ -588,7 +588,7 @@ Test(config, a_bad_environment_entry_is_an_error)
 
 Test(config, an_unreadable_file_names_the_file_and_the_reason)
 {
-	cr_assert_eq(config_load(path("absent.conf"), &errors, &cfg), -EINVAL);
+	cr_assert_eq(config_load(path("absent.conf"), NULL, &errors, &cfg), -EINVAL);
 	cr_assert_eq(errors.n, 1);
 	{
 		char want[256];
@@ -604,7 +604,7 @@ Test(config, no_file_gives_the_defaults_and_main_can_be_added)
 {
 	char *const argv[] = {(char *)"/bin/app", (char *)"--flag", NULL};
 
-	cr_assert_eq(config_load(NULL, &errors, &cfg), 0);
+	cr_assert_eq(config_load(NULL, NULL, &errors, &cfg), 0);
 	cr_assert_eq(cfg->n_services, 0);
 	cr_assert_eq(config_add_main(cfg, argv), 0);
 	cr_assert_str_eq(service("main")->command, "/bin/app --flag");
@@ -623,6 +623,35 @@ Test(config, a_service_called_main_beside_a_command_is_named_by_file_and_line)
 	expect_only_error("vigil.conf", 2, "service 'main' is defined here, but with -- COMMAND");
 }
 
+/* With -- COMMAND, main is known before the dependencies are judged: a sidecar may
+ * require it, and a service called main beside it is reported with the rest. */
+Test(config, with_a_command_a_service_may_require_main)
+{
+	char *const argv[] = {(char *)"/bin/app", NULL};
+
+	write_file("vigil.conf",
+		   "service shipper {\n  command = \"x\"\n  requires = {\"main\"}\n}\n");
+	cr_assert_eq(config_load(path("vigil.conf"), argv, &errors, &cfg), 0);
+	cr_assert_str_eq(service("main")->command, "/bin/app");
+	cfg = config_free(cfg);
+	cr_assert_eq(load("service shipper {\n  command = \"x\"\n  requires = {\"main\"}\n}\n"),
+		     -EINVAL);
+	expect_only_error(
+		"vigil.conf", 3, "service 'shipper' requires 'main', which is not defined");
+}
+
+Test(config, a_service_called_main_beside_a_command_is_reported_by_config_load)
+{
+	char *const argv[] = {(char *)"/bin/app", NULL};
+
+	write_file("vigil.conf",
+		   "service main {\n  command = \"x\"\n}\nservice b {\n  command = \"x\"\n"
+		   "  requires = {\"nope\"}\n}\n");
+	cr_assert_eq(config_load(path("vigil.conf"), argv, &errors, &cfg), -EINVAL);
+	expect_error("vigil.conf", 1, "service 'main' is defined here, but with -- COMMAND");
+	expect_error("vigil.conf", 6, "service 'b' requires 'nope', which is not defined");
+}
+
 /* `--` mode builds its configuration without libconfuse (start-up speed): what it
  * writes by hand must be what the schema gives a file that says only this much. */
 Test(config, the_command_line_main_has_the_defaults_a_file_would_give_it)
@@ -634,7 +663,7 @@ Test(config, the_command_line_main_has_the_defaults_a_file_would_give_it)
 	cr_assert_eq(load("service main {\n  command = \"/bin/app --flag\"\n"
 			  "  restart = never\n}\n"),
 		     0);
-	cr_assert_eq(config_load(NULL, &errors, &bare), 0);
+	cr_assert_eq(config_load(NULL, NULL, &errors, &bare), 0);
 	cr_assert_eq(config_add_main(bare, argv), 0);
 
 	cr_assert_str_eq(bare->control_group, cfg->control_group);
@@ -664,7 +693,7 @@ static const struct service_config *load_a_with(const char *file, const char *pr
 		 strstr(line, "liveness") ? "" : " liveness { tcp = \"h:1\" }",
 		 line);
 	write_file(file, text);
-	cr_assert_eq(config_load(path(file), &errors, ret),
+	cr_assert_eq(config_load(path(file), NULL, &errors, ret),
 		     0,
 		     "'%s': %s",
 		     line,
@@ -745,8 +774,11 @@ static void load_example(const char *name)
 	const char *src = getenv("VIGIL_SRCDIR");
 
 	snprintf(p, sizeof(p), "%s/etc/%s", src ? src : "..", name);
-	cr_assert_eq(
-		config_load(p, &errors, &cfg), 0, "%s: %s", name, errors.n ? errors.lines[0] : "");
+	cr_assert_eq(config_load(p, NULL, &errors, &cfg),
+		     0,
+		     "%s: %s",
+		     name,
+		     errors.n ? errors.lines[0] : "");
 }
 
 Test(config, the_example_host_configuration_and_its_dropins_parse)
