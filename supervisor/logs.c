@@ -747,6 +747,26 @@ static size_t free_pair(struct service_logs *l)
 	}
 }
 
+bool service_logs_backlogged(struct service_logs *l)
+{
+	bool writerless = false;
+
+	if (!l->extra)
+		return false; /* the other runs' slots are not even allocated */
+	for (size_t i = 0; i < LOGS_SLOTS; i += 2) {
+		if (slot_at(l, i)->fd < 0 && slot_at(l, i + 1)->fd < 0)
+			return false;
+		for (size_t k = i; k < i + 2; k++) {
+			struct pollfd p = {.fd = slot_at(l, k)->fd, .events = POLLIN};
+
+			/* POLLHUP: every write end is closed; what is left is data. */
+			if (p.fd >= 0 && poll(&p, 1, 0) == 1 && (p.revents & POLLHUP))
+				writerless = true;
+		}
+	}
+	return writerless;
+}
+
 int service_logs_open_run(struct service_logs *l, int *ret_out, int *ret_err)
 {
 	size_t base = free_pair(l);

@@ -31,6 +31,8 @@
 
 /* While what a main process left in its group goes: how often to look. */
 #define SERVICE_DRAIN_POLL (100 * USEC_PER_MSEC)
+/* While a restart waits for its earlier runs' output to be read: how often to look. */
+#define SERVICE_BACKLOG_POLL (100 * USEC_PER_MSEC)
 
 /* NOTIFY_SOCKET=, WATCHDOG_USEC= and the terminating NULL. */
 #define SERVICE_OWN_ENV_MAX 3
@@ -51,6 +53,7 @@ struct service {
 	uint64_t drain_deadline; /* monotonic µs: SIGKILL then */
 	bool drain_killed;
 	sd_event_source *drain_timer; /* allocated by the first drain */
+	bool held;                    /* a restart waits for a slow log sink */
 	char **envp;                  /* pointers into the base environment and `environment` */
 	struct service **requires;
 	size_t n_requires;
@@ -624,8 +627,21 @@ static int on_timer(sd_event_source *src, uint64_t usec, void *userdata)
 {
 	struct service *s = userdata;
 
-	(void)src;
 	(void)usec;
+	/* A crash loop whose output a slow sink (a stdout nobody reads) does not take:
+	 * each run's lines wait in its pipes, and a new run would cost the oldest run's
+	 * (SPEC §6: no line is lost). The restart waits, as a writer does. */
+	if (s->lc.state == SERVICE_BACKOFF && s->logs && service_logs_backlogged(s->logs)) {
+		if (!s->held)
+			log_info("%s: restart held until the output of its earlier runs is read "
+				 "(a log sink is slow)",
+				 s->cfg->name);
+		s->held = true;
+		(void)sd_event_source_set_time(src, now_monotonic(s) + SERVICE_BACKLOG_POLL);
+		(void)sd_event_source_set_enabled(src, SD_EVENT_ONESHOT);
+		return 0;
+	}
+	s->held = false;
 	service_feed(s, LC_EV_TIMEOUT, s->lc.state == SERVICE_BACKOFF ? "backoff over" : "timeout");
 	return 0;
 }

@@ -461,6 +461,74 @@ Test(logs, a_stdout_nobody_reads_for_5s_loses_nothing_and_restarts_stay_on_time)
 	free(got);
 }
 
+/* A crash loop whose forwarded output nobody reads: each run's lines wait in its
+ * pipes, and once LOGS_RUNS_MAX runs hold theirs the restart waits too, rather than
+ * close the oldest run's pipe (which lost its lines). */
+Test(logs, a_crash_loop_whose_output_nobody_reads_loses_no_line)
+{
+	const char *argv[] = {vh_vigild(), "-c", v.conf, "-s", v.sock, NULL};
+	size_t cap = 16 << 20, len = 0;
+	char *got = malloc(cap), *runs, *p;
+	int pfd[2], n_runs = 0;
+	long long end;
+
+	cr_assert_not_null(got);
+	/* 3000 lines, 57 KB a run: one run fits in its pipe, so the child never blocks. */
+	vh_write(&v,
+		 "crash.sh",
+		 "#!/bin/sh\necho $$ >> %s\nseq -f \"run$$ line %%g\" 1 3000\nexit 1\n",
+		 vh_path(&v, "runs"));
+	chmod(vh_path(&v, "crash.sh"), 0755);
+	vh_write(&v,
+		 "vigil.conf",
+		 "log-forward = yes\n"
+		 "service a {\n  command = \"%s\"\n  restart-delay = 20ms\n"
+		 "  restart-delay-max = 20ms\n}\n",
+		 vh_path(&v, "crash.sh"));
+	cr_assert_eq(pipe2(pfd, O_CLOEXEC), 0);
+	vh_start_program_stdout(&v, argv, pfd[1]);
+	close(pfd[1]);
+	/* Nobody reads for 3 s (the scenario, not a wait). */
+	vh_msleep(3000);
+	cr_assert(vh_wait_log(
+		&v, "a: restart held until the output of its earlier runs is read", 1, 5000));
+	kill(v.pid, SIGTERM);
+	for (end = vh_now_ms() + vh_ms(60000); vh_now_ms() < end;) {
+		struct pollfd pl = {.fd = pfd[0], .events = POLLIN};
+		ssize_t k;
+
+		(void)poll(&pl, 1, 100);
+		k = read(pfd[0], got + len, cap - len - 1);
+		if (k == 0)
+			break;
+		if (k > 0)
+			len += (size_t)k;
+		cr_assert_lt(len, cap - 1);
+	}
+	got[len] = '\0';
+	cr_assert_eq(vh_wait_exit(&v, 10000), 0);
+	runs = vh_read(vh_path(&v, "runs"));
+	cr_assert_not_null(runs);
+	for (p = runs; *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : p + strlen(p)) {
+		char needle[64];
+		int count = 0;
+
+		snprintf(needle, sizeof(needle), "a | run%ld line ", strtol(p, NULL, 10));
+		for (const char *q = strstr(got, needle); q; q = strstr(q + 1, needle))
+			count++;
+		cr_assert_eq(count,
+			     3000,
+			     "run %ld: %d of 3000 lines forwarded",
+			     strtol(p, NULL, 10),
+			     count);
+		n_runs++;
+	}
+	cr_assert_geq(n_runs, 5, "only %d runs", n_runs);
+	free(runs);
+	free(got);
+	close(pfd[0]);
+}
+
 /* Fills the filesystem of @dir with one file; returns its path. */
 static const char *fill(const char *dir)
 {
