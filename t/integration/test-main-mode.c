@@ -328,3 +328,97 @@ Test(main_mode, a_sidecar_may_require_main_and_stops_before_it)
 		     log);
 	free(log);
 }
+
+/* Returns @text with every @from replaced by @to (a new string); frees @text. */
+static char *replace_all(char *text, const char *from, const char *to)
+{
+	size_t n = 0, fl = strlen(from), tl = strlen(to);
+	char *out, *o;
+
+	for (const char *p = strstr(text, from); p; p = strstr(p + fl, from))
+		n++;
+	out = o = malloc(strlen(text) + n * tl + 1);
+	cr_assert_not_null(out);
+	for (const char *p = text, *q; *p; p = q + fl) {
+		q = strstr(p, from);
+		if (!q) {
+			strcpy(o, p);
+			o += strlen(p);
+			break;
+		}
+		memcpy(o, p, (size_t)(q - p));
+		o += q - p;
+		memcpy(o, to, tl);
+		o += tl;
+	}
+	*o = '\0';
+	free(text);
+	return out;
+}
+
+/* etc/container/vigil.conf, as its Dockerfile runs it, on loopback and free ports:
+ * the sidecars start, app-port is ready once main listens, `vigilctl health` and
+ * `wait` answer, and SIGTERM (docker stop) ends the lot with main's status. */
+Test(main_mode, the_container_example_runs_as_its_dockerfile_says)
+{
+	const char *src = getenv("VIGIL_SRCDIR");
+	char path[512], app[32], listen[32], www[300];
+	char *conf;
+	int app_port = vh_free_port(), vigil_port = vh_free_port();
+
+	snprintf(path, sizeof(path), "%s/etc/container/vigil.conf", src ? src : "..");
+	conf = vh_read(path);
+	cr_assert_not_null(conf, "%s", path);
+	snprintf(app, sizeof(app), "127.0.0.1:%d", app_port);
+	snprintf(listen, sizeof(listen), "127.0.0.1:%d", vigil_port);
+	snprintf(www, sizeof(www), "%s/www", v.dir);
+	conf = replace_all(conf, "0.0.0.0:9100", listen);
+	conf = replace_all(conf, "127.0.0.1:8080", app);
+	conf = replace_all(conf, "/tmp/www", www);
+	vh_write(&v, "vigil.conf", "%s", conf);
+	free(conf);
+	{
+		char port[16];
+		const char *args[] = {"-c",
+				      v.conf,
+				      "--log-level",
+				      "info",
+				      "--",
+				      vh_helper(),
+				      "http-serve",
+				      port,
+				      vh_path(&v, "status"),
+				      NULL};
+		snprintf(port, sizeof(port), "%d", app_port);
+		vh_start_args(&v, args);
+	}
+	{
+		const char *wait[] = {vh_vigilctl(),
+				      "-s",
+				      v.sock,
+				      "wait",
+				      "-t",
+				      "20",
+				      "app-port",
+				      "prepare",
+				      NULL};
+		const char *health[] = {vh_vigilctl(), "-s", v.sock, "health", NULL};
+		int rc;
+		long long end = vh_now_ms() + vh_ms(20000);
+
+		/* 3: the control socket is not there yet (valgrind starts slowly). */
+		while ((rc = vh_run(wait, NULL, vh_ms(25000))) == 3 && vh_now_ms() < end)
+			vh_msleep(50);
+		cr_assert_eq(rc, 0, "app-port never got ready (vigilctl wait: %d)", rc);
+		cr_assert_eq(vh_run(health, NULL, vh_ms(5000)), 0);
+	}
+	{
+		char stamp[320];
+		snprintf(stamp, sizeof(stamp), "%s/healthz", www);
+		cr_assert(vh_wait_lines(stamp, 1, 1000), "prepare did not run");
+	}
+	cr_assert(vh_wait_log(&v, "reporter: starting -> running", 1, 5000));
+	kill(v.pid, SIGTERM);
+	cr_assert_eq(vh_wait_exit(&v, 20000), 128 + SIGTERM);
+	cr_assert_eq(vh_count_log(&v, "reporter: stopping -> stopped"), 1);
+}
