@@ -295,8 +295,10 @@ static void serve(const char *answer)
 			if (strstr(buf, "\r\n\r\n"))
 				break;
 		}
-		/* The request line and headers, as vigild will read them. */
-		if (!strstr(buf, " HTTP/1.0\r\n") || !strstr(buf, "Host: vigil\r\n"))
+		/* The request line and headers, as vigild will read them: one request per
+		 * connection, so that MHD closes it after the answer. */
+		if (!strstr(buf, " HTTP/1.1\r\n") || !strstr(buf, "Host: vigil\r\n") ||
+		    !strstr(buf, "Connection: close\r\n"))
 			_exit(3);
 		if (!answer)
 			pause();
