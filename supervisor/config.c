@@ -313,6 +313,19 @@ static int validate_factor(cfg_t *cfg, cfg_opt_t *opt)
 	return 0;
 }
 
+/* A user, group, directory or env-file of "" could never work: every start would
+ * fail. "-" is an optional env-file with no path. */
+static int validate_not_empty(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char *v = cfg_opt_getnstr(opt, 0);
+
+	if (!v || v[0] == '\0' || (STREQ(opt->name, "env-file") && STREQ(v, "-"))) {
+		cfg_error(cfg, "option '%s' must not be empty", opt->name);
+		return -1;
+	}
+	return 0;
+}
+
 static int validate_command(cfg_t *cfg, cfg_opt_t *opt)
 {
 	char **argv = NULL;
@@ -544,6 +557,10 @@ static cfg_t *schema_new(void)
 		{"include-dir", validate_include_dir},
 		{"http-listen", validate_http_listen},
 		{"service|command", validate_command},
+		{"service|user", validate_not_empty},
+		{"service|group", validate_not_empty},
+		{"service|directory", validate_not_empty},
+		{"service|env-file", validate_not_empty},
 		{"service|requires", validate_requires},
 		{"service|environment", validate_environment},
 		{"service|success-exit-codes", validate_exit_codes},

@@ -388,6 +388,26 @@ Test(config, a_bad_signal_umask_percentage_and_exit_code_are_errors)
 	expect_error("vigil.conf", 3, "exit code 300 in 'success-exit-codes' is out of range");
 }
 
+Test(config, an_empty_user_group_directory_or_env_file_is_an_error_at_its_line)
+{
+	static const char *const options[] = {"user", "group", "directory", "env-file"};
+	char text[256];
+
+	for (size_t i = 0; i < ELEMENTSOF(options); i++) {
+		snprintf(text,
+			 sizeof(text),
+			 "service a {\n  command = \"a\"\n  %s = \"\"\n}\n",
+			 options[i]);
+		cr_assert_eq(load(text), -EINVAL, "%s = \"\" was accepted", options[i]);
+		snprintf(text, sizeof(text), "option '%s' must not be empty", options[i]);
+		expect_only_error("vigil.conf", 3, text);
+		config_errors_clear(&errors);
+	}
+	/* An optional env-file without a path is as empty. */
+	cr_assert_eq(load("service a {\n  command = \"a\"\n\n  env-file = \"-\"\n}\n"), -EINVAL);
+	expect_only_error("vigil.conf", 4, "option 'env-file' must not be empty");
+}
+
 Test(config, a_command_with_an_unterminated_quote_is_an_error)
 {
 	cr_assert_eq(load("service a {\n  command = \"sh -c 'oops\"\n}\n"), -EINVAL);
