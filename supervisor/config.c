@@ -306,7 +306,9 @@ static int validate_factor(cfg_t *cfg, cfg_opt_t *opt)
 {
 	double f = cfg_opt_getnfloat(opt, 0);
 
-	if (f < 1.0 || f > 1000.0) {
+	/* Written so that NaN, which libconfuse's strtod reads from "nan" and which
+	 * compares false with everything, is out of range too. */
+	if (!(f >= 1.0 && f <= 1000.0)) {
 		cfg_error(cfg, "value %g for option '%s' is out of range (1..1000)", f, opt->name);
 		return -1;
 	}

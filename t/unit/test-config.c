@@ -408,6 +408,29 @@ Test(config, an_empty_user_group_directory_or_env_file_is_an_error_at_its_line)
 	expect_only_error("vigil.conf", 4, "option 'env-file' must not be empty");
 }
 
+Test(config, a_restart_factor_that_is_not_a_number_is_out_of_range)
+{
+	static const char *const values[] = {"nan", "-nan", "NAN", "inf", "0.5", "-2"};
+	char text[256];
+
+	for (size_t i = 0; i < ELEMENTSOF(values); i++) {
+		snprintf(text,
+			 sizeof(text),
+			 "service a {\n  command = \"a\"\n  restart-factor = %s\n}\n",
+			 values[i]);
+		cr_assert_eq(load(text), -EINVAL, "restart-factor = %s was accepted", values[i]);
+		expect_only_error("vigil.conf", 3, "value ");
+		cr_assert(strstr(errors.lines[0],
+				 "for option 'restart-factor' is out of range (1..1000)"),
+			  "%s",
+			  errors.lines[0]);
+		config_errors_clear(&errors);
+	}
+	/* The jitter is read by vigil's own parser, which takes digits only. */
+	cr_assert_eq(load("service a {\n  command = \"a\"\n  restart-jitter = nan\n}\n"), -EINVAL);
+	expect_only_error("vigil.conf", 3, "bad percentage 'nan' for option 'restart-jitter'");
+}
+
 Test(config, a_command_with_an_unterminated_quote_is_an_error)
 {
 	cr_assert_eq(load("service a {\n  command = \"sh -c 'oops\"\n}\n"), -EINVAL);
