@@ -630,6 +630,33 @@ static const char *word_before(const char *start, const char *end, char *out, si
 	return b;
 }
 
+/* Where the last quoted string seen by blank_and_scan() opens and closes (SIZE_MAX:
+ * none yet). */
+struct string_span {
+	size_t open, close;
+};
+
+/* The title before the '{' at @i, into @out: the string @str when it ends there (the
+ * forward scan knows where it opened, which a backward one cannot tell for "" or an
+ * escaped quote inside), else word_before()'s word. *@ret_quoted says which. */
+static const char *title_before(const char *buf, size_t i, const struct string_span *str, char *out,
+				size_t size, bool *ret_quoted)
+{
+	size_t e = i;
+
+	while (e > 0 && isspace((unsigned char)buf[e - 1]))
+		e--;
+	*ret_quoted = str->close != SIZE_MAX && e == str->close + 1;
+	if (!*ret_quoted)
+		return word_before(buf, buf + i, out, size);
+	snprintf(out,
+		 size,
+		 "%.*s",
+		 (int)MIN(str->close - str->open - 1, size - 1),
+		 buf + str->open + 1);
+	return buf + str->open;
+}
+
 /* Length of libconfuse's environment token "${NAME}" at @i, or 0. Its lexer reads one
  * inside double quotes, and outside quotes where a word starts; the token runs to the
  * first '}', across quotes, '#' and newlines, so this pass must skip it as one: taking
@@ -671,6 +698,7 @@ static int blank_and_scan(const char *file, char *buf, size_t len)
 {
 	unsigned line = 1, depth = 0, open_lines[64], quote_line = 0, services = 0;
 	size_t next_close = 0, dup_from = SIZE_MAX;
+	struct string_span str = {SIZE_MAX, SIZE_MAX};
 	char quote = 0;
 
 	for (size_t i = 0; i < len; i++) {
@@ -688,13 +716,16 @@ static int blank_and_scan(const char *file, char *buf, size_t len)
 		if (quote) {
 			if (c == '\\' && i + 1 < len && buf[i + 1] != '\n')
 				i++;
-			else if (c == quote)
+			else if (c == quote) {
 				quote = 0;
+				str.close = i;
+			}
 			continue;
 		}
 		if (c == '"' || c == '\'') {
 			quote = c;
 			quote_line = line;
+			str.open = i;
 		} else if (c == '#' || (c == '/' && i + 1 < len && buf[i + 1] == '/')) {
 			for (; i < len && buf[i] != '\n'; i++)
 				buf[i] = ' ';
@@ -722,8 +753,10 @@ static int blank_and_scan(const char *file, char *buf, size_t len)
 			}
 		} else if (c == '{') {
 			char kw[32] = "", title[CONFIG_NAME_MAX + 1] = "";
-			const char *p = word_before(buf, buf + i, title, sizeof(title));
-			bool list = p > buf && (p[-1] == '=' || title[0] == '\0');
+			bool quoted;
+			const char *p = title_before(buf, i, &str, title, sizeof(title), &quoted);
+			/* An empty word before '{' is a list's, an empty string a title. */
+			bool list = p > buf && (p[-1] == '=' || (title[0] == '\0' && !quoted));
 
 			if (depth < ELEMENTSOF(open_lines))
 				open_lines[depth] = line;

@@ -622,6 +622,27 @@ Test(config, a_bad_service_name_is_an_error)
 	expect_only_error("vigil.conf", 1, "service 'we b': bad name");
 }
 
+Test(config, an_empty_title_or_one_with_an_escaped_quote_is_reported_at_its_line)
+{
+	cr_assert_eq(
+		load("service ok { command = \"a\" }\n\nservice \"\" {\n  command = \"a\"\n}\n"),
+		-EINVAL);
+	expect_only_error("vigil.conf", 3, "service '': bad name");
+	config_errors_clear(&errors);
+	cr_assert_eq(load("service ok { command = \"a\" }\n\nservice \"we\\\"ird\" {\n  command = "
+			  "\"a\"\n}\n"),
+		     -EINVAL);
+	expect_only_error("vigil.conf", 3, "service 'we\"ird': bad name");
+	config_errors_clear(&errors);
+	/* First in the file, it takes no other service's line either. */
+	cr_assert_eq(load("service '' {\n  command = \"a\"\n}\nservice b {\n  command = \"a\"\n  "
+			  "readiness {}\n}\n"),
+		     -EINVAL);
+	expect_error("vigil.conf", 1, "service '': bad name");
+	expect_error("vigil.conf", 6, "readiness probe of service 'b' needs exactly one of");
+	cr_assert_eq(errors.n, 2);
+}
+
 Test(config, a_bad_environment_entry_is_an_error)
 {
 	cr_assert_eq(load("service a {\n  command = \"a\"\n  environment = {\"NOEQUALS\"}\n}\n"),
