@@ -53,18 +53,28 @@ int listen_socket_path(const char *option, const char *configured, char **ret)
 	return *ret ? 0 : -ENOMEM;
 }
 
-/* Creates every missing directory above @path's last component. */
-static int mkdir_parents(const char *path, mode_t mode)
+/* Creates every missing directory above @path's last component, 0755 whatever the
+ * umask: a control-group member must get through them to the 0660 socket, whose own
+ * mode keeps everyone else out. The exception is /tmp/vigil-UID, the default without
+ * XDG_RUNTIME_DIR, made 0700 as XDG_RUNTIME_DIR would be. */
+static int mkdir_parents(const char *path)
 {
-	char dir[LISTEN_PATH_MAX + 1];
+	char dir[LISTEN_PATH_MAX + 1], own[32];
 	size_t len = strlen(path);
 
 	if (len > LISTEN_PATH_MAX)
 		return -ENAMETOOLONG;
 	memcpy(dir, path, len + 1);
+	snprintf(own, sizeof(own), "/tmp/vigil-%u", (unsigned)geteuid());
 	for (char *s = strchr(dir + 1, '/'); s; s = strchr(s + 1, '/')) {
+		mode_t mode;
+
 		*s = '\0';
-		if (mkdir(dir, mode) < 0 && errno != EEXIST)
+		mode = STREQ(dir, own) ? 0700 : 0755;
+		if (mkdir(dir, mode) == 0) {
+			if (chmod(dir, mode) < 0)
+				return -errno;
+		} else if (errno != EEXIST)
 			return -errno;
 		*s = '/';
 	}
@@ -145,8 +155,7 @@ int listen_unix(const char *path, const char *group, bool nss, struct listen_uni
 	r = unix_address(path, &sa, &len);
 	if (r < 0)
 		return r;
-	/* A directory of our own under /tmp keeps other users from its socket. */
-	r = mkdir_parents(path, strncmp(path, "/tmp/", 5) == 0 ? 0700 : 0755);
+	r = mkdir_parents(path);
 	if (r < 0)
 		return r;
 	r = clear_stale(path);

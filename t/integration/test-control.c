@@ -1040,6 +1040,32 @@ Test(control, an_unprivileged_client_cannot_change_anything)
 		      1);
 }
 
+Test(control, control_group_members_get_through_the_directories_vigild_creates)
+{
+	struct stat st;
+	mode_t old;
+
+	vh_need(&v, "setpriv", "util-linux");
+	if (!getgrnam("nogroup") || geteuid() != 0)
+		VH_SKIP(&v, "needs root and the group nogroup");
+	/* Two missing levels under /tmp (the temp dir), created under a umask that
+	 * would take every bit from group and others. */
+	snprintf(v.sock, sizeof(v.sock), "%s/run/vigil/control.sock", v.dir);
+	cr_assert_eq(chmod(v.dir, 0755), 0);
+	old = umask(077);
+	start_with("control-group = \"nogroup\"\n");
+	umask(old);
+	cr_assert_eq(stat(vh_path(&v, "run"), &st), 0);
+	cr_assert_eq(st.st_mode & 07777, 0755, "run is %o", st.st_mode & 07777);
+	cr_assert_eq(stat(vh_path(&v, "run/vigil"), &st), 0);
+	cr_assert_eq(st.st_mode & 07777, 0755, "run/vigil is %o", st.st_mode & 07777);
+
+	cr_assert_eq(as_nobody("nogroup", NULL, NULL, "restart", "web"), 0);
+	cr_assert(vh_wait_log(&v, "web: restart requested by uid 65534", 1, 5000));
+	/* Not in the group: the socket's mode keeps it out. */
+	cr_assert_eq(as_nobody("daemon", NULL, NULL, "restart", "web"), 3);
+}
+
 Test(control, a_request_is_logged_with_the_clients_uid_and_pid)
 {
 	char want[128];
