@@ -317,20 +317,21 @@ static int spawn(struct service *s, char *why, size_t why_size)
 	return 0;
 }
 
-/* Who a signal to the service reaches: its main process, or its group (kill-mode =
- * group), or what main left in its group until that has gone; 0: nobody. The pid is
+/* Who a signal to the service reaches: its process group (@group) or its main process
+ * alone, or what main left in its group until that has gone; 0: nobody. The pid is
  * still ours (unreaped), so neither it nor its group can be reused; a group being
  * drained cannot be reused while it has a member. */
-static pid_t signal_target(const struct service *s)
+static pid_t signal_target(const struct service *s, bool group)
 {
 	if (s->pid > 0)
-		return s->cfg->kill_mode == KILL_MODE_GROUP ? -s->pid : s->pid;
+		return group ? -s->pid : s->pid;
 	return s->drain_pgid > 0 ? -s->drain_pgid : 0;
 }
 
+/* The stop path: kill-mode says whether the group or main alone gets the signal. */
 static void send_signal(struct service *s, int sig)
 {
-	pid_t target = signal_target(s);
+	pid_t target = signal_target(s, s->cfg->kill_mode == KILL_MODE_GROUP);
 
 	if (!target)
 		return;
@@ -347,7 +348,8 @@ static void send_signal(struct service *s, int sig)
 
 int service_signal(struct service *s, int sig)
 {
-	pid_t target = signal_target(s);
+	/* SPEC §7 and §2 say "its process group": kill-mode is about stopping. */
+	pid_t target = signal_target(s, true);
 
 	if (!target)
 		return -ESRCH;

@@ -60,8 +60,9 @@ struct service *service_free(struct service *s);
  * @reason says why, for the log and the status ("stop requested"). */
 void service_feed(struct service *s, enum lc_event ev, const char *reason);
 
-/* Sends @sig to the process group (or the process, with kill-mode = process).
- * Returns 0, or -ESRCH when nothing runs. */
+/* Sends @sig to the process group, whatever kill-mode says (it rules only how the
+ * service is stopped): the API's signal, `--` mode's forwarding, the SIGKILL at
+ * shutdown-timeout. Returns 0, or -ESRCH when nothing runs. */
 int service_signal(struct service *s, int sig);
 
 /* Replaces the definition. A running service restarts with it when it is wanted;

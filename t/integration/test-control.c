@@ -367,6 +367,31 @@ Test(control, signal_reaches_the_process_group_or_says_why_not)
 	cr_assert_eq(error_status("POST", "/v1/services/off/signal?signal=HUP"), 409);
 }
 
+/* kill-mode rules how a service is stopped; an explicit signal is for the group. */
+Test(control, signal_reaches_the_process_group_whatever_kill_mode_says)
+{
+	const char *ctl[] = {vh_vigilctl(), "-s", v.sock, "signal", "USR1", "grp", NULL};
+	char want[32], *sigs;
+
+	start_with("service grp {\n  command = \"%s trap HUP %s trap USR1 %s fork-pause %s "
+		   "pause\"\n  kill-mode = process\n}\n",
+		   vh_helper(),
+		   vh_path(&v, "grp.sigs"),
+		   vh_path(&v, "grp.sigs"),
+		   vh_path(&v, "grp.child"));
+	cr_assert(vh_wait_lines(vh_path(&v, "grp.child"), 1, 5000));
+
+	/* The service and the child it forked (same handlers) each record it. */
+	cr_assert_eq(api_call(&v, "POST", "/v1/services/grp/signal?signal=HUP", NULL), 200);
+	cr_assert(vh_wait_lines(vh_path(&v, "grp.sigs"), 2, 5000), "only one process got it");
+	cr_assert_eq(vh_run(ctl, NULL, 5000), 0);
+	cr_assert(vh_wait_lines(vh_path(&v, "grp.sigs"), 4, 5000), "only one process got it");
+	sigs = vh_read(vh_path(&v, "grp.sigs"));
+	snprintf(want, sizeof(want), "%d\n%d\n%d\n%d\n", SIGHUP, SIGHUP, SIGUSR1, SIGUSR1);
+	cr_assert_str_eq(sigs, want);
+	free(sigs);
+}
+
 Test(control, logs_serve_the_tail_as_text_and_check_their_arguments)
 {
 	char *body = NULL;
