@@ -454,8 +454,15 @@ static int validate_http_listen(cfg_t *cfg, cfg_opt_t *opt)
 
 static int validate_include_dir(cfg_t *cfg, cfg_opt_t *opt)
 {
-	(void)opt;
+	const char *v = cfg_opt_getnstr(opt, 0);
+
 	remember_line(NULL, "include-dir", (unsigned)cfg->line);
+	/* "" would name the main file's own directory: "." says so when meant. */
+	if (!v || v[0] == '\0') {
+		cfg_error(cfg,
+			  "option 'include-dir' must not be empty (\".\": this file's directory)");
+		return -1;
+	}
 	return 0;
 }
 
@@ -1323,8 +1330,12 @@ static int load_dropins(struct vigil_config *c, const char *dir, unsigned dir_li
 			const char *main_file)
 {
 	struct dirent **list = NULL;
+	struct stat main_st = {0};
 	int n, r = 0;
 
+	/* include-dir may be the main file's own directory ("."): the main file is read
+	 * once, as the main file. */
+	(void)stat(main_file, &main_st);
 	n = scandir(dir, &list, is_dropin, alphasort);
 	if (n < 0) {
 		config_errors_add(ctx.errors,
@@ -1344,8 +1355,15 @@ static int load_dropins(struct vigil_config *c, const char *dir, unsigned dir_li
 		CLEANUP(cfg_freep) cfg_t *cfg = NULL;
 		CLEANUP_FREE char *path = NULL;
 
+		struct stat st;
+
 		if (r >= 0 && asprintf(&path, "%s/%s", dir, list[i]->d_name) < 0)
 			r = -ENOMEM;
+		if (r >= 0 && stat(path, &st) == 0 && st.st_dev == main_st.st_dev &&
+		    st.st_ino == main_st.st_ino) {
+			free(list[i]);
+			continue;
+		}
 		if (r >= 0 && parse_file(path, &cfg) == 0) {
 			r = take_globals(c, cfg, true);
 			if (r >= 0)

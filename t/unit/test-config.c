@@ -526,6 +526,25 @@ Test(config, include_dir_in_a_dropin_is_an_error)
 	expect_only_error("d/a.conf", 2, "include-dir may only be set in the main file");
 }
 
+/* include-dir = "." reads the main file's directory: the main file itself is not a
+ * drop-in (it was read twice, every service a duplicate of itself). */
+Test(config, an_include_dir_holding_the_main_file_reads_it_once)
+{
+	write_file("other.conf", "service b { command = \"b\" }\n");
+	cr_assert_eq(load("include-dir = \".\"\nservice a { command = \"a\" }\n"),
+		     0,
+		     "%s",
+		     errors.n ? errors.lines[0] : "");
+	cr_assert_eq(cfg->n_services, 2);
+	cr_assert_str_eq(cfg->services[1]->name, "b");
+}
+
+Test(config, an_empty_include_dir_is_an_error_at_its_line)
+{
+	cr_assert_eq(load("\ninclude-dir = \"\"\n"), -EINVAL);
+	expect_only_error("vigil.conf", 2, "option 'include-dir' must not be empty");
+}
+
 Test(config, a_missing_include_dir_is_an_error_at_its_line)
 {
 	cr_assert_eq(load("\ninclude-dir = \"nowhere\"\n"), -EINVAL);
