@@ -1487,6 +1487,11 @@ int control_new(struct manager *m, const struct control_options *o, struct contr
 	else if (r == -EEXIST)
 		log_error("Failed to listen on '%s': the file exists and is not a socket",
 			  o->socket_path);
+	else if (r == -EPERM)
+		log_error("Failed to listen on '%s': its directory /tmp/vigil-%u is not a "
+			  "directory of this user's with mode 0700",
+			  o->socket_path,
+			  (unsigned)geteuid());
 	else if (r < 0)
 		log_error_errno(r, "Failed to listen on '%s'", o->socket_path);
 	if (r < 0) {

@@ -76,6 +76,16 @@ static int mkdir_parents(const char *path)
 				return -errno;
 		} else if (errno != EEXIST)
 			return -errno;
+		/* Anyone may create /tmp/vigil-UID first, and swap the socket inside for
+		 * their own: it must be ours, a directory (no link) and closed to others. */
+		if (mode == 0700) {
+			struct stat st;
+
+			if (lstat(dir, &st) < 0)
+				return -errno;
+			if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077))
+				return -EPERM;
+		}
 		*s = '/';
 	}
 	return 0;

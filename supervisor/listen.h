@@ -28,12 +28,13 @@ struct listen_unix {
 };
 
 /* Creates the unix socket at @path, listening: missing parent directories are
- * created (0755, or 0700 under /tmp), a stale socket file is replaced, mode 0660,
+ * created (0755, or 0700 for /tmp/vigil-UID), a stale socket file is replaced, mode 0660,
  * group @group when such a group exists: looked up through NSS when @nss, else in
  * /etc/group only (for the default group, which mostly does not exist: NSS would
  * then ask every source, libnss_systemd's costing 0.8 ms and 320 KiB here).
  * Returns 0 with *ret filled, or
  * -EADDRINUSE when a live server answers there, -EEXIST when @path is not a socket,
+ * -EPERM when /tmp/vigil-UID exists and is not this user's own 0700 directory,
  * -ENAMETOOLONG, or -errno of the failing call. */
 int listen_unix(const char *path, const char *group, bool nss, struct listen_unix *ret);
 

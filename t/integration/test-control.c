@@ -1091,6 +1091,53 @@ Test(control, control_group_members_get_through_the_directories_vigild_creates)
 	cr_assert_eq(as_nobody("daemon", NULL, NULL, "restart", "web"), 3);
 }
 
+/* Without XDG_RUNTIME_DIR a non-root vigild's socket goes to /tmp/vigil-UID, 0700.
+ * Anyone may create that directory first and swap the socket inside for their own:
+ * vigild uses it only when it is its user's, a directory and closed to others. */
+Test(control, a_tmp_vigil_uid_directory_someone_else_made_is_refused)
+{
+	const char *argv[] = {"setpriv",
+			      "--reuid=4242",
+			      "--regid=4242",
+			      "--clear-groups",
+			      "env",
+			      "-u",
+			      "XDG_RUNTIME_DIR",
+			      "sh",
+			      "-c",
+			      "exec \"$0\" -- true 2>&1",
+			      vh_vigild(),
+			      NULL};
+	const char *dir = "/tmp/vigil-4242";
+	struct stat st;
+	char *out = NULL;
+
+	vh_need(&v, "setpriv", "util-linux");
+	if (geteuid() != 0)
+		VH_SKIP(&v, "needs root to act as uid 4242");
+	/* A uid no one has: the directory is this test's alone. */
+	(void)unlink("/tmp/vigil-4242/control.sock");
+	(void)rmdir(dir);
+	cr_assert_eq(mkdir(dir, 0777), 0);
+	cr_assert_eq(chmod(dir, 0777), 0);
+	/* `--` mode goes on without a control socket (README), and puts none there. */
+	cr_assert_eq(vh_run(argv, &out, vh_ms(10000)), 0, "%s", out);
+	cr_assert(strstr(out, "its directory /tmp/vigil-4242 is not a directory of this user's"),
+		  "%s",
+		  out);
+	cr_assert_neq(lstat("/tmp/vigil-4242/control.sock", &st), 0);
+	free(out);
+	out = NULL;
+	cr_assert_eq(rmdir(dir), 0);
+	/* Made by vigild itself: used. */
+	cr_assert_eq(vh_run(argv, &out, vh_ms(10000)), 0, "%s", out);
+	free(out);
+	cr_assert_eq(lstat(dir, &st), 0);
+	cr_assert(S_ISDIR(st.st_mode) && st.st_uid == 4242 && (st.st_mode & 07777) == 0700);
+	(void)unlink("/tmp/vigil-4242/control.sock");
+	cr_assert_eq(rmdir(dir), 0);
+}
+
 Test(control, a_request_is_logged_with_the_clients_uid_and_pid)
 {
 	char want[128];
