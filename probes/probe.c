@@ -116,6 +116,9 @@ static void open_gates(struct probe_plan *pl, uint64_t now)
 
 void probe_plan_begin(struct probe_plan *pl, uint64_t now)
 {
+	/* The run before was restarted for its liveness (or ended before this one's
+	 * decided): the service is not healthy again until its liveness passes. */
+	pl->liveness_held = probe_plan_health(pl, PROBE_LIVENESS) == PROBE_HEALTH_FAILING;
 	probe_plan_end(pl);
 	pl->active = true;
 	pl->run_start = now;
@@ -171,6 +174,15 @@ enum probe_verdict probe_plan_result(struct probe_plan *pl, enum probe_role role
 		return PROBE_VERDICT_UNHEALTHY;
 	}
 	return PROBE_VERDICT_NONE;
+}
+
+enum probe_health probe_plan_health(const struct probe_plan *pl, enum probe_role role)
+{
+	enum probe_health h = pl->counts[role].health;
+
+	if (h == PROBE_HEALTH_UNKNOWN && role == PROBE_LIVENESS && pl->liveness_held)
+		return PROBE_HEALTH_FAILING;
+	return h;
 }
 
 /* ---- probes on the event loop ---- */
@@ -484,7 +496,7 @@ enum probe_health probe_set_get_health(const struct probe_set *set, enum probe_r
 {
 	if (!set || role >= PROBE_ROLE_COUNT || !set->probes[role])
 		return PROBE_HEALTH_UNKNOWN;
-	return set->plan.counts[role].health;
+	return probe_plan_health(&set->plan, role);
 }
 
 int probe_set_get_info(const struct probe_set *set, enum probe_role role, struct probe_info *ret)
@@ -500,7 +512,7 @@ int probe_set_get_info(const struct probe_set *set, enum probe_role role, struct
 		.target = p->cfg->target,
 		.active = set->plan.active &&
 			  (set->plan.due[role] != USEC_INFINITY || set->plan.in_flight[role]),
-		.health = set->plan.counts[role].health,
+		.health = probe_plan_health(&set->plan, role),
 		.has_result = p->has_result,
 		.last_result = p->last_result,
 		.message = p->message,

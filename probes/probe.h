@@ -104,12 +104,14 @@ struct probe_plan {
 	uint64_t scheduled[PROBE_ROLE_COUNT]; /* when the check in flight was due */
 	bool in_flight[PROBE_ROLE_COUNT];
 	struct probe_counts counts[PROBE_ROLE_COUNT];
+	bool liveness_held; /* liveness failed in an earlier run and has not passed since */
 };
 
 /* Sets up @pl for the probes in @cfgs (entries of type PROBE_NONE are absent); the
  * configurations are not copied. Nothing is due until probe_plan_begin(). */
 void probe_plan_init(struct probe_plan *pl, const struct probe_config cfgs[PROBE_ROLE_COUNT]);
-/* A run started at @now: counts start afresh, the first checks are scheduled. */
+/* A run started at @now: counts start afresh (a failing liveness stays failing, see
+ * probe_plan_health()), the first checks are scheduled. */
 void probe_plan_begin(struct probe_plan *pl, uint64_t now);
 /* The run is over: nothing is due, nothing counts as in flight. */
 void probe_plan_end(struct probe_plan *pl);
@@ -120,6 +122,10 @@ bool probe_plan_take_due(struct probe_plan *pl, enum probe_role role, uint64_t n
  * has ended. */
 enum probe_verdict probe_plan_result(struct probe_plan *pl, enum probe_role role,
 				     enum probe_result res, uint64_t now);
+/* The health @role's probe shows: its thresholds' in this run; a liveness probe that
+ * failed in an earlier run (the service was restarted for it) stays failing until
+ * this run's thresholds decide. */
+enum probe_health probe_plan_health(const struct probe_plan *pl, enum probe_role role);
 
 /* ---- a service's probes ---- */
 

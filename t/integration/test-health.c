@@ -131,6 +131,55 @@ Test(health, failing_liveness_makes_healthz_fail_and_names_the_service)
 	}
 }
 
+/* README: after a liveness kill the service stays unhealthy until the next run's
+ * liveness passes, so /healthz does not answer 200 between kills of a crash loop. */
+Test(health, healthz_stays_unhealthy_across_liveness_restarts_until_liveness_passes)
+{
+	int port = vh_free_port(), running = 0;
+	long long deadline;
+	char *body = NULL;
+
+	vh_write(&v, "status", "500\n");
+	vh_write(&v,
+		 "vigil.conf",
+		 "service web {\n"
+		 "  command = \"%s http-serve %d %s\"\n"
+		 "  restart-delay = 100ms\n"
+		 "  restart-delay-max = 100ms\n"
+		 "  liveness { http = \"http://127.0.0.1:%d/\" period = 100ms "
+		 "failure-threshold = 3 }\n"
+		 "}\n",
+		 vh_helper(),
+		 port,
+		 vh_path(&v, "status"),
+		 port);
+	vh_start(&v);
+	api_wait_up(&v);
+	cr_assert(vh_wait_log(&v, "web: running -> stopping (liveness failed", 1, vh_ms(10000)));
+	/* Sampled through later runs: each answer names web, and some while it runs. */
+	deadline = vh_now_ms() + vh_ms(20000);
+	while ((running < 5 || vh_count_log(&v, "web: running -> stopping (liveness failed") < 3) &&
+	       vh_now_ms() < deadline) {
+		int status = api_call(&v, "GET", "/healthz", &body);
+
+		cr_assert_eq(status, 503, "%d %s", status, body);
+		cr_assert(strstr(body, "\"web\""), "%s", body);
+		running += strstr(body, "\"running\"") != NULL;
+		free(body);
+		body = NULL;
+		vh_msleep(20);
+	}
+	cr_assert_geq(running, 5, "web was never seen running again");
+	cr_assert_geq(vh_count_log(&v, "web: running -> stopping (liveness failed"), 3);
+
+	vh_write(&v, "status", "200\n");
+	deadline = vh_now_ms() + vh_ms(10000);
+	while (api_call(&v, "GET", "/healthz", NULL) != 200 && vh_now_ms() < deadline)
+		vh_msleep(50);
+	cr_assert_eq(api_call(&v, "GET", "/healthz", &body), 200, "%s", body);
+	free(body);
+}
+
 Test(health, probe_metrics_have_samples_and_pass_promtool)
 {
 	char *body = NULL, cmd[512];

@@ -297,6 +297,49 @@ Test(probe, a_new_run_starts_with_fresh_counts_and_startup_again)
 	cr_assert_eq(pl.due[PROBE_LIVENESS], USEC_INFINITY);
 }
 
+Test(probe, a_liveness_restart_leaves_the_health_failing_until_the_next_run_passes)
+{
+	struct probe_config cfgs[PROBE_ROLE_COUNT] = {
+		[PROBE_LIVENESS] = probe(PROBE_HTTP, 0, 1 * SEC, 1, 2),
+	};
+	struct probe_plan pl;
+	uint64_t t = 0;
+
+	probe_plan_init(&pl, cfgs);
+	cr_assert_eq(probe_plan_health(&pl, PROBE_LIVENESS), PROBE_HEALTH_UNKNOWN);
+	probe_plan_begin(&pl, t);
+	check(&pl, PROBE_LIVENESS, t, MSEC, PROBE_FAIL);
+	t += SEC;
+	cr_assert_eq(check(&pl, PROBE_LIVENESS, t, MSEC, PROBE_FAIL), PROBE_VERDICT_UNHEALTHY);
+
+	/* The next run, and one after that which ended before its liveness decided. */
+	for (int run = 0; run < 2; run++) {
+		t += 10 * SEC;
+		probe_plan_begin(&pl, t);
+		cr_assert_eq(pl.counts[PROBE_LIVENESS].failures, 0);
+		cr_assert_eq(probe_plan_health(&pl, PROBE_LIVENESS), PROBE_HEALTH_FAILING);
+		cr_assert_eq(check(&pl, PROBE_LIVENESS, t, MSEC, PROBE_FAIL), PROBE_VERDICT_NONE);
+		cr_assert_eq(probe_plan_health(&pl, PROBE_LIVENESS), PROBE_HEALTH_FAILING);
+		probe_plan_end(&pl);
+	}
+	/* Failing again counts from zero and restarts at the threshold, as before. */
+	t += 10 * SEC;
+	probe_plan_begin(&pl, t);
+	cr_assert_eq(check(&pl, PROBE_LIVENESS, t, MSEC, PROBE_FAIL), PROBE_VERDICT_NONE);
+	t += SEC;
+	cr_assert_eq(check(&pl, PROBE_LIVENESS, t, MSEC, PROBE_FAIL), PROBE_VERDICT_UNHEALTHY);
+	cr_assert_eq(probe_plan_health(&pl, PROBE_LIVENESS), PROBE_HEALTH_FAILING);
+
+	/* Only a pass makes it healthy, and a run after that starts unknown. */
+	t += 10 * SEC;
+	probe_plan_begin(&pl, t);
+	check(&pl, PROBE_LIVENESS, t, MSEC, PROBE_PASS);
+	cr_assert_eq(probe_plan_health(&pl, PROBE_LIVENESS), PROBE_HEALTH_PASSING);
+	probe_plan_end(&pl);
+	probe_plan_begin(&pl, t + 10 * SEC);
+	cr_assert_eq(probe_plan_health(&pl, PROBE_LIVENESS), PROBE_HEALTH_UNKNOWN);
+}
+
 Test(probe, a_result_after_the_run_ended_is_ignored)
 {
 	struct probe_config cfgs[PROBE_ROLE_COUNT] = {
