@@ -26,6 +26,7 @@ struct exec_priv {
 	struct reaper_watch watch;
 	pid_t pid;           /* the child, until reaped; 0: none */
 	bool wanted;         /* the check in flight still waits for this child */
+	bool deferred;       /* the next check waits until the killed child is reaped */
 	int out_fd;          /* read end of the child's stdout and stderr, or -1 */
 	sd_event_source *io; /* one source, moved from pipe to pipe */
 	char out[EXEC_OUTPUT_MAX + 1];
@@ -83,6 +84,8 @@ static const char *first_line(struct exec_priv *e)
 	return e->out;
 }
 
+static int start_child(struct probe *p);
+
 static void on_exit_status(struct reaper_watch *w, int status)
 {
 	struct exec_priv *e = (struct exec_priv *)((char *)w - offsetof(struct exec_priv, watch));
@@ -93,8 +96,17 @@ static void on_exit_status(struct reaper_watch *w, int status)
 	e->pid = 0;
 	drain(e);
 	close_output(e);
-	if (!e->wanted)
+	if (!e->wanted) {
+		if (e->deferred) {
+			int r;
+
+			e->deferred = false;
+			r = start_child(e->probe);
+			if (r < 0)
+				probe_report(e->probe, PROBE_FAIL, strerror(-r));
+		}
 		return;
+	}
 	e->wanted = false;
 	e->out[e->out_len] = '\0';
 	out = first_line(e);
@@ -145,7 +157,8 @@ static int watch_output(struct probe *p, int fd)
 	return r;
 }
 
-static int exec_start(struct probe *p)
+/* Spawns the check's command; reports at once when it cannot run. */
+static int start_child(struct probe *p)
 {
 	struct exec_priv *e = probe_get_priv(p);
 	const struct probe_config *cfg = probe_get_config(p);
@@ -157,9 +170,6 @@ static int exec_start(struct probe *p)
 	int pipefd[2], r;
 	pid_t pid;
 
-	/* The child of a check that timed out was killed; it has not been reaped yet. */
-	if (e->pid > 0)
-		return -EBUSY;
 	r = spawn_find_program(cfg->argv[0], env_get(h->envp, "PATH"), &path);
 	if (r < 0) {
 		snprintf(why, sizeof(why), "cannot execute '%s': %s", cfg->argv[0], strerror(-r));
@@ -203,10 +213,27 @@ static int exec_start(struct probe *p)
 	return 0;
 }
 
+static int exec_start(struct probe *p)
+{
+	struct exec_priv *e = probe_get_priv(p);
+
+	/* The child of a check that timed out was killed but is not reaped yet (its
+	 * SIGCHLD may come after the timer that starts the next check, when the period
+	 * is not longer than the timeout). The check starts once it is: failing it
+	 * instead would count one slow check twice toward failure-threshold. Its
+	 * timeout runs meanwhile. */
+	if (e->pid > 0) {
+		e->deferred = true;
+		return 0;
+	}
+	return start_child(p);
+}
+
 static void exec_cancel(struct probe *p)
 {
 	struct exec_priv *e = probe_get_priv(p);
 
+	e->deferred = false;
 	if (!e->wanted)
 		return;
 	e->wanted = false;

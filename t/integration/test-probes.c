@@ -157,6 +157,37 @@ Test(probes, an_exec_probe_that_hangs_is_killed_with_its_group_and_counts_as_a_f
 	cr_assert_eq(vh_count_log(&v, "s: running -> stopping"), 0);
 }
 
+/* period <= timeout: the next check is due when the one that timed out is killed,
+ * before vigild reaped it. It waits for that and runs; it is no second failure. */
+Test(probes, an_exec_check_that_timed_out_counts_once_when_the_next_is_due_at_once)
+{
+	vh_write(&v,
+		 "check.sh",
+		 "echo check >> \"$1/checks\"\n"
+		 "[ -e \"$1/hung\" ] && exit 0\n"
+		 ": > \"$1/hung\"\n"
+		 "exec sleep 30\n");
+	vh_write(&v,
+		 "vigil.conf",
+		 "service s {\n"
+		 "  command = \"%s pause\"\n"
+		 "  restart-delay = 10s\n"
+		 "  liveness { exec = \"/bin/sh %s %s\" period = 300ms timeout = 300ms "
+		 "failure-threshold = 2 }\n"
+		 "}\n",
+		 vh_helper(),
+		 vh_path(&v, "check.sh"),
+		 v.dir);
+	vh_start(&v);
+	cr_assert(
+		vh_wait_log(&v, "s: liveness check failed (1/2): timed out after 300ms", 1, 5000));
+	/* Checks after the hung one ran, and passed. */
+	cr_assert(vh_wait_lines(vh_path(&v, "checks"), 4, vh_ms(10000)));
+	cr_assert_eq(vh_count_log(&v, "s: liveness check failed (2/2)"), 0);
+	cr_assert_eq(vh_count_log(&v, "Device or resource busy"), 0);
+	cr_assert_eq(vh_count_log(&v, "s: running -> stopping"), 0);
+}
+
 Test(probes, a_tcp_probe_on_a_closed_port_fails)
 {
 	int port = vh_free_port();
