@@ -30,6 +30,9 @@
 #define HTTP_TIMER_QUANTUM (5 * MSEC)
 /* Ready sockets handled per wakeup; more wait for the next iteration. */
 #define HTTP_EVENTS_BATCH 256
+/* The body read at most, as the kubelet (maxRespBodyLength): the status decides, and
+ * a long or endless body (a stream) neither times the check out nor costs CPU. */
+#define HTTP_BODY_MAX (10 * 1024)
 
 /* The functions vigil uses, looked up in the loaded library. */
 struct curl_api {
@@ -67,6 +70,7 @@ struct http_priv {
 	struct probe *probe;
 	CURL *easy;
 	bool in_multi;
+	size_t body_len; /* of the check in flight */
 	char error[CURL_ERROR_SIZE];
 };
 
@@ -135,6 +139,9 @@ static void finish_transfers(void)
 			continue;
 		h->in_multi = false;
 		p = h->probe;
+		/* discard_body() stopped the transfer: the headers came, the status counts. */
+		if (res == CURLE_WRITE_ERROR && h->body_len > HTTP_BODY_MAX)
+			res = CURLE_OK;
 		if (res == CURLE_OK) {
 			(void)api.easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &code);
 			snprintf(why, sizeof(why), "HTTP %ld", code);
@@ -334,11 +341,14 @@ static int shared_ref(sd_event *event)
 
 /* ---- the kind ---- */
 
+/* Counts the body and drops it; past HTTP_BODY_MAX a short count ends the transfer. */
 static size_t discard_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
+	struct http_priv *h = userdata;
+
 	(void)ptr;
-	(void)userdata;
-	return size * nmemb;
+	h->body_len += size * nmemb;
+	return h->body_len > HTTP_BODY_MAX ? 0 : size * nmemb;
 }
 
 static int http_init(struct probe *p)
@@ -373,6 +383,7 @@ static int http_init(struct probe *p)
 	(void)api.easy_setopt(h->easy, CURLOPT_SSL_VERIFYHOST, 0L);
 	(void)api.easy_setopt(h->easy, CURLOPT_USERAGENT, "vigil-probe/" PACKAGE_VERSION);
 	(void)api.easy_setopt(h->easy, CURLOPT_WRITEFUNCTION, discard_body);
+	(void)api.easy_setopt(h->easy, CURLOPT_WRITEDATA, h);
 	(void)api.easy_setopt(h->easy, CURLOPT_ERRORBUFFER, h->error);
 	return 0;
 }
@@ -383,6 +394,7 @@ static int http_start(struct probe *p)
 	CURLMcode mc;
 
 	h->error[0] = '\0';
+	h->body_len = 0;
 	mc = api.multi_add_handle(shared.multi, h->easy);
 	if (mc != CURLM_OK)
 		return mc == CURLM_OUT_OF_MEMORY ? -ENOMEM : -EIO;

@@ -21,7 +21,7 @@
  *   watchdog N         send WATCHDOG=1 N times, every quarter of WATCHDOG_USEC
  *   http-serve PORT FILE  serve HTTP on 127.0.0.1:PORT forever; each answer's status
  *                      is the number in FILE (200 when absent); "hang" in FILE: never
- *                      answer
+ *                      answer; "stream" in FILE: 200 with a body that never ends
  *   tcp-listen PORT    listen on 127.0.0.1:PORT, accept and close connections forever
  *   unix-listen PATH   the same on a unix socket
  *   free-port          print a TCP port of 127.0.0.1 that was free a moment ago
@@ -297,6 +297,7 @@ static _Noreturn void http_serve(int port, const char *status_file)
 	int lfd = listen_tcp(port), hung[1024], n_hung = 0;
 
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGCHLD, SIG_IGN); /* the streams' children reap themselves */
 	for (;;) {
 		struct timeval tv = {.tv_sec = 2};
 		char req[8192], st[32] = "200", resp[256];
@@ -335,6 +336,23 @@ static _Noreturn void http_serve(int port, const char *status_file)
 				n_hung--;
 			}
 			hung[n_hung++] = c;
+			continue;
+		}
+		/* A child writes until the client goes: the server keeps answering. */
+		if (strncmp(st, "stream", 6) == 0) {
+			if (fork() == 0) {
+				static const char head[] =
+					"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n";
+				char body[65536];
+
+				close(lfd);
+				memset(body, 'x', sizeof(body));
+				if (write(c, head, sizeof(head) - 1) > 0)
+					while (write(c, body, sizeof(body)) > 0)
+						;
+				_exit(0);
+			}
+			close(c);
 			continue;
 		}
 		n = snprintf(

@@ -188,6 +188,29 @@ Test(probes, an_exec_check_that_timed_out_counts_once_when_the_next_is_due_at_on
 	cr_assert_eq(vh_count_log(&v, "s: running -> stopping"), 0);
 }
 
+/* As the kubelet: the status decides, the body is read up to 10 KiB at most, so a
+ * 200 whose body never ends (a stream) passes instead of timing out. */
+Test(probes, an_http_probe_passes_a_200_whose_body_never_ends)
+{
+	int port = vh_free_port();
+
+	vh_write(&v, "status", "stream\n");
+	vh_write(&v,
+		 "vigil.conf",
+		 "service web {\n"
+		 "  command = \"%s http-serve %d %s\"\n"
+		 "  ready = probe\n"
+		 "  readiness { http = \"http://127.0.0.1:%d/\" period = 100ms timeout = 2s }\n"
+		 "}\n",
+		 vh_helper(),
+		 port,
+		 vh_path(&v, "status"),
+		 port);
+	vh_start(&v);
+	cr_assert(vh_wait_log(&v, "web: starting -> running (readiness passed)", 1, vh_ms(10000)));
+	cr_assert_eq(vh_count_log(&v, "timed out"), 0);
+}
+
 Test(probes, a_tcp_probe_on_a_closed_port_fails)
 {
 	int port = vh_free_port();
