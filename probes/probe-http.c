@@ -50,6 +50,12 @@ struct curl_api {
 	__typeof__(curl_multi_info_read) *multi_info_read;
 	__typeof__(curl_multi_assign) *multi_assign;
 	__typeof__(curl_multi_cleanup) *multi_cleanup;
+	__typeof__(curl_url) *url;
+	__typeof__(curl_url_set) *url_set;
+	__typeof__(curl_url_get) *url_get;
+	__typeof__(curl_url_strerror) *url_strerror;
+	__typeof__(curl_url_cleanup) *url_cleanup;
+	__typeof__(curl_free) *free;
 };
 
 static struct curl_api api;
@@ -92,6 +98,12 @@ static int http_load(char *why, size_t size)
 		SYM(curl_multi_info_read, multi_info_read),
 		SYM(curl_multi_assign, multi_assign),
 		SYM(curl_multi_cleanup, multi_cleanup),
+		SYM(curl_url, url),
+		SYM(curl_url_set, url_set),
+		SYM(curl_url_get, url_get),
+		SYM(curl_url_strerror, url_strerror),
+		SYM(curl_url_cleanup, url_cleanup),
+		SYM(curl_free, free),
 #undef SYM
 	};
 	struct curl_api a;
@@ -113,6 +125,38 @@ static int http_load(char *why, size_t size)
 	api = a;
 	api_loaded = true;
 	return 0;
+}
+
+/* The URL is parsed by the parser that will read it at each check (libcurl's URL API,
+ * which CURLOPT_URL uses), so that what passes here works there. Port 0 parses but
+ * cannot be connected to. */
+static int http_check(const struct probe_config *cfg, char *why, size_t size)
+{
+	CURLU *u = api.url();
+	CURLUcode uc;
+	char *port = NULL;
+
+	if (!u) {
+		snprintf(why, size, "%s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	uc = api.url_set(u, CURLUPART_URL, cfg->target, 0);
+	if (uc == CURLUE_OK && api.url_get(u, CURLUPART_PORT, &port, 0) == CURLUE_OK &&
+	    strtoul(port, NULL, 10) == 0)
+		uc = CURLUE_BAD_PORT_NUMBER;
+	api.free(port);
+	api.url_cleanup(u);
+	if (uc == CURLUE_OK)
+		return 0;
+	if (uc == CURLUE_BAD_PORT_NUMBER)
+		snprintf(why, size, "bad port in '%s' for 'http' (1..65535)", cfg->target);
+	else
+		snprintf(why,
+			 size,
+			 "bad URL '%s' for 'http': %s",
+			 cfg->target,
+			 api.url_strerror(uc));
+	return -EINVAL;
 }
 
 /* ---- the multi handle on sd-event (notes §8) ---- */
@@ -429,6 +473,7 @@ const struct probe_kind probe_http = {
 	.priv_size = sizeof(struct http_priv),
 	.own_timeout = true,
 	.load = http_load,
+	.check = http_check,
 	.init = http_init,
 	.done = http_done,
 	.start = http_start,

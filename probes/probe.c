@@ -41,6 +41,16 @@ int probe_kind_load(enum probe_type type, char *why, size_t size)
 	return k->load ? k->load(why, size) : 0;
 }
 
+int probe_config_check(const struct probe_config *cfg, char *why, size_t size)
+{
+	const struct probe_kind *k = probe_kind_from_type(cfg->type);
+	int r = probe_kind_load(cfg->type, why, size);
+
+	if (r < 0)
+		return r;
+	return k->check ? k->check(cfg, why, size) : 0;
+}
+
 /* ---- the plain rules ---- */
 
 enum probe_health probe_counts_add(struct probe_counts *c, const struct probe_config *cfg,

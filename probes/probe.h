@@ -40,10 +40,12 @@ struct probe_kind {
 	size_t priv_size; /* per-probe state, zeroed by probe.c */
 	bool own_timeout; /* the kind enforces `timeout` itself; probe.c only backs it up */
 	int (*load)(char *why, size_t size); /* optional: can it work here? -errno with why */
-	int (*init)(struct probe *p);        /* optional: once, when the probe is created */
-	void (*done)(struct probe *p);       /* optional: when it is freed (cancel came first) */
-	int (*start)(struct probe *p);       /* begin one check; report later, or fail at once */
-	void (*cancel)(struct probe *p);     /* drop a check in flight; idempotent */
+	/* optional, after load: is the target usable? -EINVAL with why */
+	int (*check)(const struct probe_config *cfg, char *why, size_t size);
+	int (*init)(struct probe *p);    /* optional: once, when the probe is created */
+	void (*done)(struct probe *p);   /* optional: when it is freed (cancel came first) */
+	int (*start)(struct probe *p);   /* begin one check; report later, or fail at once */
+	void (*cancel)(struct probe *p); /* drop a check in flight; idempotent */
 };
 
 extern const struct probe_kind probe_exec;
@@ -66,6 +68,10 @@ const struct probe_kind *probe_kind_from_type(enum probe_type type);
 /* Checks that a probe of @type can run on this machine (http: loads libcurl).
  * Returns 0, or a negative errno with the reason in @why. */
 int probe_kind_load(enum probe_type type, char *why, size_t size);
+/* Checks that @cfg's probe can run: loads its kind (probe_kind_load()), then has the
+ * kind check the target (http: the URL, with libcurl's own parser). Returns 0, or a
+ * negative errno with the reason in @why. */
+int probe_config_check(const struct probe_config *cfg, char *why, size_t size);
 
 /* ---- the plain rules (no I/O, no clock: time is an argument, in µs) ---- */
 

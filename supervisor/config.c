@@ -1144,12 +1144,13 @@ static int convert_service(cfg_t *svc, const struct section_mark *m, struct serv
 	}
 	if (bad < 0)
 		return bad;
-	/* An http probe needs libcurl, loaded on first use: say so now, not at run time. */
+	/* An http probe needs libcurl, loaded on first use, and a URL it can use: say so
+	 * now, not at run time. */
 	for (enum probe_role role = 0; role < PROBE_ROLE_COUNT; role++) {
 		char why[300];
 
 		if (sc->probes[role].type != PROBE_NONE &&
-		    probe_kind_load(sc->probes[role].type, why, sizeof(why)) < 0) {
+		    probe_config_check(&sc->probes[role], why, sizeof(why)) < 0) {
 			config_errors_add(ctx.errors,
 					  "%s:%u: %s probe of service '%s': %s",
 					  ctx.file,

@@ -635,6 +635,36 @@ Test(config, probe_targets_are_checked)
 	expect_error("vigil.conf", 3, "option 'period' must be longer than 0s");
 }
 
+/* Checked with libcurl's URL parser, the one each check uses: what passes works. */
+Test(config, malformed_http_urls_are_errors_with_their_line)
+{
+	static const char *const bad[][2] = {
+		{"http://", "bad URL 'http://' for 'http': "},
+		{"http://127.0.0.1:99999/",
+		 "bad port in 'http://127.0.0.1:99999/' for 'http' (1..65535)"},
+		{"http://127.0.0.1:0/", "bad port in 'http://127.0.0.1:0/' for 'http' (1..65535)"},
+		{"http://[::1:80/", "bad URL 'http://[::1:80/' for 'http': "},
+		{"http://a b/", "bad URL 'http://a b/' for 'http': "},
+	};
+	char text[256], want[256];
+
+	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+		snprintf(text,
+			 sizeof(text),
+			 "service a {\n  command = \"a\"\n\n  readiness { http = \"%s\" }\n}\n",
+			 bad[i][0]);
+		config_errors_clear(&errors);
+		cr_assert_eq(load(text), -EINVAL, "%s", bad[i][0]);
+		snprintf(want, sizeof(want), "readiness probe of service 'a': %s", bad[i][1]);
+		expect_only_error("vigil.conf", 4, want);
+	}
+	config_errors_clear(&errors);
+	cr_assert_eq(load("service a {\n  command = \"a\"\n"
+			  "  liveness { http = \"http://[::1]:8080/healthz?x=1\" }\n"
+			  "  readiness { http = \"https://localhost/\" }\n}\n"),
+		     0);
+}
+
 Test(config, a_bad_service_name_is_an_error)
 {
 	cr_assert_eq(load("service \"we b\" {\n  command = \"a\"\n}\n"), -EINVAL);
