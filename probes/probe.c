@@ -11,6 +11,7 @@
 
 #include "log.h"
 #include "macro.h"
+#include "printable.h"
 #include "units.h"
 
 /* How long after `timeout` probe.c gives up on a kind that enforces it itself. */
@@ -299,7 +300,9 @@ static void record(struct probe *p, enum probe_result res, const char *why, uint
 
 	p->has_result = true;
 	p->last_result = res;
-	snprintf(p->message, sizeof(p->message), "%s", why ? why : "");
+	/* A check's output is a program's: no terminal escape reaches a log or a terminal
+	 * (vigilctl status prints it). */
+	printable_copy(p->message, sizeof(p->message), why ? why : "", why ? strlen(why) : 0, '?');
 	p->last_time = clock_now(CLOCK_REALTIME);
 	p->last_duration = duration;
 	p->checks_total++;

@@ -19,6 +19,7 @@
 #include "config.h"
 #include "log.h"
 #include "macro.h"
+#include "printable.h"
 
 /* sd_notify() datagrams are small; systemd takes at most 4 KiB. */
 #define NOTIFY_DATAGRAM_MAX 4096
@@ -45,67 +46,6 @@ struct notify {
 
 /* ---- parsing ---- */
 
-/* Length of the valid UTF-8 sequence at @s (at most @n bytes), or 0 if invalid. */
-static size_t utf8_sequence(const unsigned char *s, size_t n)
-{
-	unsigned char c = s[0], lo = 0x80, hi = 0xbf;
-	size_t len;
-
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		len = 2;
-	else if (c >= 0xe0 && c <= 0xef) {
-		len = 3;
-		if (c == 0xe0)
-			lo = 0xa0; /* overlong */
-		else if (c == 0xed)
-			hi = 0x9f; /* surrogates */
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		len = 4;
-		if (c == 0xf0)
-			lo = 0x90;
-		else if (c == 0xf4)
-			hi = 0x8f;
-	} else
-		return 0;
-	if (n < len || s[1] < lo || s[1] > hi)
-		return 0;
-	for (size_t i = 2; i < len; i++)
-		if (s[i] < 0x80 || s[i] > 0xbf)
-			return 0;
-	return len;
-}
-
-/* Copies @len bytes of @src into @dst (NOTIFY_STATUS_MAX + 1 bytes) as printable UTF-8:
- * control characters become spaces, invalid bytes '?', and a cut never splits a
- * character. */
-static void copy_status(char *dst, const char *src, size_t len)
-{
-	const unsigned char *s = (const unsigned char *)src;
-	size_t i = 0, o = 0;
-
-	while (i < len) {
-		size_t n = utf8_sequence(s + i, len - i);
-
-		if (n == 0) {
-			if (o + 1 > NOTIFY_STATUS_MAX)
-				break;
-			dst[o++] = '?';
-			i++;
-			continue;
-		}
-		if (o + n > NOTIFY_STATUS_MAX)
-			break;
-		if (n == 1 && (s[i] < 0x20 || s[i] == 0x7f))
-			dst[o++] = ' ';
-		else
-			memcpy(dst + o, s + i, n), o += n;
-		i += n;
-	}
-	dst[o] = '\0';
-}
-
 void notify_parse(const char *buf, size_t len, struct notify_message *ret)
 {
 	const char *end = buf + len;
@@ -128,7 +68,7 @@ void notify_parse(const char *buf, size_t len, struct notify_message *ret)
 			ret->watchdog_trigger = true;
 		else if (n >= 7 && memcmp(buf, "STATUS=", 7) == 0) {
 			ret->has_status = true;
-			copy_status(ret->status, buf + 7, n - 7);
+			printable_copy(ret->status, sizeof(ret->status), buf + 7, n - 7, ' ');
 		}
 #undef IS
 		buf += n + 1;

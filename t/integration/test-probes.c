@@ -211,6 +211,43 @@ Test(probes, an_http_probe_passes_a_200_whose_body_never_ends)
 	cr_assert_eq(vh_count_log(&v, "timed out"), 0);
 }
 
+/* A check's output is a program's: its control characters (a terminal's escape
+ * sequences, C1 ones too) become '?' in vigild's log and in vigilctl status, and
+ * UTF-8 text stays. */
+Test(probes, control_characters_of_a_probes_output_never_reach_the_log_or_status)
+{
+	const char *status[] = {vh_vigilctl(), "-s", v.sock, "status", "c", NULL};
+	char *log, *out = NULL;
+
+	vh_write(&v,
+		 "check.sh",
+		 "printf '\\033[2J\\033]0;pwned\\007caf\\303\\251\\302\\233x\\n'\n"
+		 "exit 2\n");
+	vh_write(&v,
+		 "vigil.conf",
+		 "service c {\n"
+		 "  command = \"%s pause\"\n"
+		 "  readiness { exec = \"/bin/sh %s\" period = 100ms }\n"
+		 "}\n",
+		 vh_helper(),
+		 vh_path(&v, "check.sh"));
+	vh_start(&v);
+	cr_assert(vh_wait_log(
+		&v,
+		"c: readiness check failed (1/3): exit code 2: ?[2J?]0;pwned?caf\xc3\xa9?x",
+		1,
+		vh_ms(5000)));
+	cr_assert_eq(vh_run(status, &out, vh_ms(10000)), 0);
+	cr_assert(strstr(out, "\"exit code 2: ?[2J?]0;pwned?caf\xc3\xa9?x\""), "%s", out);
+	cr_assert_null(strpbrk(out, "\x1b\x07"), "%s", out);
+	cr_assert_null(strstr(out, "\xc2\x9b"), "%s", out);
+	free(out);
+	log = vh_read(v.log);
+	cr_assert_null(strpbrk(log, "\x1b\x07"));
+	cr_assert_null(strstr(log, "\xc2\x9b"));
+	free(log);
+}
+
 Test(probes, a_tcp_probe_on_a_closed_port_fails)
 {
 	int port = vh_free_port();
