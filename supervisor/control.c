@@ -339,7 +339,10 @@ static unsigned handle_healthz(const struct call *call, struct reply *out)
 
 		if (!service_get_config(s)->autostart)
 			continue;
-		if (service_get_state(s) == SERVICE_FAILED)
+		/* One that cannot even be started (a missing binary) is as broken as a
+		 * failed one, though backoff keeps trying. */
+		if (service_get_state(s) == SERVICE_FAILED ||
+		    (service_get_state(s) == SERVICE_BACKOFF && service_start_failed(s)))
 			add_culprit(culprits, s, service_get_reason(s));
 		else if (STREQ(service_health_to_string(s), "unhealthy"))
 			add_culprit(culprits, s, "liveness failing");

@@ -54,6 +54,7 @@ struct service {
 	bool drain_killed;
 	sd_event_source *drain_timer; /* allocated by the first drain */
 	bool held;                    /* a restart waits for a slow log sink */
+	bool start_failed;            /* the last spawn failed (service_start_failed()) */
 	char **envp;                  /* pointers into the base environment and `environment` */
 	struct service **requires;
 	size_t n_requires;
@@ -492,9 +493,11 @@ void service_feed(struct service *s, enum lc_event ev, const char *reason)
 			}
 			ev = LC_EV_SPAWN_FAILED;
 			reason = why;
+			s->start_failed = true;
 		} else {
 			ev = LC_EV_SPAWNED;
 			reason = "started";
+			s->start_failed = false;
 		}
 		sync_health(s);
 		if (s->lc.state != from && s->host->on_transition)
@@ -968,6 +971,11 @@ uint64_t service_get_since(const struct service *s)
 uint64_t service_get_started_at(const struct service *s)
 {
 	return s->pid > 0 ? s->started_at : 0;
+}
+
+bool service_start_failed(const struct service *s)
+{
+	return s->start_failed;
 }
 
 const char *service_get_reason(const struct service *s)

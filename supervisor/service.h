@@ -102,6 +102,10 @@ uint64_t service_get_since(const struct service *s);
 uint64_t service_get_started_at(const struct service *s);
 /* Why the service is in its state ("exited with code 1", "stop requested"). */
 const char *service_get_reason(const struct service *s);
+/* True when the last attempt to start a run failed before the program ran (missing
+ * binary, unknown user, a directory it cannot enter): SPEC §4's "could not be
+ * started", while backoff tries again. */
+bool service_start_failed(const struct service *s);
 
 /* The last STATUS= text the service sent during its current (or last) run, or NULL. */
 const char *service_get_status_text(const struct service *s);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <criterion/criterion.h>
 
@@ -129,6 +130,32 @@ Test(health, failing_liveness_makes_healthz_fail_and_names_the_service)
 		cr_assert_str_eq(json_string_value(h), "unhealthy");
 		json_decref(h);
 	}
+}
+
+/* A service that cannot even be started backs off and tries again, and meanwhile
+ * /healthz names it with the reason (SPEC §4: "could not be started"); once its
+ * program is there, the next attempt runs it and /healthz is 200 again. */
+Test(health, a_service_that_cannot_be_started_fails_healthz_until_it_runs)
+{
+	char *body = NULL;
+
+	vh_write(&v,
+		 "vigil.conf",
+		 "service late {\n  command = \"%s\"\n  restart-delay = 100ms\n"
+		 "  restart-delay-max = 100ms\n}\n",
+		 vh_path(&v, "late.sh"));
+	vh_start(&v);
+	api_wait_up(&v);
+	cr_assert(vh_wait_log(&v, "late: starting -> backoff (cannot execute", 1, 5000));
+	cr_assert_eq(api_call(&v, "GET", "/healthz", &body), 503);
+	cr_assert(strstr(body, "\"late\"") && strstr(body, "cannot execute"), "%s", body);
+	free(body);
+	cr_assert_eq(ctl_run(&v, NULL, NULL, "health", NULL), 1);
+	vh_write(&v, "late.tmp", "#!/bin/sh\nexec sleep 1000\n");
+	cr_assert_eq(chmod(vh_path(&v, "late.tmp"), 0755), 0);
+	cr_assert_eq(rename(vh_path(&v, "late.tmp"), vh_path(&v, "late.sh")), 0);
+	cr_assert(api_wait_state(&v, "late", "running", 10000));
+	cr_assert_eq(api_call(&v, "GET", "/healthz", NULL), 200);
 }
 
 /* README: after a liveness kill the service stays unhealthy until the next run's
