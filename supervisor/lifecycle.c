@@ -16,6 +16,7 @@
  *            UNHEALTHY                 stopping (SIGNAL_STOP), the exit is a failure
  *            STOP                      stopping (SIGNAL_STOP), unwanted
  *            RESTART, DEPS_LOST        stopping (SIGNAL_STOP), still wanted
+ *            START                     the same state, wanted again
  *  stopping  TIMEOUT                   stopping (SIGNAL_KILL)
  *            EXIT_*                    unwanted: stopped; a failure: "after a run";
  *                                      wanted: waiting, or starting (SPAWN)
@@ -25,9 +26,11 @@
  *            STOP                      stopped
  *  exited,   START, RESTART            waiting, or starting (SPAWN), backoff reset
  *  failed    STOP                      stopped
- *  any       SHUTDOWN                  unwanted, so no run starts again: backoff and
+ *  any       UNWANTED                  unwanted, so no run starts again: backoff and
  *                                      waiting are stopped, a process runs on until
- *                                      its STOP comes (in dependency order)
+ *                                      its STOP comes (after its dependents: at
+ *                                      shutdown, or a stop request); its exit is
+ *                                      not restarted
  *
  * After a run (an exit, a failed spawn, or a stop forced by UNHEALTHY/TIMEOUT):
  *  - a oneshot that exits with success from starting: exited, ready;
@@ -59,7 +62,7 @@ static const char *const event_names[LC_EV_COUNT] = {
 	[LC_EV_EXIT_FAILURE] = "exit-failure",
 	[LC_EV_UNHEALTHY] = "unhealthy",
 	[LC_EV_TIMEOUT] = "timeout",
-	[LC_EV_SHUTDOWN] = "shutdown",
+	[LC_EV_UNWANTED] = "unwanted",
 };
 
 const char *lifecycle_event_to_string(enum lc_event ev)
@@ -262,6 +265,10 @@ static unsigned in_up(struct lifecycle *lc, enum lc_event ev, uint64_t now)
 	case LC_EV_STOP:
 		lc->want_up = false;
 		return enter_stopping(lc, now, false);
+	case LC_EV_START:
+		/* A stop that waited for its dependents (UNWANTED) is called off. */
+		lc->want_up = true;
+		return 0;
 	case LC_EV_RESTART:
 	case LC_EV_DEPS_LOST:
 		lc->want_up = true;
@@ -329,7 +336,7 @@ static state_fn *const handlers[SERVICE_STATE_COUNT] = {
 unsigned lifecycle_step(struct lifecycle *lc, enum lc_event ev, uint64_t now)
 {
 	lc->note = NULL;
-	if (ev == LC_EV_SHUTDOWN) {
+	if (ev == LC_EV_UNWANTED) {
 		lc->want_up = false;
 		if (lc->state == SERVICE_BACKOFF || lc->state == SERVICE_WAITING)
 			return enter(lc, SERVICE_STOPPED, USEC_INFINITY);

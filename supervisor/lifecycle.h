@@ -27,7 +27,8 @@ enum lc_event {
 	LC_EV_EXIT_FAILURE, /* it exited otherwise, or died of a signal vigild did not send */
 	LC_EV_UNHEALTHY,    /* startup or liveness probe, or the watchdog, gave up */
 	LC_EV_TIMEOUT,      /* lc->deadline has passed */
-	LC_EV_SHUTDOWN,     /* vigild shuts down: no new run; a running one ends with STOP */
+	LC_EV_UNWANTED,     /* wanted down, the STOP to come later (after its dependents, at
+			     * shutdown or a stop request): no new run; a running one runs on */
 	LC_EV_COUNT
 };
 

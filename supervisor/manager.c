@@ -233,9 +233,11 @@ static bool dependents_up(const struct manager *m, const struct service *s)
 }
 
 /* Marks @s to be stopped with @ev once its dependents are down, and its dependents,
- * recursively, to lose it (or, with @ev = STOP, to stop as well). */
+ * recursively, to lose it (or, with @ev = STOP, to stop as well). A service to be
+ * stopped is unwanted from now on (@reason says why): one without a process stops at
+ * once, and a process that dies while the stop waits is not restarted. */
 static void mark_pending_stop(struct manager *m, struct service *s, enum lc_event ev,
-			      enum lc_event dependents_ev)
+			      enum lc_event dependents_ev, const char *reason)
 {
 	struct service *const *lists[] = {m->services, m->removed};
 	size_t sizes[] = {m->n_services, m->n_removed};
@@ -243,11 +245,13 @@ static void mark_pending_stop(struct manager *m, struct service *s, enum lc_even
 	if (service_get_pending_stop(s) == LC_EV_STOP)
 		return;
 	service_set_pending_stop(s, ev);
+	if (ev == LC_EV_STOP)
+		service_feed(s, LC_EV_UNWANTED, reason);
 	for (size_t l = 0; l < ELEMENTSOF(lists); l++)
 		for (size_t i = 0; i < sizes[l]; i++) {
 			struct service *d = lists[l][i];
 			if (d != s && requires(d, s) && service_get_pending_stop(d) == LC_EV_COUNT)
-				mark_pending_stop(m, d, dependents_ev, dependents_ev);
+				mark_pending_stop(m, d, dependents_ev, dependents_ev, reason);
 		}
 }
 
@@ -379,11 +383,11 @@ void manager_shutdown(struct manager *m, int exit_code)
 	/* Nothing starts again, not even a service that exits while it waits for its
 	 * dependents to stop; then each is stopped in dependency order. */
 	for (size_t i = 0; i < m->n_services; i++)
-		service_feed(m->services[i], LC_EV_SHUTDOWN, "shutdown");
+		service_feed(m->services[i], LC_EV_UNWANTED, "shutdown");
 	for (size_t i = 0; i < m->n_removed; i++)
-		service_feed(m->removed[i], LC_EV_SHUTDOWN, "shutdown");
+		service_feed(m->removed[i], LC_EV_UNWANTED, "shutdown");
 	for (size_t i = 0; i < m->n_services; i++)
-		mark_pending_stop(m, m->services[i], LC_EV_STOP, LC_EV_STOP);
+		mark_pending_stop(m, m->services[i], LC_EV_STOP, LC_EV_STOP, "shutdown");
 	mark_dirty(m);
 }
 
@@ -448,6 +452,12 @@ static int on_settle(sd_event_source *src, void *userdata)
 	any_up |= feed_pending_stops(m, m->removed, m->n_removed, true);
 	for (size_t i = m->n_removed; i-- > 0;)
 		if (!service_has_processes(m->removed[i])) {
+			/* Its last word is `stopped`, also when its run ended, or it was
+			 * waiting, while its dependents were still stopping. */
+			if (service_get_state(m->removed[i]) != SERVICE_STOPPED)
+				service_feed(m->removed[i],
+					     LC_EV_STOP,
+					     "removed from the configuration");
 			log_info("%s: removed", service_get_name(m->removed[i]));
 			service_free(m->removed[i]);
 			m->removed[i] = m->removed[--m->n_removed];
@@ -606,7 +616,7 @@ int manager_stop_service(struct manager *m, struct service *s)
 		return -ESHUTDOWN;
 	if (st == SERVICE_STOPPED || (!service_is_wanted(s) && st == SERVICE_STOPPING))
 		return -EALREADY;
-	mark_pending_stop(m, s, LC_EV_STOP, LC_EV_DEPS_LOST);
+	mark_pending_stop(m, s, LC_EV_STOP, LC_EV_DEPS_LOST, "stop requested");
 	mark_dirty(m);
 	return 0;
 }
@@ -1070,8 +1080,13 @@ int manager_reload(struct manager *m, struct config_errors *errors, struct reloa
 		/* Removed by an earlier reload and still on its way down: the same service
 		 * again (its run ends, then it starts if it is autostart), not a second
 		 * one beside it on the same notify socket. */
-		if (!s && (s = take_back_removed(m, sc->name)))
+		if (!s && (s = take_back_removed(m, sc->name))) {
 			service_set_pending_stop(s, LC_EV_COUNT);
+			/* Still up, its stop waiting for dependents: wanted again, as before
+			 * the removal made it unwanted. */
+			if (is_up(s))
+				service_feed(s, LC_EV_START, "put back in the configuration");
+		}
 		if (!s) {
 			r = service_new(&m->host, sc, &s);
 			if (r < 0) {
@@ -1118,7 +1133,8 @@ int manager_reload(struct manager *m, struct config_errors *errors, struct reloa
 	(void)logs_configure(m->logs, nc->log_dir, forward_wanted(m, nc));
 
 	for (size_t i = m->n_removed - n_removed; i < m->n_removed; i++)
-		mark_pending_stop(m, m->removed[i], LC_EV_STOP, LC_EV_STOP);
+		mark_pending_stop(
+			m, m->removed[i], LC_EV_STOP, LC_EV_STOP, "removed from the configuration");
 	autostart(m, ret->added, "added");
 	mark_dirty(m);
 	log_info("Reloaded: %zu added, %zu removed, %zu changed, %zu unchanged",

@@ -1138,6 +1138,38 @@ Test(control, a_tmp_vigil_uid_directory_someone_else_made_is_refused)
 	cr_assert_eq(rmdir(dir), 0);
 }
 
+/* SPEC §4: a service stopped on request is never restarted until started again,
+ * also when its process dies while the stop waits for a dependent to go first. */
+Test(control, a_service_whose_process_dies_while_its_stop_waits_is_not_restarted)
+{
+	json_t *pid;
+	pid_t x;
+
+	vh_write(&v,
+		 "vigil.conf",
+		 "service x {\n  command = \"%s record %s pause\"\n  restart-delay = 100ms\n}\n"
+		 "service y {\n  command = \"%s ignore TERM pause\"\n  requires = {\"x\"}\n"
+		 "  stop-timeout = 2s\n}\n",
+		 vh_helper(),
+		 vh_path(&v, "x.rec"),
+		 vh_helper());
+	vh_start(&v);
+	api_wait_up(&v);
+	cr_assert(api_wait_state(&v, "y", "running", 5000));
+	pid = api_field(&v, "x", "pid");
+	x = (pid_t)json_integer_value(pid);
+	json_decref(pid);
+	cr_assert_gt(x, 0);
+	cr_assert_eq(api_call(&v, "POST", "/v1/services/x/stop", NULL), 202);
+	cr_assert(api_wait_state(&v, "y", "stopping", 5000));
+	kill(x, SIGKILL);
+	cr_assert(api_wait_state(&v, "x", "exited", 5000));
+	/* y goes at its stop-timeout; then x's stop completes. */
+	cr_assert(api_wait_state(&v, "x", "stopped", 10000));
+	cr_assert_eq(vh_count_lines(vh_path(&v, "x.rec")), 1, "x ran again");
+	cr_assert_eq(vh_count_log(&v, "x: running -> backoff"), 0);
+}
+
 Test(control, a_request_is_logged_with_the_clients_uid_and_pid)
 {
 	char want[128];

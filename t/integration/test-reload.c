@@ -441,3 +441,36 @@ Test(reload, a_service_put_back_with_a_new_definition_restarts_with_it)
 	}
 	cr_assert_neq(second, first, "x still runs its old definition");
 }
+
+/* A removal waits for the dependents to go first; a removed service whose process
+ * dies meanwhile still ends with `-> stopped`, not in `backoff` (no restart comes)
+ * and without a last event. */
+Test(reload, a_removed_service_that_dies_while_its_dependents_stop_ends_stopped)
+{
+	long x;
+
+	vh_write(&v,
+		 "vigil.conf",
+		 "service keep {\n  command = \"%s pause\"\n}\n"
+		 "service x {\n  command = \"%s pidfile %s pause\"\n  restart-delay = 100ms\n}\n"
+		 "service y {\n  command = \"%s ignore TERM pause\"\n  requires = {\"x\"}\n"
+		 "  stop-timeout = 2s\n}\n",
+		 vh_helper(),
+		 vh_helper(),
+		 vh_path(&v, "x"),
+		 vh_helper());
+	vh_start(&v);
+	x = vh_wait_long(&v, "x", 5000);
+	cr_assert(vh_wait_log(&v, "y: starting -> running", 1, 5000));
+	vh_write(&v, "vigil.conf", "service keep {\n  command = \"%s pause\"\n}\n", vh_helper());
+	kill(v.pid, SIGHUP);
+	cr_assert(vh_wait_log(
+		&v, "y: running -> stopping (removed from the configuration)", 1, 5000));
+	kill((pid_t)x, SIGKILL);
+	cr_assert(vh_wait_log(&v, "x: exited -> stopped (removed from the configuration)", 1, 5000),
+		  "%s",
+		  vh_read(v.log));
+	cr_assert_eq(vh_count_log(&v, "x: running -> backoff"), 0);
+	cr_assert(vh_wait_log(&v, "y: stopping -> stopped", 1, 5000));
+	cr_assert(vh_wait_log(&v, "y: removed", 1, 5000));
+}

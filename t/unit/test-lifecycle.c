@@ -1301,7 +1301,7 @@ Test(lifecycle, exited_and_failed_ignore_everything_but_start_restart_and_stop)
 
 	for (enum lc_event ev = 0; ev < LC_EV_COUNT; ev++) {
 		if (ev == LC_EV_START || ev == LC_EV_RESTART || ev == LC_EV_STOP ||
-		    ev == LC_EV_SHUTDOWN)
+		    ev == LC_EV_UNWANTED)
 			continue;
 		assert_ignored(&exited, ev, 2 * SEC);
 		assert_ignored(&failed, ev, 2 * SEC);
@@ -1561,7 +1561,7 @@ Test(lifecycle, after_shutdown_an_exit_is_not_restarted)
 	lifecycle_init(&lc, &policy, 1);
 	bring_up(&lc, 0);
 	/* The process runs on until its STOP comes (its dependents stop first). */
-	cr_assert_eq(lifecycle_step(&lc, LC_EV_SHUTDOWN, SEC), 0);
+	cr_assert_eq(lifecycle_step(&lc, LC_EV_UNWANTED, SEC), 0);
 	assert_state(&lc, SERVICE_RUNNING);
 	cr_assert(!lc.want_up);
 	cr_assert_eq(lifecycle_step(&lc, LC_EV_EXIT_FAILURE, 2 * SEC) & LC_SPAWN, 0);
@@ -1580,14 +1580,14 @@ Test(lifecycle, shutdown_stops_a_backoff_and_a_wait_at_once)
 	bring_up(&backoff, 0);
 	lifecycle_step(&backoff, LC_EV_EXIT_FAILURE, SEC);
 	assert_state(&backoff, SERVICE_BACKOFF);
-	cr_assert_eq(lifecycle_step(&backoff, LC_EV_SHUTDOWN, SEC), LC_ARM_TIMER);
+	cr_assert_eq(lifecycle_step(&backoff, LC_EV_UNWANTED, SEC), LC_ARM_TIMER);
 	assert_state(&backoff, SERVICE_STOPPED);
 	cr_assert_eq(backoff.deadline, USEC_INFINITY);
 
 	lifecycle_init(&waiting, &policy, 1);
 	lifecycle_step(&waiting, LC_EV_START, 0);
 	assert_state(&waiting, SERVICE_WAITING);
-	cr_assert_eq(lifecycle_step(&waiting, LC_EV_SHUTDOWN, SEC), 0);
+	cr_assert_eq(lifecycle_step(&waiting, LC_EV_UNWANTED, SEC), 0);
 	assert_state(&waiting, SERVICE_STOPPED);
 	waiting.deps_ready = true;
 	cr_assert_eq(lifecycle_step(&waiting, LC_EV_DEPS_READY, 2 * SEC), 0);
@@ -1601,9 +1601,27 @@ Test(lifecycle, a_stop_during_shutdown_ends_in_stopped)
 
 	lifecycle_init(&lc, &policy, 1);
 	bring_up(&lc, 0);
-	lifecycle_step(&lc, LC_EV_SHUTDOWN, SEC);
+	lifecycle_step(&lc, LC_EV_UNWANTED, SEC);
 	cr_assert_eq(lifecycle_step(&lc, LC_EV_STOP, SEC) & LC_SIGNAL_STOP, LC_SIGNAL_STOP);
 	assert_state(&lc, SERVICE_STOPPING);
 	cr_assert_eq(lifecycle_step(&lc, LC_EV_EXIT_FAILURE, 2 * SEC) & LC_SPAWN, 0);
 	assert_state(&lc, SERVICE_STOPPED);
+}
+
+/* A stop that waits for the dependents (UNWANTED) and is then called off by a start:
+ * the running service is wanted again, and its exit is restarted. */
+Test(lifecycle, a_start_calls_off_a_stop_that_waited)
+{
+	struct lifecycle_policy policy = base_policy();
+	struct lifecycle lc;
+
+	lifecycle_init(&lc, &policy, 1);
+	bring_up(&lc, 0);
+	cr_assert_eq(lifecycle_step(&lc, LC_EV_UNWANTED, SEC), 0);
+	cr_assert(!lc.want_up);
+	cr_assert_eq(lifecycle_step(&lc, LC_EV_START, SEC), 0);
+	assert_state(&lc, SERVICE_RUNNING);
+	cr_assert(lc.want_up);
+	lifecycle_step(&lc, LC_EV_EXIT_FAILURE, 2 * SEC);
+	assert_state(&lc, SERVICE_BACKOFF);
 }
