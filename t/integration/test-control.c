@@ -1143,13 +1143,13 @@ Test(control, a_tmp_vigil_uid_directory_someone_else_made_is_refused)
 Test(control, a_service_whose_process_dies_while_its_stop_waits_is_not_restarted)
 {
 	json_t *pid;
-	pid_t x;
+	pid_t x, y;
 
 	vh_write(&v,
 		 "vigil.conf",
 		 "service x {\n  command = \"%s record %s pause\"\n  restart-delay = 100ms\n}\n"
 		 "service y {\n  command = \"%s ignore TERM pause\"\n  requires = {\"x\"}\n"
-		 "  stop-timeout = 2s\n}\n",
+		 "  stop-timeout = 60s\n}\n",
 		 vh_helper(),
 		 vh_path(&v, "x.rec"),
 		 vh_helper());
@@ -1159,12 +1159,17 @@ Test(control, a_service_whose_process_dies_while_its_stop_waits_is_not_restarted
 	pid = api_field(&v, "x", "pid");
 	x = (pid_t)json_integer_value(pid);
 	json_decref(pid);
-	cr_assert_gt(x, 0);
+	pid = api_field(&v, "y", "pid");
+	y = (pid_t)json_integer_value(pid);
+	json_decref(pid);
+	cr_assert(x > 0 && y > 0);
 	cr_assert_eq(api_call(&v, "POST", "/v1/services/x/stop", NULL), 202);
+	/* y ignores SIGTERM: x's stop waits as long as the test wants. */
 	cr_assert(api_wait_state(&v, "y", "stopping", 5000));
 	kill(x, SIGKILL);
 	cr_assert(api_wait_state(&v, "x", "exited", 5000));
-	/* y goes at its stop-timeout; then x's stop completes. */
+	/* y goes; then x's stop completes. */
+	kill(y, SIGKILL);
 	cr_assert(api_wait_state(&v, "x", "stopped", 10000));
 	cr_assert_eq(vh_count_lines(vh_path(&v, "x.rec")), 1, "x ran again");
 	cr_assert_eq(vh_count_log(&v, "x: running -> backoff"), 0);
