@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -72,6 +73,30 @@ static const char *default_socket(void)
 	else
 		snprintf(buf, sizeof(buf), "/tmp/vigil-%u/control.sock", (unsigned)geteuid());
 	return buf;
+}
+
+/* A socket in /tmp/vigil-UID, the default without XDG_RUNTIME_DIR, is trusted only
+ * when that directory is this user's own, no link, mode 0700 (vigild checks the
+ * same): anyone may create it first and put a socket of theirs in it. */
+static bool socket_dir_trusted(const char *socket)
+{
+	char own[32];
+	struct stat st;
+	int n = snprintf(own, sizeof(own), "/tmp/vigil-%u/", (unsigned)geteuid());
+
+	if (strncmp(socket, own, (size_t)n) != 0)
+		return true;
+	own[n - 1] = '\0';
+	if (lstat(own, &st) < 0)
+		return true; /* nothing there: connecting says so */
+	if (S_ISDIR(st.st_mode) && st.st_uid == geteuid() && !(st.st_mode & 077))
+		return true;
+	fprintf(stderr,
+		"vigilctl: not trusting %s: %s is not a directory of this user's with mode "
+		"0700\n",
+		socket,
+		own);
+	return false;
 }
 
 /* Percent-encodes @s for a path segment or a query value. */
@@ -1147,6 +1172,8 @@ int main(int argc, char *argv[])
 				commands[i].args);
 			return EXIT_USAGE;
 		}
+		if (commands[i].run != cmd_version && !socket_dir_trusted(c.socket))
+			return EXIT_UNREACHABLE;
 		return commands[i].run(&c, argc - optind, argv + optind);
 	}
 	fprintf(stderr, "vigilctl: unknown command '%s'\nTry 'vigilctl --help'.\n", argv[optind]);

@@ -53,6 +53,14 @@ int listen_socket_path(const char *option, const char *configured, char **ret)
 	return *ret ? 0 : -ENOMEM;
 }
 
+bool listen_in_own_tmp_dir(const char *path)
+{
+	char own[32];
+	int n = snprintf(own, sizeof(own), "/tmp/vigil-%u/", (unsigned)geteuid());
+
+	return strncmp(path, own, (size_t)n) == 0;
+}
+
 /* Creates every missing directory above @path's last component, 0755 whatever the
  * umask: a control-group member must get through them to the 0660 socket, whose own
  * mode keeps everyone else out. The exception is /tmp/vigil-UID, the default without

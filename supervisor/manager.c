@@ -55,6 +55,9 @@ struct manager {
 	bool shutting_down, killing, exiting;
 	bool orphans_told; /* the shutdown sent SIGTERM to what the services left */
 	bool main_ended, failed_shutdown;
+	/* During a shutdown while main runs: which services need main (enum needs_main,
+	 * by index in @services), worked out afresh at each settle. */
+	unsigned char *needs_main;
 	int exit_code;
 
 	manager_event_fn *on_event;
@@ -194,34 +197,46 @@ static bool requires(const struct service *d, const struct service *s)
 	return false;
 }
 
-/* True when @s requires main, directly or through its requirements. The walk
- * follows the definitions that run now, which a reload may have made cyclic for a
- * while: @depth bounds it. */
-static bool requires_main(const struct manager *m, const struct service *s, unsigned depth)
+enum needs_main { NEEDS_MAIN_UNKNOWN, NEEDS_MAIN_VISITING, NEEDS_MAIN_YES, NEEDS_MAIN_NO };
+
+static bool requires_main(struct manager *m, const struct service *s);
+
+/* Whether the service at @i of @services requires main, remembered in @needs_main: each
+ * service is looked at once, however many paths lead to it. A cycle (a reload's old
+ * and new definitions, for a while) counts as not needing main. */
+static bool needs_main_at(struct manager *m, size_t i)
+{
+	if (m->needs_main[i] != NEEDS_MAIN_UNKNOWN)
+		return m->needs_main[i] == NEEDS_MAIN_YES;
+	m->needs_main[i] = NEEDS_MAIN_VISITING;
+	m->needs_main[i] = requires_main(m, m->services[i]) ? NEEDS_MAIN_YES : NEEDS_MAIN_NO;
+	return m->needs_main[i] == NEEDS_MAIN_YES;
+}
+
+/* True when @s requires main, directly or through its requirements, as the
+ * definitions that run now say. */
+static bool requires_main(struct manager *m, const struct service *s)
 {
 	const struct service_config *c = service_get_config(s);
 
-	if (depth > m->n_services)
-		return false;
-	for (size_t i = 0; i < c->n_requires; i++) {
-		const struct service *r = manager_find(m, c->requires[i]);
-
-		if (r && (r == m->main || requires_main(m, r, depth + 1)))
-			return true;
-	}
+	for (size_t k = 0; k < c->n_requires; k++)
+		for (size_t j = 0; j < m->n_services; j++)
+			if (STREQ(service_get_name(m->services[j]), c->requires[k]) &&
+			    (m->services[j] == m->main || needs_main_at(m, j)))
+				return true;
 	return false;
 }
 
 /* True while a service that must go down before @s still has a process: its
  * dependents, and in `--` mode main, which goes first but for the services that
  * need it (a sidecar that requires main goes before it). */
-static bool dependents_up(const struct manager *m, const struct service *s)
+static bool dependents_up(struct manager *m, const struct service *s)
 {
 	struct service *const *lists[] = {m->services, m->removed};
 	size_t sizes[] = {m->n_services, m->n_removed};
 
 	if (m->main && s != m->main && m->shutting_down && service_has_processes(m->main) &&
-	    !requires_main(m, s, 0))
+	    !(m->needs_main && requires_main(m, s)))
 		return true;
 	for (size_t l = 0; l < ELEMENTSOF(lists); l++)
 		for (size_t i = 0; i < sizes[l]; i++) {
@@ -233,7 +248,7 @@ static bool dependents_up(const struct manager *m, const struct service *s)
 }
 
 /* Marks @s to be stopped with @ev once its dependents are down, and its dependents,
- * recursively, to lose it (or, with @ev = STOP, to stop as well). A service to be
+ * recursively, with @dependents_ev: to lose it (DEPS_LOST) or to stop as well. A service to be
  * stopped is unwanted from now on (@reason says why): one without a process stops at
  * once, and a process that dies while the stop waits is not restarted. */
 static void mark_pending_stop(struct manager *m, struct service *s, enum lc_event ev,
@@ -396,6 +411,11 @@ bool manager_is_shutting_down(const struct manager *m)
 	return m->shutting_down;
 }
 
+bool manager_shutdown_decided(const struct manager *m)
+{
+	return m->shutting_down || m->failed_shutdown || m->main_ended;
+}
+
 static int main_status(const struct manager *m)
 {
 	struct service_exit e = service_get_exit(m->main);
@@ -448,6 +468,10 @@ static int on_settle(sd_event_source *src, void *userdata)
 	if (m->failed_shutdown && !m->shutting_down)
 		manager_shutdown(m, MANAGER_EXIT_SERVICE_FAILED);
 
+	/* Worked out afresh: definitions change at reloads and at the end of runs. */
+	m->needs_main = mfree(m->needs_main);
+	if (m->main && m->shutting_down && service_has_processes(m->main))
+		m->needs_main = calloc(m->n_services, 1);
 	any_up = feed_pending_stops(m, m->services, m->n_services, false);
 	any_up |= feed_pending_stops(m, m->removed, m->n_removed, true);
 	for (size_t i = m->n_removed; i-- > 0;)
@@ -572,7 +596,7 @@ static void autostart(struct manager *m, char *const *only, const char *reason)
 		for (size_t i = 0; i < m->n_services; i++) {
 			struct service *s = m->services[i];
 
-			if (m->shutting_down || m->failed_shutdown || m->main_ended)
+			if (manager_shutdown_decided(m))
 				return;
 			if (!service_get_config(s)->autostart ||
 			    (only && !strv_contains(only, service_get_name(s))))
@@ -907,6 +931,7 @@ struct manager *manager_free(struct manager *m)
 	sd_event_unref(m->event);
 	config_free(m->config);
 	free(m->config_path);
+	free(m->needs_main);
 	strv_free(m->main_argv);
 	strv_free(m->base_env);
 	free(m);
@@ -1133,8 +1158,13 @@ int manager_reload(struct manager *m, struct config_errors *errors, struct reloa
 	(void)logs_configure(m->logs, nc->log_dir, forward_wanted(m, nc));
 
 	for (size_t i = m->n_removed - n_removed; i < m->n_removed; i++)
-		mark_pending_stop(
-			m, m->removed[i], LC_EV_STOP, LC_EV_STOP, "removed from the configuration");
+		/* Dependents removed too get their own STOP here; one that stays (its new
+		 * definition no longer requires it) only loses it, and starts again. */
+		mark_pending_stop(m,
+				  m->removed[i],
+				  LC_EV_STOP,
+				  LC_EV_DEPS_LOST,
+				  "removed from the configuration");
 	autostart(m, ret->added, "added");
 	mark_dirty(m);
 	log_info("Reloaded: %zu added, %zu removed, %zu changed, %zu unchanged",

@@ -46,6 +46,9 @@ size_t manager_get_services(const struct manager *m, struct service *const **ret
 /* NULL when there is no such service. */
 struct service *manager_find(const struct manager *m, const char *name);
 bool manager_is_shutting_down(const struct manager *m);
+/* True once a shutdown is certain, also before it has begun: main ended, or a service
+ * with on-failed = shutdown failed (the shutdown begins when the loop settles). */
+bool manager_shutdown_decided(const struct manager *m);
 
 /* Requests, as from `vigilctl start|stop|restart`. Starting also starts what the
  * service requires; stopping first stops what requires it (those stay wanted and

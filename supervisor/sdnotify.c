@@ -172,9 +172,11 @@ static void update(struct sdnotify *sn)
 		return;
 	sdnotify_status(sn->manager, status, sizeof(status));
 	msg[0] = '\0';
-	/* A start-up cut short by a shutdown never was ready: READY=1 after STOPPING=1
-	 * would tell systemd the start had completed. */
-	if (!sn->ready_sent && !shutting_down && sdnotify_autostart_settled(sn->manager)) {
+	/* A start-up cut short by a shutdown, begun or only decided (an on-failed =
+	 * shutdown service that could not start), never was ready: READY=1 would tell
+	 * systemd the start had completed. */
+	if (!sn->ready_sent && !manager_shutdown_decided(sn->manager) &&
+	    sdnotify_autostart_settled(sn->manager)) {
 		ready = true;
 		strcat(msg, "READY=1\n");
 	}
@@ -258,7 +260,7 @@ int sdnotify_new(struct manager *m, struct sdnotify **ret)
 		r = sd_event_source_set_priority(sn->post, SD_EVENT_PRIORITY_IMPORTANT);
 	/* The first look comes even if nothing happens; the source stays for retries. */
 	if (r >= 0)
-		r = sd_event_add_time(ev, &sn->first, CLOCK_MONOTONIC, 0, 0, on_first, sn);
+		r = sd_event_add_time(ev, &sn->first, CLOCK_MONOTONIC, 0, 1, on_first, sn);
 	/* sd_watchdog_enabled() also checks WATCHDOG_PID against our pid. */
 	if (r >= 0 && sd_watchdog_enabled(0, &usec) > 0 && usec > 0) {
 		sn->watchdog_period = usec / 2;

@@ -498,6 +498,7 @@ void service_feed(struct service *s, enum lc_event ev, const char *reason)
 			ev = LC_EV_SPAWNED;
 			reason = "started";
 			s->start_failed = false;
+			s->held = false;
 		}
 		sync_health(s);
 		if (s->lc.state != from && s->host->on_transition)

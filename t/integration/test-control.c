@@ -1148,14 +1148,16 @@ Test(control, a_service_whose_process_dies_while_its_stop_waits_is_not_restarted
 	vh_write(&v,
 		 "vigil.conf",
 		 "service x {\n  command = \"%s record %s pause\"\n  restart-delay = 100ms\n}\n"
-		 "service y {\n  command = \"%s ignore TERM pause\"\n  requires = {\"x\"}\n"
-		 "  stop-timeout = 60s\n}\n",
+		 "service y {\n  command = \"%s ignore TERM pidfile %s pause\"\n"
+		 "  requires = {\"x\"}\n  stop-timeout = 60s\n}\n",
 		 vh_helper(),
 		 vh_path(&v, "x.rec"),
-		 vh_helper());
+		 vh_helper(),
+		 vh_path(&v, "y.pid"));
 	vh_start(&v);
 	api_wait_up(&v);
-	cr_assert(api_wait_state(&v, "y", "running", 5000));
+	/* y ignores SIGTERM once its pidfile is there (running comes at its exec). */
+	(void)vh_wait_long(&v, "y.pid", 5000);
 	pid = api_field(&v, "x", "pid");
 	x = (pid_t)json_integer_value(pid);
 	json_decref(pid);

@@ -422,3 +422,43 @@ Test(main_mode, the_container_example_runs_as_its_dockerfile_says)
 	cr_assert_eq(vh_wait_exit(&v, 20000), 128 + SIGTERM);
 	cr_assert_eq(vh_count_log(&v, "reporter: stopping -> stopped"), 1);
 }
+
+/* Whether a sidecar needs main (then it stops before main) is worked out once per
+ * service, not once per path: 24 layers of 2, each requiring both of the next and
+ * none main, are 2^24 paths, which the shutdown walked for every service at every
+ * settle to find that none leads to main. */
+Test(main_mode, a_deep_web_of_sidecars_does_not_slow_the_shutdown)
+{
+	const char *args[] = {"-c", v.conf, "--", vh_helper(), "pause", NULL};
+	char *conf = calloc(1, 1 << 16);
+	size_t len = 0;
+	long long t0;
+
+	cr_assert_not_null(conf);
+	for (int layer = 0; layer < 24; layer++)
+		for (int k = 0; k < 2; k++) {
+			len += (size_t)snprintf(conf + len,
+						(1 << 16) - len,
+						"service s%d_%d {\n  command = \"%s pause\"\n",
+						layer,
+						k,
+						vh_helper());
+			if (layer < 23)
+				len += (size_t)snprintf(conf + len,
+							(1 << 16) - len,
+							"  requires = {\"s%d_0\", \"s%d_1\"}\n",
+							layer + 1,
+							layer + 1);
+			len += (size_t)snprintf(conf + len, (1 << 16) - len, "}\n");
+		}
+	vh_write(&v, "vigil.conf", "%s", conf);
+	free(conf);
+	vh_start_args(&v, args);
+	cr_assert(vh_wait_log(&v, "s0_1: starting -> running", 1, vh_ms(10000)));
+	cr_assert(vh_wait_log(&v, "main: starting -> running", 1, vh_ms(10000)));
+	t0 = vh_now_ms();
+	kill(v.pid, SIGTERM);
+	cr_assert_eq(vh_wait_exit(&v, 20000), 128 + SIGTERM);
+	cr_log_info("shutdown of 49 services took %lld ms", vh_now_ms() - t0);
+	cr_assert_lt(vh_now_ms() - t0, vh_ms(8000), "the shutdown took %lld ms", vh_now_ms() - t0);
+}

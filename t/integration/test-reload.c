@@ -453,15 +453,17 @@ Test(reload, a_removed_service_that_dies_while_its_dependents_stop_ends_stopped)
 		 "vigil.conf",
 		 "service keep {\n  command = \"%s pause\"\n}\n"
 		 "service x {\n  command = \"%s pidfile %s pause\"\n  restart-delay = 100ms\n}\n"
-		 "service y {\n  command = \"%s ignore TERM pause\"\n  requires = {\"x\"}\n"
-		 "  stop-timeout = 2s\n}\n",
+		 "service y {\n  command = \"%s ignore TERM pidfile %s pause\"\n"
+		 "  requires = {\"x\"}\n  stop-timeout = 2s\n}\n",
 		 vh_helper(),
 		 vh_helper(),
 		 vh_path(&v, "x"),
-		 vh_helper());
+		 vh_helper(),
+		 vh_path(&v, "y"));
 	vh_start(&v);
 	x = vh_wait_long(&v, "x", 5000);
-	cr_assert(vh_wait_log(&v, "y: starting -> running", 1, 5000));
+	/* y ignores SIGTERM once its pidfile is there (running comes at its exec). */
+	(void)vh_wait_long(&v, "y", 5000);
 	vh_write(&v, "vigil.conf", "service keep {\n  command = \"%s pause\"\n}\n", vh_helper());
 	kill(v.pid, SIGHUP);
 	cr_assert(vh_wait_log(
@@ -473,4 +475,34 @@ Test(reload, a_removed_service_that_dies_while_its_dependents_stop_ends_stopped)
 	cr_assert_eq(vh_count_log(&v, "x: running -> backoff"), 0);
 	cr_assert(vh_wait_log(&v, "y: stopping -> stopped", 1, 5000));
 	cr_assert(vh_wait_log(&v, "y: removed", 1, 5000));
+}
+
+/* A reload that removes x and changes y, which required it, to stand alone: y stops
+ * before x goes, then runs its new definition (it used to be stopped for good). */
+Test(reload, a_dependent_that_stays_while_its_requirement_goes_runs_its_new_definition)
+{
+	long first, second = 0;
+
+	vh_write(&v,
+		 "vigil.conf",
+		 "service x {\n  command = \"%s pause\"\n}\n"
+		 "service y {\n  command = \"%s pidfile %s pause v1\"\n  requires = {\"x\"}\n}\n",
+		 vh_helper(),
+		 vh_helper(),
+		 vh_path(&v, "y"));
+	vh_start(&v);
+	first = vh_wait_long(&v, "y", 5000);
+	remove(vh_path(&v, "y"));
+	vh_write(&v,
+		 "vigil.conf",
+		 "service y {\n  command = \"%s pidfile %s pause v2\"\n}\n",
+		 vh_helper(),
+		 vh_path(&v, "y"));
+	kill(v.pid, SIGHUP);
+	cr_assert(vh_wait_log(&v, "Reloaded: 0 added, 1 removed, 1 changed", 1, 5000));
+	second = vh_wait_long(&v, "y", 5000);
+	cr_assert_neq(second, first);
+	cr_assert(vh_wait_log(&v, "x: removed", 1, 5000));
+	cr_assert(vh_alive((pid_t)second), "y's new run is not alive");
+	cr_assert_eq(vh_count_log(&v, "y: stopping -> stopped"), 0, "%s", vh_read(v.log));
 }

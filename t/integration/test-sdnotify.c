@@ -234,3 +234,54 @@ Test(sdnotify, a_notify_socket_nobody_reads_does_not_stall_vigild)
 		      "STOPPING=1 never came after the queue drained");
 	cr_assert_eq(vh_wait_exit(&v, 10000), 0);
 }
+
+/* A service with on-failed = shutdown that cannot start decides the shutdown before
+ * it begins (at the loop's next settle): no READY=1 in between. */
+Test(sdnotify, no_ready_when_an_on_failed_shutdown_is_decided_at_start_up)
+{
+	static struct message m[512];
+	int n = 0;
+
+	vh_write(&v,
+		 "vigil.conf",
+		 "service critical {\n  command = \"/nonexistent/vigil-critical\"\n"
+		 "  restart = never\n  on-failed = shutdown\n}\n"
+		 "service other {\n  command = \"%s pause\"\n}\n",
+		 vh_helper());
+	vh_start(&v);
+	cr_assert_eq(vh_wait_exit(&v, 10000), 3);
+	collect(m, &n, 512, "no such message", vh_now_ms(), 200);
+	cr_assert_geq(count(m, n, "STOPPING=1"), 1);
+	cr_assert_eq(count(m, n, "READY=1"), 0, "%s", n ? m[0].text : "");
+}
+
+/* A message that did not fit is sent again by vigild's own timer, with nothing else
+ * waking the loop (no watchdog, no service moving). */
+Test(sdnotify, a_message_that_did_not_fit_is_sent_again_when_vigild_is_idle)
+{
+	static struct message m[512];
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int n = 0, filler, sent = 0;
+
+	unsetenv("WATCHDOG_USEC");
+	/* Fill the receiving queue before vigild starts. */
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", getenv("NOTIFY_SOCKET"));
+	filler = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	cr_assert(filler >= 0);
+	while (sendto(filler, "FILLER=1", 8, 0, (struct sockaddr *)&sa, sizeof(sa)) == 8)
+		sent++;
+	cr_assert_gt(sent, 0);
+	vh_write(&v, "vigil.conf", "service web {\n  command = \"%s pause\"\n}\n", vh_helper());
+	vh_start(&v);
+	api_wait_up(&v);
+	cr_assert(api_wait_state(&v, "web", "running", 5000));
+	/* Let the loop go idle (the answers' connections close), with the queue full;
+	 * then take the fillers away: READY=1 must come on vigild's own. */
+	vh_msleep(500);
+	for (char buf[64]; recv(notify_fd, buf, sizeof(buf), MSG_DONTWAIT) > 0;)
+		;
+	cr_assert_geq(collect(m, &n, 512, "READY=1", vh_now_ms(), 3000),
+		      0,
+		      "READY=1 never came after the queue drained");
+	close(filler);
+}

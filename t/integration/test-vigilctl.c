@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -741,4 +742,43 @@ Test(vigilctl, colours_on_a_terminal_unless_no_color)
 		strstr(out, "running") && !strchr(out, '\033'), "colour despite NO_COLOR: %s", out);
 	free(out);
 	unsetenv("NO_COLOR");
+}
+
+/* Without XDG_RUNTIME_DIR the socket is /tmp/vigil-UID/control.sock, and anyone may
+ * create that directory first and put a socket of theirs in it: vigilctl talks to it
+ * only when the directory is its user's own, mode 0700, as vigild requires. */
+Test(vigilctl, a_tmp_vigil_uid_directory_someone_else_made_is_not_trusted)
+{
+	const char *argv[] = {"setpriv",
+			      "--reuid=4243",
+			      "--regid=4243",
+			      "--clear-groups",
+			      "env",
+			      "-u",
+			      "XDG_RUNTIME_DIR",
+			      "-u",
+			      "VIGIL_SOCKET",
+			      "sh",
+			      "-c",
+			      "exec \"$0\" status 2>&1",
+			      vh_vigilctl(),
+			      NULL};
+	const char *dir = "/tmp/vigil-4243";
+	char *out = NULL;
+
+	vh_need(&v, "setpriv", "util-linux");
+	if (geteuid() != 0)
+		VH_SKIP(&v, "needs root to act as uid 4243");
+	(void)rmdir(dir);
+	cr_assert_eq(mkdir(dir, 0777), 0);
+	cr_assert_eq(chmod(dir, 0777), 0);
+	cr_assert_eq(vh_run(argv, &out, vh_ms(10000)), 3, "%s", out);
+	cr_assert(strstr(out, "not trusting /tmp/vigil-4243/control.sock"), "%s", out);
+	free(out);
+	cr_assert_eq(rmdir(dir), 0);
+	/* Nothing there: the usual "cannot reach". */
+	out = NULL;
+	cr_assert_eq(vh_run(argv, &out, vh_ms(10000)), 3, "%s", out);
+	cr_assert(strstr(out, "cannot reach vigild"), "%s", out);
+	free(out);
 }
