@@ -74,6 +74,7 @@ struct service_logs {
 	struct pipe_slot *extra; /* LOGS_SLOTS - 2 */
 	unsigned runs;
 	bool appended; /* the tail got lines since readers were last woken */
+	bool released; /* the service is gone; freed once its pipes have closed */
 	uint64_t forward_lost;
 	struct log_reader *readers;
 	unsigned n_readers;
@@ -122,6 +123,7 @@ struct logs {
 	bool forward;
 	bool journal;        /* forward to journald streams rather than h->out */
 	bool close_journals; /* journald failed: close the streams still open (on_wake) */
+	bool reap;           /* a released service's pipes have all closed (on_wake) */
 	struct log_out *out; /* vigild's stdout, while forwarding there */
 	char *readbuf;
 	/* While a read is handed out: its end. A line ending further than log-buffer
@@ -203,6 +205,8 @@ static void close_journals(struct logs *h)
 		}
 }
 
+static bool all_closed(struct service_logs *l);
+
 static int on_wake(sd_event_source *src, void *userdata)
 {
 	struct logs *h = userdata;
@@ -211,6 +215,14 @@ static int on_wake(sd_event_source *src, void *userdata)
 	(void)src;
 	if (h->close_journals)
 		close_journals(h);
+	if (h->reap) {
+		h->reap = false;
+		for (struct service_logs *l = h->services, *next; l; l = next) {
+			next = l->next;
+			if (l->released && all_closed(l))
+				(void)service_logs_free(l);
+		}
+	}
 	/* One at a time from the head: a callback may free any reader. */
 	while ((r = h->wake_list)) {
 		h->wake_list = r->wake_next;
@@ -449,6 +461,16 @@ static ssize_t read_chunk(struct pipe_slot *sl)
 	return n;
 }
 
+/* A released service's last pipe has closed: it is freed from the loop, out of this
+ * callback (its slots are still in use here). */
+static void reap_if_done(struct service_logs *l)
+{
+	if (l->released && all_closed(l)) {
+		l->hub->reap = true;
+		(void)sd_event_source_set_enabled(l->hub->wake_src, SD_EVENT_ONESHOT);
+	}
+}
+
 static int on_pipe(sd_event_source *src, int fd, uint32_t revents, void *userdata)
 {
 	struct pipe_slot *sl = userdata;
@@ -460,6 +482,7 @@ static int on_pipe(sd_event_source *src, int fd, uint32_t revents, void *userdat
 	/* One read per wakeup (it empties the pipe) before the loop serves others. */
 	(void)read_chunk(sl);
 	after_lines(l);
+	reap_if_done(l);
 	return 0;
 }
 
@@ -473,6 +496,7 @@ static void on_ready(struct log_waiter *w)
 	if (hand_out_held(sl) && sl->fd >= 0)
 		(void)sd_event_source_set_enabled(sl->src, SD_EVENT_ON);
 	after_lines(sl->l);
+	reap_if_done(sl->l);
 }
 
 /* Reads what @sl holds now and closes it; lines a full forwarding sink cannot take
@@ -666,6 +690,44 @@ int service_logs_new(struct logs *h, const char *name, struct service_logs **ret
 	return 0;
 }
 
+static bool all_closed(struct service_logs *l)
+{
+	for (size_t i = 0; i < slot_count(l); i++)
+		if (slot_at(l, i)->fd >= 0)
+			return false;
+	return true;
+}
+
+/* Readers see the end; a waiting one is woken to find it. */
+static void end_readers(struct service_logs *l)
+{
+	struct logs *h = l->hub;
+
+	while (l->readers) {
+		struct log_reader *r = l->readers;
+
+		l->readers = r->next;
+		r->next = NULL;
+		r->l = NULL;
+		if (r->armed && !r->queued) {
+			r->queued = true;
+			r->wake_next = h->wake_list;
+			h->wake_list = r;
+			(void)sd_event_source_set_enabled(h->wake_src, SD_EVENT_ONESHOT);
+		}
+	}
+}
+
+void service_logs_release(struct service_logs *l)
+{
+	if (!l)
+		return;
+	end_readers(l);
+	l->released = true;
+	if (all_closed(l))
+		(void)service_logs_free(l);
+}
+
 struct service_logs *service_logs_free(struct service_logs *l)
 {
 	struct logs *h;
@@ -684,20 +746,7 @@ struct service_logs *service_logs_free(struct service_logs *l)
 	for (size_t s = 0; s < LOG_STREAM_COUNT; s++)
 		log_out_free(l->journal[s]);
 	log_file_free(l->file);
-	/* Readers see the end; a waiting one is woken to find it. */
-	while (l->readers) {
-		struct log_reader *r = l->readers;
-
-		l->readers = r->next;
-		r->next = NULL;
-		r->l = NULL;
-		if (r->armed && !r->queued) {
-			r->queued = true;
-			r->wake_next = h->wake_list;
-			h->wake_list = r;
-			(void)sd_event_source_set_enabled(h->wake_src, SD_EVENT_ONESHOT);
-		}
-	}
+	end_readers(l);
 	for (struct service_logs **i = &h->services; *i; i = &(*i)->next)
 		if (*i == l) {
 			*i = l->next;
@@ -719,6 +768,15 @@ void service_logs_set_limits(struct service_logs *l, uint64_t max_size, unsigned
 			    l->name);
 }
 
+/* True when no process holds @sl's pipe open for writing any more (a closed slot
+ * too): what is left in it is data, waiting for a slow sink. */
+static bool writerless(const struct pipe_slot *sl)
+{
+	struct pollfd p = {.fd = sl->fd, .events = POLLIN};
+
+	return sl->fd < 0 || (poll(&p, 1, 0) == 1 && (p.revents & POLLHUP));
+}
+
 /* Finds a free pair of slots: the inline one, else one of @extra (allocated now, the
  * first time leftovers hold a run's pipes), else the oldest run's, closed. */
 static size_t free_pair(struct service_logs *l)
@@ -737,10 +795,17 @@ static size_t free_pair(struct service_logs *l)
 				slot_init(l, slot_at(l, i), i);
 			return 2;
 		}
-		log_warning("%s: processes left behind by earlier runs still hold %u output pipes: "
-			    "closing the oldest",
-			    l->name,
-			    LOGS_RUNS_MAX);
+		if (writerless(slot_at(l, oldest)) && writerless(slot_at(l, oldest + 1)))
+			log_warning("%s: the output of %u earlier runs waits for a slow sink: "
+				    "closing the oldest run's pipes (their lines go to the tail "
+				    "and the file, not all to forwarding)",
+				    l->name,
+				    LOGS_RUNS_MAX);
+		else
+			log_warning("%s: processes left behind by earlier runs still hold %u "
+				    "output pipes: closing the oldest",
+				    l->name,
+				    LOGS_RUNS_MAX);
 		for (size_t i = oldest; i < oldest + 2; i++)
 			if (slot_at(l, i)->fd >= 0)
 				force_close(slot_at(l, i));
@@ -749,22 +814,17 @@ static size_t free_pair(struct service_logs *l)
 
 bool service_logs_backlogged(struct service_logs *l)
 {
-	bool writerless = false;
+	bool any = false;
 
 	if (!l->extra)
 		return false; /* the other runs' slots are not even allocated */
 	for (size_t i = 0; i < LOGS_SLOTS; i += 2) {
 		if (slot_at(l, i)->fd < 0 && slot_at(l, i + 1)->fd < 0)
 			return false;
-		for (size_t k = i; k < i + 2; k++) {
-			struct pollfd p = {.fd = slot_at(l, k)->fd, .events = POLLIN};
-
-			/* POLLHUP: every write end is closed; what is left is data. */
-			if (p.fd >= 0 && poll(&p, 1, 0) == 1 && (p.revents & POLLHUP))
-				writerless = true;
-		}
+		any |= (slot_at(l, i)->fd >= 0 && writerless(slot_at(l, i))) ||
+		       (slot_at(l, i + 1)->fd >= 0 && writerless(slot_at(l, i + 1)));
 	}
-	return writerless;
+	return any;
 }
 
 int service_logs_open_run(struct service_logs *l, int *ret_out, int *ret_err)

@@ -54,6 +54,10 @@ int service_logs_new(struct logs *h, const char *name, struct service_logs **ret
 /* Reads what its pipes hold now, closes them, writes its file out; readers see the
  * end. Accepts NULL, returns NULL. */
 struct service_logs *service_logs_free(struct service_logs *l);
+/* The service is gone (removed by a reload): its readers see the end now, and what
+ * its pipes still hold, and lines waiting for a slow sink, still go out (SPEC §6: no
+ * line is lost); then it is freed. Accepts NULL. */
+void service_logs_release(struct service_logs *l);
 /* log-max-size (0: no rotation), log-keep and log-buffer (bytes of tail; 0: none). */
 void service_logs_set_limits(struct service_logs *l, uint64_t max_size, unsigned keep,
 			     uint64_t buffer);

@@ -841,7 +841,7 @@ struct service *service_free(struct service *s)
 	sd_event_source_disable_unref(s->timer);
 	sd_event_source_disable_unref(s->drain_timer);
 	free(s->drain_reason);
-	service_logs_free(s->logs);
+	service_logs_release(s->logs);
 	probe_set_free(s->probes);
 	notify_free(s->notify);
 	free(s->notify_path);

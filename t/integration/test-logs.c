@@ -461,19 +461,15 @@ Test(logs, a_stdout_nobody_reads_for_5s_loses_nothing_and_restarts_stay_on_time)
 	free(got);
 }
 
-/* A crash loop whose forwarded output nobody reads: each run's lines wait in its
- * pipes, and once LOGS_RUNS_MAX runs hold theirs the restart waits too, rather than
- * close the oldest run's pipe (which lost its lines). */
-Test(logs, a_crash_loop_whose_output_nobody_reads_loses_no_line)
+/* Starts vigild with its stdout on a pipe (returned), nobody reading it, and a crash
+ * loop `a` that writes 3000 lines (57 KB) a run, recording each run's pid: one run
+ * fits in its pipe, so the child never blocks. Returns once a restart is held.
+ * @extra goes into the configuration. */
+static int start_crash_loop(const char *extra)
 {
 	const char *argv[] = {vh_vigild(), "-c", v.conf, "-s", v.sock, NULL};
-	size_t cap = 16 << 20, len = 0;
-	char *got = malloc(cap), *runs, *p;
-	int pfd[2], n_runs = 0;
-	long long end;
+	int pfd[2];
 
-	cr_assert_not_null(got);
-	/* 3000 lines, 57 KB a run: one run fits in its pipe, so the child never blocks. */
 	vh_write(&v,
 		 "crash.sh",
 		 "#!/bin/sh\necho $$ >> %s\nseq -f \"run$$ line %%g\" 1 3000\nexit 1\n",
@@ -483,22 +479,35 @@ Test(logs, a_crash_loop_whose_output_nobody_reads_loses_no_line)
 		 "vigil.conf",
 		 "log-forward = yes\n"
 		 "service a {\n  command = \"%s\"\n  restart-delay = 20ms\n"
-		 "  restart-delay-max = 20ms\n}\n",
-		 vh_path(&v, "crash.sh"));
+		 "  restart-delay-max = 20ms\n}\n%s",
+		 vh_path(&v, "crash.sh"),
+		 extra);
 	cr_assert_eq(pipe2(pfd, O_CLOEXEC), 0);
 	vh_start_program_stdout(&v, argv, pfd[1]);
 	close(pfd[1]);
-	/* Nobody reads for 3 s (the scenario, not a wait). */
+	/* Nobody reads for 3 s (the scenario, not a wait): the restart is held. */
 	vh_msleep(3000);
 	cr_assert(vh_wait_log(
 		&v, "a: restart held until the output of its earlier runs is read", 1, 5000));
+	return pfd[0];
+}
+
+/* SIGTERM, then reads @fd to its end and checks that every run's 3000 lines were
+ * forwarded. */
+static void expect_every_run_forwarded(int fd)
+{
+	size_t cap = 16 << 20, len = 0;
+	char *got = malloc(cap), *runs, *p;
+	int n_runs = 0;
+
+	cr_assert_not_null(got);
 	kill(v.pid, SIGTERM);
-	for (end = vh_now_ms() + vh_ms(60000); vh_now_ms() < end;) {
-		struct pollfd pl = {.fd = pfd[0], .events = POLLIN};
+	for (long long end = vh_now_ms() + vh_ms(60000); vh_now_ms() < end;) {
+		struct pollfd pl = {.fd = fd, .events = POLLIN};
 		ssize_t k;
 
 		(void)poll(&pl, 1, 100);
-		k = read(pfd[0], got + len, cap - len - 1);
+		k = read(fd, got + len, cap - len - 1);
 		if (k == 0)
 			break;
 		if (k > 0)
@@ -526,7 +535,32 @@ Test(logs, a_crash_loop_whose_output_nobody_reads_loses_no_line)
 	cr_assert_geq(n_runs, 5, "only %d runs", n_runs);
 	free(runs);
 	free(got);
-	close(pfd[0]);
+	close(fd);
+}
+
+/* A crash loop whose forwarded output nobody reads: each run's lines wait in its
+ * pipes, and once LOGS_RUNS_MAX runs hold theirs the restart waits too, rather than
+ * close the oldest run's pipe (which lost its lines). */
+Test(logs, a_crash_loop_whose_output_nobody_reads_loses_no_line)
+{
+	expect_every_run_forwarded(start_crash_loop(""));
+}
+
+/* The same crash loop removed by a reload while its output waits: the service goes,
+ * its lines still go out once stdout is read (they were dropped, "N lines were not
+ * forwarded"). */
+Test(logs, a_removed_service_whose_output_waits_loses_no_line)
+{
+	int fd = start_crash_loop("service k {\n  command = \"/bin/sleep 1000\"\n}\n");
+
+	vh_write(&v,
+		 "vigil.conf",
+		 "log-forward = yes\nservice k {\n  command = \"/bin/sleep 1000\"\n}\n");
+	kill(v.pid, SIGHUP);
+	cr_assert(vh_wait_log(&v, "a: removed", 1, 5000));
+	cr_assert_eq(vh_count_log(&v, "lines were not forwarded"), 0);
+	expect_every_run_forwarded(fd);
+	cr_assert_eq(vh_count_log(&v, "lines were not forwarded"), 0);
 }
 
 /* Fills the filesystem of @dir with one file; returns its path. */
