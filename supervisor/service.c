@@ -412,6 +412,10 @@ static void apply_next_config(struct service *s)
 	if (s->logs)
 		service_logs_set_limits(
 			s->logs, next->log_max_size, next->log_keep, next->log_buffer);
+	/* "A requirement is stopping" was said of the old definition's requirements:
+	 * the new run waits for its own (service_deps_ready() heeds pending stops). */
+	if (s->pending_stop == LC_EV_DEPS_LOST)
+		s->pending_stop = LC_EV_COUNT;
 }
 
 /* Starts and stops what watches a run: the probes while the process is starting or
