@@ -908,9 +908,14 @@ static int cmd_version(struct ctx *c, int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
-	if (c->json)
-		printf("{\"vigilctl\": \"%s\"}\n", PACKAGE_VERSION);
-	else
+	if (c->json) {
+		json_t *j = json_pack("{s:s}", "vigilctl", PACKAGE_VERSION);
+
+		if (!j)
+			return EXIT_FAILED;
+		print_json(j);
+		json_decref(j);
+	} else
 		printf("vigilctl %s\n", PACKAGE_VERSION);
 	return EXIT_OK;
 }

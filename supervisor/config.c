@@ -1355,7 +1355,6 @@ static int load_dropins(struct vigil_config *c, const char *dir, unsigned dir_li
 	for (int i = 0; i < n; i++) {
 		CLEANUP(cfg_freep) cfg_t *cfg = NULL;
 		CLEANUP_FREE char *path = NULL;
-
 		struct stat st;
 
 		if (r >= 0 && asprintf(&path, "%s/%s", dir, list[i]->d_name) < 0)

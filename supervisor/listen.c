@@ -22,6 +22,13 @@
 
 #define LISTEN_BACKLOG 128
 
+/* The default directory without XDG_RUNTIME_DIR, /tmp/vigil-UID (effective uid), into
+ * @buf; returns its length. */
+static size_t own_tmp_dir(char buf[static 32])
+{
+	return (size_t)snprintf(buf, 32, "/tmp/vigil-%u", (unsigned)geteuid());
+}
+
 int listen_socket_path(const char *option, const char *configured, char **ret)
 {
 	const char *p = option ? option : configured;
@@ -34,11 +41,11 @@ int listen_socket_path(const char *option, const char *configured, char **ret)
 			p = "/run/vigil/control.sock";
 		else if (xdg && xdg[0] == '/')
 			p = buf, snprintf(buf, sizeof(buf), "%s/vigil/control.sock", xdg);
-		else
-			p = buf, snprintf(buf,
-					  sizeof(buf),
-					  "/tmp/vigil-%u/control.sock",
-					  (unsigned)geteuid());
+		else {
+			own_tmp_dir(buf);
+			strcat(buf, "/control.sock");
+			p = buf;
+		}
 	}
 	if (p[0] != '/') {
 		char cwd[4096];
@@ -56,9 +63,9 @@ int listen_socket_path(const char *option, const char *configured, char **ret)
 bool listen_in_own_tmp_dir(const char *path)
 {
 	char own[32];
-	int n = snprintf(own, sizeof(own), "/tmp/vigil-%u/", (unsigned)geteuid());
+	size_t n = own_tmp_dir(own);
 
-	return strncmp(path, own, (size_t)n) == 0;
+	return strncmp(path, own, n) == 0 && path[n] == '/';
 }
 
 /* Creates every missing directory above @path's last component, 0755 whatever the
@@ -73,7 +80,7 @@ static int mkdir_parents(const char *path)
 	if (len > LISTEN_PATH_MAX)
 		return -ENAMETOOLONG;
 	memcpy(dir, path, len + 1);
-	snprintf(own, sizeof(own), "/tmp/vigil-%u", (unsigned)geteuid());
+	own_tmp_dir(own);
 	for (char *s = strchr(dir + 1, '/'); s; s = strchr(s + 1, '/')) {
 		mode_t mode;
 

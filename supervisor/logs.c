@@ -777,6 +777,19 @@ static bool writerless(const struct pipe_slot *sl)
 	return sl->fd < 0 || (poll(&p, 1, 0) == 1 && (p.revents & POLLHUP));
 }
 
+/* The pair of slots at @i (a run's stdout and stderr) is free. */
+static bool pair_free(struct service_logs *l, size_t i)
+{
+	return slot_at(l, i)->fd < 0 && slot_at(l, i + 1)->fd < 0;
+}
+
+/* The run of the pair at @i is over, processes it left included: what its pipes
+ * hold only waits for a slow sink. */
+static bool pair_ended(struct service_logs *l, size_t i)
+{
+	return writerless(slot_at(l, i)) && writerless(slot_at(l, i + 1));
+}
+
 /* Finds a free pair of slots: the inline one, else one of @extra (allocated now, the
  * first time leftovers hold a run's pipes), else the oldest run's, closed. */
 static size_t free_pair(struct service_logs *l)
@@ -785,7 +798,7 @@ static size_t free_pair(struct service_logs *l)
 		size_t oldest = 0;
 
 		for (size_t i = 0; i < slot_count(l); i += 2) {
-			if (slot_at(l, i)->fd < 0 && slot_at(l, i + 1)->fd < 0)
+			if (pair_free(l, i))
 				return i;
 			if (slot_at(l, i)->run < slot_at(l, oldest)->run)
 				oldest = i;
@@ -795,7 +808,7 @@ static size_t free_pair(struct service_logs *l)
 				slot_init(l, slot_at(l, i), i);
 			return 2;
 		}
-		if (writerless(slot_at(l, oldest)) && writerless(slot_at(l, oldest + 1)))
+		if (pair_ended(l, oldest))
 			log_warning("%s: the output of %u earlier runs waits for a slow sink: "
 				    "closing the oldest run's pipes (their lines go to the tail "
 				    "and the file, not all to forwarding)",
@@ -819,10 +832,9 @@ bool service_logs_backlogged(struct service_logs *l)
 	if (!l->extra)
 		return false; /* the other runs' slots are not even allocated */
 	for (size_t i = 0; i < LOGS_SLOTS; i += 2) {
-		if (slot_at(l, i)->fd < 0 && slot_at(l, i + 1)->fd < 0)
+		if (pair_free(l, i))
 			return false;
-		any |= (slot_at(l, i)->fd >= 0 && writerless(slot_at(l, i))) ||
-		       (slot_at(l, i + 1)->fd >= 0 && writerless(slot_at(l, i + 1)));
+		any |= pair_ended(l, i);
 	}
 	return any;
 }

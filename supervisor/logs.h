@@ -69,7 +69,7 @@ void service_logs_set_limits(struct service_logs *l, uint64_t max_size, unsigned
  * errno. */
 int service_logs_open_run(struct service_logs *l, int *ret_out, int *ret_err);
 /* True when a new run's pipes would cost an earlier run's unread output: the pipes
- * of LOGS_RUNS_MAX runs are open and one of them has no writer left, only lines a
+ * of LOGS_RUNS_MAX runs are open and one run's have no writer left, only lines a
  * slow sink has not taken yet. A restart waits then (service.c), as a writer waits
  * in write(2), rather than close that pipe. */
 bool service_logs_backlogged(struct service_logs *l);

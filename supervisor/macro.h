@@ -82,7 +82,6 @@ static inline bool str_eq(const char *a, const char *b)
 	return a == b || (a && b && strcmp(a, b) == 0);
 }
 
-/* Equal NULL-terminated arrays of strings (NULL equals only NULL). */
 /* Whether the NULL-terminated array @v (which may be NULL) holds @s. */
 static inline bool strv_contains(char *const *v, const char *s)
 {
@@ -92,6 +91,7 @@ static inline bool strv_contains(char *const *v, const char *s)
 	return false;
 }
 
+/* Equal NULL-terminated arrays of strings (NULL equals only NULL). */
 static inline bool strv_eq(char *const *a, char *const *b)
 {
 	if (!a || !b)

@@ -197,6 +197,15 @@ static bool requires(const struct service *d, const struct service *s)
 	return false;
 }
 
+/* The index of the service called @name in @services, or -1. */
+static ssize_t find_index(const struct manager *m, const char *name)
+{
+	for (size_t i = 0; i < m->n_services; i++)
+		if (STREQ(service_get_name(m->services[i]), name))
+			return (ssize_t)i;
+	return -1;
+}
+
 enum needs_main { NEEDS_MAIN_UNKNOWN, NEEDS_MAIN_VISITING, NEEDS_MAIN_YES, NEEDS_MAIN_NO };
 
 static bool requires_main(struct manager *m, const struct service *s);
@@ -219,11 +228,12 @@ static bool requires_main(struct manager *m, const struct service *s)
 {
 	const struct service_config *c = service_get_config(s);
 
-	for (size_t k = 0; k < c->n_requires; k++)
-		for (size_t j = 0; j < m->n_services; j++)
-			if (STREQ(service_get_name(m->services[j]), c->requires[k]) &&
-			    (m->services[j] == m->main || needs_main_at(m, j)))
-				return true;
+	for (size_t k = 0; k < c->n_requires; k++) {
+		ssize_t j = find_index(m, c->requires[k]);
+
+		if (j >= 0 && (m->services[j] == m->main || needs_main_at(m, (size_t)j)))
+			return true;
+	}
 	return false;
 }
 
@@ -395,12 +405,9 @@ void manager_shutdown(struct manager *m, int exit_code)
 	(void)sd_event_now(m->event, CLOCK_MONOTONIC, &now);
 	(void)sd_event_source_set_time(m->shutdown_timer, now + m->config->shutdown_timeout);
 	(void)sd_event_source_set_enabled(m->shutdown_timer, SD_EVENT_ONESHOT);
-	/* Nothing starts again, not even a service that exits while it waits for its
-	 * dependents to stop; then each is stopped in dependency order. */
-	for (size_t i = 0; i < m->n_services; i++)
-		service_feed(m->services[i], LC_EV_UNWANTED, "shutdown");
-	for (size_t i = 0; i < m->n_removed; i++)
-		service_feed(m->removed[i], LC_EV_UNWANTED, "shutdown");
+	/* Each is stopped in dependency order, and unwanted from now on (the removed ones
+	 * since their removal): nothing starts again, not even a service that exits while
+	 * it waits for its dependents to stop. */
 	for (size_t i = 0; i < m->n_services; i++)
 		mark_pending_stop(m, m->services[i], LC_EV_STOP, LC_EV_STOP, "shutdown");
 	mark_dirty(m);
@@ -976,10 +983,9 @@ size_t manager_get_services(const struct manager *m, struct service *const **ret
 
 struct service *manager_find(const struct manager *m, const char *name)
 {
-	for (size_t i = 0; i < m->n_services; i++)
-		if (STREQ(service_get_name(m->services[i]), name))
-			return m->services[i];
-	return NULL;
+	ssize_t i = find_index(m, name);
+
+	return i < 0 ? NULL : m->services[i];
 }
 
 void manager_set_event_listener(struct manager *m, manager_event_fn *fn, void *userdata)
