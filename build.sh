@@ -32,7 +32,16 @@ fi
 [ -x configure ] || autoreconf -fi
 mkdir -p build
 cd build
-[ -f Makefile ] || ../configure --enable-werror
+if [ ! -f Makefile ]; then
+	# vigild links a static libsystemd built from Debian's source when it can
+	# (build-libsystemd.sh says why); the shared one otherwise.
+	if sd=$(../build-libsystemd.sh libsystemd); then
+		../configure --enable-werror SYSTEMD_LIBS="$sd"
+	else
+		echo "build.sh: the static libsystemd failed to build; vigild links libsystemd.so.0" >&2
+		../configure --enable-werror
+	fi
+fi
 make -j"$(nproc)"
 
 case $what in
