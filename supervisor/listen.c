@@ -17,6 +17,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "log.h"
 #include "macro.h"
 
@@ -149,13 +150,23 @@ static int clear_stale(const char *path)
 	return 1;
 }
 
-/* The gid of @name from /etc/group alone (no NSS), or -1. */
+/* An /etc/group larger than this is not read (the default group is not looked up). */
+#define LISTEN_GROUP_FILE_MAX (16 * 1024 * 1024)
+
+/* The gid of @name from /etc/group alone (no NSS), or -1. The file is read in one
+ * go and fgetgrent() walks the copy: on the file itself it asks the kernel for its
+ * position once per entry (an lseek per group, at every start). */
 static gid_t group_in_files(const char *name)
 {
-	FILE *f = fopen("/etc/group", "re");
+	CLEANUP_FREE char *text = NULL;
 	struct group *g;
 	gid_t gid = (gid_t)-1;
+	size_t len;
+	FILE *f;
 
+	if (fileio_read("/etc/group", LISTEN_GROUP_FILE_MAX, &text, &len) < 0 || len == 0)
+		return gid;
+	f = fmemopen(text, len, "r");
 	if (!f)
 		return gid;
 	while ((g = fgetgrent(f)))

@@ -1091,6 +1091,47 @@ Test(control, control_group_members_get_through_the_directories_vigild_creates)
 	cr_assert_eq(as_nobody("daemon", NULL, NULL, "restart", "web"), 3);
 }
 
+/* Without control-group the socket goes to group "vigil" when /etc/group has it
+ * (files only, no NSS): here a private /etc/group of 300 groups, "vigil" last, in a
+ * mount namespace of vigild's own; skipped where there is none. */
+Test(control, the_default_group_comes_from_etc_group)
+{
+	char script[1024], *text = NULL;
+	struct stat st;
+	size_t len = 0;
+	FILE *f;
+
+	vh_need(&v, "unshare", "util-linux");
+	vh_need(&v, "mount", "mount");
+	f = open_memstream(&text, &len);
+	cr_assert_not_null(f);
+	for (int i = 0; i < 299; i++)
+		fprintf(f, "vigil%d:x:%d:\n", i, 5000 + i);
+	fprintf(f, "vigil:x:4343:\n");
+	fclose(f);
+	vh_write(&v, "group", "%s", text);
+	free(text);
+	snprintf(script,
+		 sizeof(script),
+		 "mount --bind %s /etc/group || exit 77; exec \"$0\" \"$@\"",
+		 vh_path(&v, "group"));
+	{
+		const char *probe[] = {"unshare", "-m", "sh", "-c", script, "true", NULL};
+
+		if (vh_run(probe, NULL, vh_ms(10000)) != 0)
+			VH_SKIP(&v, "no private /etc/group here");
+	}
+	{
+		/* unshare -m execs in place: v.pid ends up vigild's. */
+		const char *wrapper[] = {"unshare", "-m", "sh", "-c", script, NULL};
+
+		start_under_with(wrapper, "");
+	}
+	cr_assert_eq(lstat(v.sock, &st), 0);
+	cr_assert_eq(st.st_gid, 4343, "the socket's group is %u", (unsigned)st.st_gid);
+	cr_assert_eq(st.st_mode & 07777, 0660, "the socket is %o", st.st_mode & 07777);
+}
+
 /* Without XDG_RUNTIME_DIR a non-root vigild's socket goes to /tmp/vigil-UID, 0700.
  * Anyone may create that directory first and swap the socket inside for their own:
  * vigild uses it only when it is its user's, a directory and closed to others. */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -284,4 +285,45 @@ Test(sdnotify, a_message_that_did_not_fit_is_sent_again_when_vigild_is_idle)
 		      0,
 		      "READY=1 never came after the queue drained");
 	close(filler);
+}
+
+/* As a container's init without -c or -s, a non-root vigild's control socket goes
+ * to $XDG_RUNTIME_DIR/vigil/: it answers there, and is there by READY=1. */
+Test(sdnotify, in_main_mode_the_default_socket_is_there_by_ready)
+{
+	char xdg[4096], env[4200], sock[4200], *out = NULL;
+	struct message m[32];
+	struct stat st;
+	int n = 0;
+
+	vh_need(&v, "setpriv", "util-linux");
+	if (geteuid() != 0)
+		VH_SKIP(&v, "needs root to act as uid 4242");
+	/* A runtime directory of uid 4242's, where its default socket goes. */
+	snprintf(xdg, sizeof(xdg), "%s", vh_path(&v, "xdg"));
+	snprintf(env, sizeof(env), "XDG_RUNTIME_DIR=%s", xdg);
+	snprintf(sock, sizeof(sock), "%s/vigil/control.sock", xdg);
+	cr_assert_eq(mkdir(xdg, 0700), 0);
+	cr_assert_eq(chown(xdg, 4242, 4242), 0);
+	cr_assert_eq(chmod(v.dir, 0755), 0);
+	cr_assert_eq(chmod(vh_path(&v, "notify.sock"), 0666), 0);
+	const char *argv[] = {"setpriv",
+			      "--reuid=4242",
+			      "--regid=4242",
+			      "--clear-groups",
+			      "env",
+			      env,
+			      vh_vigild(),
+			      "--",
+			      vh_helper(),
+			      "pause",
+			      NULL};
+	vh_start_program(&v, argv);
+	cr_assert_geq(collect(m, &n, 32, "READY=1", vh_now_ms(), vh_ms(10000)), 0);
+	cr_assert_eq(lstat(sock, &st), 0, "no %s at READY=1", sock);
+	cr_assert(S_ISSOCK(st.st_mode));
+	const char *status[] = {vh_vigilctl(), "-s", sock, "status", "main", NULL};
+	cr_assert_eq(vh_run(status, &out, vh_ms(10000)), 0, "%s", out);
+	cr_assert(strstr(out, "running"), "%s", out);
+	free(out);
 }
