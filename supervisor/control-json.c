@@ -11,6 +11,7 @@
 #include "log-format.h"
 #include "macro.h"
 #include "manager.h"
+#include "printable.h"
 #include "probe.h"
 #include "service.h"
 #include "signame.h"
@@ -141,7 +142,8 @@ static json_t *exit_to_json(const struct service *s)
 }
 
 /* Text from outside (paths, a program's words, a client's URL) as a JSON string:
- * bytes that are not valid UTF-8 become '?' rather than failing the answer. */
+ * bytes that are not valid UTF-8 become '?' rather than failing the answer; the
+ * valid characters around them stay. */
 static json_t *text_to_json(const char *s)
 {
 	json_t *j = json_string(s);
@@ -152,9 +154,7 @@ static json_t *text_to_json(const char *s)
 	copy = strdup(s);
 	if (!copy)
 		return NULL;
-	for (char *p = copy; *p; p++)
-		if ((unsigned char)*p >= 0x80)
-			*p = '?';
+	(void)printable_fix_utf8(copy);
 	j = json_string(copy);
 	free(copy);
 	return j;

@@ -68,3 +68,20 @@ size_t printable_copy(char *dst, size_t size, const char *src, size_t len, char 
 	dst[o] = '\0';
 	return o;
 }
+
+size_t printable_fix_utf8(char *s)
+{
+	unsigned char *p = (unsigned char *)s;
+	size_t len = strlen(s), fixed = 0;
+
+	for (size_t i = 0; i < len;) {
+		size_t n = utf8_sequence(p + i, len - i);
+
+		if (n == 0) {
+			p[i++] = '?';
+			fixed++;
+		} else
+			i += n;
+	}
+	return fixed;
+}

@@ -9,3 +9,8 @@
  * that is not valid UTF-8 '?', and a cut (when @dst is full) never splits a character.
  * Always NUL-terminates @dst. Returns the length written. */
 size_t printable_copy(char *dst, size_t size, const char *src, size_t len, char control);
+
+/* Replaces, in place, each byte of the NUL-terminated @s that is not part of valid
+ * UTF-8 with '?', leaving everything else (control characters too) as it is.
+ * Returns how many bytes were replaced. */
+size_t printable_fix_utf8(char *s);

@@ -1091,6 +1091,23 @@ Test(control, control_group_members_get_through_the_directories_vigild_creates)
 	cr_assert_eq(as_nobody("daemon", NULL, NULL, "restart", "web"), 3);
 }
 
+/* Text from outside that is not valid UTF-8 (here a probe's command) is answered
+ * with '?' for each stray byte, and the valid characters around them kept. */
+Test(control, bytes_that_are_not_utf8_become_question_marks_and_the_rest_stays)
+{
+	json_t *probes;
+	const char *target;
+
+	start_with("service p {\n  command = \"%s pause\"\n"
+		   "  liveness { exec = \"true caf\xc3\xa9\xff\" period = 1h }\n}\n",
+		   vh_helper());
+	probes = api_field(&v, "p", "probes");
+	cr_assert(json_is_array(probes) && json_array_size(probes) == 1);
+	target = json_string_value(json_object_get(json_array_get(probes, 0), "target"));
+	cr_assert_str_eq(target, "true caf\xc3\xa9?");
+	json_decref(probes);
+}
+
 /* Without control-group the socket goes to group "vigil" when /etc/group has it
  * (files only, no NSS): here a private /etc/group of 300 groups, "vigil" last, in a
  * mount namespace of vigild's own; skipped where there is none. */

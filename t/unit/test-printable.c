@@ -53,3 +53,12 @@ Test(printable, a_full_buffer_cuts_between_characters)
 	cr_assert_str_eq(copy("ab\xe2\x9c\x93\xe2\x9c\x93", 8, 6, '?'), "ab\xe2\x9c\x93");
 	cr_assert_str_eq(copy("abc", 3, 1, '?'), "");
 }
+
+Test(printable, fix_utf8_replaces_only_the_bytes_that_are_not_utf8)
+{
+	char s[] = "caf\xc3\xa9\xff \xe2\x82\xac\xe2\x82 \t\x1b[1m";
+
+	cr_assert_eq(printable_fix_utf8(s), 3);
+	/* A euro sign cut after two bytes is two stray bytes; controls stay. */
+	cr_assert_str_eq(s, "caf\xc3\xa9? \xe2\x82\xac?? \t\x1b[1m");
+}
