@@ -557,57 +557,85 @@ static cfg_opt_t top_opts[] = {
 	CFG_END(),
 };
 
+/* The checks of the options that have one, by name (no name is used at two levels). */
+static const struct {
+	const char *option;
+	cfg_validate_callback_t fn;
+} validators[] = {
+	{"include-dir", validate_include_dir},
+	{"http-listen", validate_http_listen},
+	{"command", validate_command},
+	{"user", validate_not_empty},
+	{"group", validate_not_empty},
+	{"directory", validate_not_empty},
+	{"env-file", validate_not_empty},
+	{"requires", validate_requires},
+	{"environment", validate_environment},
+	{"success-exit-codes", validate_exit_codes},
+	{"restart-limit", validate_count},
+	{"restart-factor", validate_factor},
+	{"restart-window", validate_positive_duration},
+	{"log-keep", validate_log_keep},
+	{"exec", validate_command},
+	{"tcp", validate_tcp},
+	{"http", validate_http},
+	{"unix", validate_unix},
+	{"period", validate_positive_duration},
+	{"timeout", validate_positive_duration},
+	{"success-threshold", validate_threshold},
+	{"failure-threshold", validate_threshold},
+};
+
+/* Runs for every option as it is read. A value given twice in one section would
+ * leave the last one in silence: an error, except for a list (`+=` extends it). */
+static int validate_option(cfg_t *cfg, cfg_opt_t *opt)
+{
+	if (!(opt->flags & CFGF_LIST)) {
+		unsigned first = recalled_line(cfg, opt->name);
+
+		if (first) {
+			cfg_error(cfg,
+				  "option '%s' is given twice (first at line %u)",
+				  opt->name,
+				  first);
+			return -1;
+		}
+		remember_line(cfg, opt->name, (unsigned)cfg->line);
+	}
+	for (size_t i = 0; i < ELEMENTSOF(validators); i++)
+		if (STREQ(validators[i].option, opt->name))
+			return validators[i].fn(cfg, opt);
+	return 0;
+}
+
+/* Sets validate_option() on every option of @opts, a section at @prefix ("" for
+ * the top, else "service|" or "service|liveness|"). */
+static void validate_options(cfg_t *cfg, const cfg_opt_t *opts, const char *prefix)
+{
+	char path[64];
+
+	for (const cfg_opt_t *o = opts; o->name; o++) {
+		if (o->type == CFGT_SEC)
+			continue;
+		snprintf(path, sizeof(path), "%s%s", prefix, o->name);
+		cfg_set_validate_func(cfg, path, validate_option);
+	}
+}
+
 static cfg_t *schema_new(void)
 {
-	static const struct {
-		const char *path;
-		cfg_validate_callback_t fn;
-	} validators[] = {
-		{"include-dir", validate_include_dir},
-		{"http-listen", validate_http_listen},
-		{"service|command", validate_command},
-		{"service|user", validate_not_empty},
-		{"service|group", validate_not_empty},
-		{"service|directory", validate_not_empty},
-		{"service|env-file", validate_not_empty},
-		{"service|requires", validate_requires},
-		{"service|environment", validate_environment},
-		{"service|success-exit-codes", validate_exit_codes},
-		{"service|restart-limit", validate_count},
-		{"service|restart-factor", validate_factor},
-		{"service|restart-window", validate_positive_duration},
-		{"service|log-keep", validate_log_keep},
-	};
-	static const struct {
-		const char *option;
-		cfg_validate_callback_t fn;
-	} probe_validators[] = {
-		{"exec", validate_command},
-		{"tcp", validate_tcp},
-		{"http", validate_http},
-		{"unix", validate_unix},
-		{"period", validate_positive_duration},
-		{"timeout", validate_positive_duration},
-		{"success-threshold", validate_threshold},
-		{"failure-threshold", validate_threshold},
-	};
 	cfg_t *cfg = cfg_init(top_opts, CFGF_NONE);
-	char path[64];
+	char prefix[64];
 
 	if (!cfg)
 		return NULL;
 	cfg_set_error_function(cfg, on_cfg_error);
-	for (size_t i = 0; i < ELEMENTSOF(validators); i++)
-		cfg_set_validate_func(cfg, validators[i].path, validators[i].fn);
-	for (size_t r = 0; r < PROBE_ROLE_COUNT; r++)
-		for (size_t i = 0; i < ELEMENTSOF(probe_validators); i++) {
-			snprintf(path,
-				 sizeof(path),
-				 "service|%s|%s",
-				 probe_roles[r],
-				 probe_validators[i].option);
-			cfg_set_validate_func(cfg, path, probe_validators[i].fn);
-		}
+	validate_options(cfg, top_opts, "");
+	validate_options(cfg, service_opts, "service|");
+	for (size_t r = 0; r < PROBE_ROLE_COUNT; r++) {
+		snprintf(prefix, sizeof(prefix), "service|%s|", probe_roles[r]);
+		validate_options(cfg, probe_opts, prefix);
+	}
 	return cfg;
 }
 

@@ -124,6 +124,27 @@ Test(check, a_syntax_error_names_its_line_after_comments)
 	free(out);
 }
 
+Test(check, an_option_given_twice_names_both_lines)
+{
+	char *out = NULL;
+	char want[512];
+
+	vh_write(&v,
+		 "vigil.conf",
+		 "service a {\n"
+		 "  command = \"true\"\n"
+		 "  stop-timeout = 5s\n"
+		 "  command = \"false\"\n"
+		 "}\n");
+	cr_assert_eq(check(v.conf, &out), 1);
+	snprintf(want,
+		 sizeof(want),
+		 "%s:4: option 'command' is given twice (first at line 2)",
+		 v.conf);
+	cr_assert(strstr(out, want), "missing '%s' in:\n%s", want, out);
+	free(out);
+}
+
 Test(check, a_service_defined_in_two_files_names_both)
 {
 	char *out = NULL;

@@ -609,9 +609,45 @@ Test(config, a_probe_needs_exactly_one_kind)
 Test(config, a_probe_block_given_twice_is_an_error)
 {
 	cr_assert_eq(load("service a {\n  command = \"a\"\n  liveness { tcp = \"h:1\" }\n"
-			  "  liveness { tcp = \"h:2\" }\n}\n"),
+			  "  liveness { period = 1s }\n}\n"),
 		     -EINVAL);
 	expect_only_error("vigil.conf", 4, "service 'a' has more than one liveness block");
+	/* The same option in both: that is what is said first. */
+	config_errors_clear(&errors);
+	cr_assert_eq(load("service a {\n  command = \"a\"\n  liveness { tcp = \"h:1\" }\n"
+			  "  liveness { tcp = \"h:2\" }\n}\n"),
+		     -EINVAL);
+	expect_only_error("vigil.conf", 4, "option 'tcp' is given twice (first at line 3)");
+}
+
+/* libconfuse keeps the last of two values without a word; a list may grow by +=. */
+Test(config, an_option_given_twice_in_one_section_is_an_error_at_its_second_line)
+{
+	cr_assert_eq(load("service a {\n  command = \"a\"\n  restart-delay = 1s\n"
+			  "  stop-timeout = 5s\n  restart-delay = 2s\n}\n"),
+		     -EINVAL);
+	expect_only_error(
+		"vigil.conf", 5, "option 'restart-delay' is given twice (first at line 3)");
+	config_errors_clear(&errors);
+	cr_assert_eq(
+		load("log-dir = \"/tmp\"\nservice a { command = \"a\" }\nlog-dir = \"/var\"\n"),
+		-EINVAL);
+	expect_only_error("vigil.conf", 3, "option 'log-dir' is given twice (first at line 1)");
+	config_errors_clear(&errors);
+	cr_assert_eq(
+		load("service a {\n  command = \"a\"\n"
+		     "  readiness { tcp = \"h:1\"\n    period = 1s\n    period = 2s\n  }\n}\n"),
+		-EINVAL);
+	expect_only_error("vigil.conf", 5, "option 'period' is given twice (first at line 4)");
+	config_errors_clear(&errors);
+	/* Once per section: two services, and a list given then extended. */
+	cr_assert_eq(load("service a {\n  command = \"a\"\n  restart-delay = 1s\n"
+			  "  environment = {\"A=1\"}\n  environment += {\"B=2\"}\n}\n"
+			  "service b {\n  command = \"b\"\n  restart-delay = 1s\n}\n"),
+		     0,
+		     "%s",
+		     errors.n ? errors.lines[0] : "");
+	cr_assert_eq(strv_length(service("a")->environment), 2);
 }
 
 Test(config, probe_targets_are_checked)
@@ -791,8 +827,9 @@ Test(config, the_command_line_main_has_the_defaults_a_file_would_give_it)
 }
 
 /* Loads "service b" and "service a" with @line added to a's block (where it holds
- * no liveness block, a has `liveness { tcp = "h:1" }`) from @file, after @prefix;
- * returns a's definition (the configuration in *@ret, for config_free()). */
+ * no liveness block, a has `liveness { tcp = "h:1" }`, and where it holds no command,
+ * `command = "a b"`) from @file, after @prefix; returns a's definition (the
+ * configuration in *@ret, for config_free()). */
 static const struct service_config *load_a_with(const char *file, const char *prefix,
 						const char *line, struct vigil_config **ret)
 {
@@ -801,8 +838,9 @@ static const struct service_config *load_a_with(const char *file, const char *pr
 	snprintf(text,
 		 sizeof(text),
 		 "%sservice b {\n command = \"b\"\n}\n"
-		 "service a {\n command = \"a b\"\n%s\n%s\n}\n",
+		 "service a {\n%s\n%s\n%s\n}\n",
 		 prefix,
+		 strncmp(line, "command", 7) == 0 ? "" : " command = \"a b\"",
 		 strstr(line, "liveness") ? "" : " liveness { tcp = \"h:1\" }",
 		 line);
 	write_file(file, text);
