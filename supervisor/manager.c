@@ -569,6 +569,39 @@ static bool start_requirements(struct manager *m, const struct service *s, bool 
 	return changed;
 }
 
+/* Whether a service @s requires is marked to stop, a removed one included. */
+static bool requirement_stopping(struct manager *m, const struct service *s)
+{
+	struct service *const *lists[] = {m->services, m->removed};
+	size_t sizes[] = {m->n_services, m->n_removed};
+
+	for (size_t l = 0; l < ELEMENTSOF(lists); l++)
+		for (size_t i = 0; i < sizes[l]; i++)
+			if (requires(s, lists[l][i]) &&
+			    service_get_pending_stop(lists[l][i]) != LC_EV_COUNT)
+				return true;
+	return false;
+}
+
+/* A stop of @s called off: its dependents marked to lose it and not stopped yet keep
+ * running, and theirs, unless another of their requirements still goes down. Those
+ * already stopping come back once it is up again. @depth bounds the walk as in
+ * start_requirements(). */
+static void call_off_lost(struct manager *m, const struct service *s, unsigned depth)
+{
+	if (depth > m->n_services)
+		return;
+	for (size_t i = 0; i < m->n_services; i++) {
+		struct service *d = m->services[i];
+
+		if (d == s || !requires(d, s) || service_get_pending_stop(d) != LC_EV_DEPS_LOST ||
+		    requirement_stopping(m, d))
+			continue;
+		service_set_pending_stop(d, LC_EV_COUNT);
+		call_off_lost(m, d, depth + 1);
+	}
+}
+
 /* Starts @s and, first, what it requires. Returns whether anything changed (a start,
  * or a pending stop called off). */
 static bool start_at(struct manager *m, struct service *s, const char *reason, bool named,
@@ -578,6 +611,8 @@ static bool start_at(struct manager *m, struct service *s, const char *reason, b
 
 	service_set_pending_stop(s, LC_EV_COUNT);
 	changed |= start_requirements(m, s, boot, depth);
+	if (changed && !requirement_stopping(m, s))
+		call_off_lost(m, s, 0);
 	if (start_needed(s, named)) {
 		service_feed(s, LC_EV_START, reason);
 		changed = true;

@@ -1091,6 +1091,49 @@ Test(control, control_group_members_get_through_the_directories_vigild_creates)
 	cr_assert_eq(as_nobody("daemon", NULL, NULL, "restart", "web"), 3);
 }
 
+/* z requires y requires x. A stop of x waits for z (which ignores SIGTERM) and
+ * then y; a start of x meanwhile calls the stop off, and y, not stopped yet, keeps
+ * running: only z, already stopping, goes (and comes back, as y is up). */
+Test(control, a_start_during_a_held_stop_leaves_the_dependents_not_yet_stopped_running)
+{
+	json_t *pid;
+	pid_t y, z;
+
+	vh_write(&v,
+		 "vigil.conf",
+		 "service x {\n  command = \"%s pause\"\n}\n"
+		 "service y {\n  command = \"%s pidfile %s pause\"\n  requires = {\"x\"}\n}\n"
+		 "service z {\n  command = \"%s ignore TERM pidfile %s pause\"\n"
+		 "  requires = {\"y\"}\n  stop-timeout = 1s\n}\n",
+		 vh_helper(),
+		 vh_helper(),
+		 vh_path(&v, "y.pid"),
+		 vh_helper(),
+		 vh_path(&v, "z.pid"));
+	vh_start(&v);
+	api_wait_up(&v);
+	(void)vh_wait_long(&v, "y.pid", 5000);
+	z = (pid_t)vh_wait_long(&v, "z.pid", 5000);
+	pid = api_field(&v, "y", "pid");
+	y = (pid_t)json_integer_value(pid);
+	json_decref(pid);
+	cr_assert(y > 0 && z > 0);
+	cr_assert_eq(api_call(&v, "POST", "/v1/services/x/stop", NULL), 202);
+	cr_assert(api_wait_state(&v, "z", "stopping", 5000));
+	cr_assert_eq(api_call(&v, "POST", "/v1/services/x/start", NULL), 202);
+	/* z is killed at its stop-timeout, then starts again. */
+	cr_assert(vh_wait_dead(z, 10000));
+	cr_assert(vh_wait_log(&v, "z: waiting -> starting", 1, 10000) ||
+		  vh_wait_log(&v, "z: stopped -> starting", 1, 1));
+	cr_assert(api_wait_state(&v, "z", "running", 10000));
+	vh_msleep(300);
+	pid = api_field(&v, "y", "pid");
+	cr_assert_eq((pid_t)json_integer_value(pid), y, "y was restarted");
+	json_decref(pid);
+	cr_assert_eq(vh_count_log(&v, "y: running -> stopping"), 0);
+	cr_assert_eq(vh_count_log(&v, "x: running -> stopping"), 0);
+}
+
 /* Text from outside that is not valid UTF-8 (here a probe's command) is answered
  * with '?' for each stray byte, and the valid characters around them kept. */
 Test(control, bytes_that_are_not_utf8_become_question_marks_and_the_rest_stays)
