@@ -19,7 +19,7 @@ dir=${1:?usage: build-libsystemd.sh DIR}
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 out=$dir/libsystemd-vigil.a
-ver=$(dpkg-query -W -f '${source:Version}' libsystemd-dev 2>/dev/null) || {
+ver=$(dpkg-query -W -f '${source:Version}' "libsystemd-dev:$(dpkg --print-architecture)" 2>/dev/null) || {
 	echo "build-libsystemd.sh: libsystemd-dev is not installed" >&2
 	exit 1
 }
@@ -39,6 +39,7 @@ done
 if [ -n "$missing" ]; then
 	echo "build-libsystemd.sh: installing$missing" >&2
 	[ "$(id -u)" = 0 ] || { echo "build-libsystemd.sh: run as root to install:$missing" >&2; exit 1; }
+	apt-get update -qq >/dev/null 2>&1 || true
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
 fi
 

@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,15 @@ struct line_mark {
 	unsigned line;
 };
 
+/* What a section has set so far, for validate_option(): the line of each option, by
+ * its index in the section (0: not set). */
+#define SEEN_OPTIONS  48 /* more than any section has */
+#define SEEN_SECTIONS 8  /* a service and its probe blocks fit */
+struct seen_options {
+	const cfg_t *section;
+	unsigned line[SEEN_OPTIONS];
+};
+
 /* libconfuse callbacks take no user data, and its lexer is global state anyway:
  * one parse at a time, described by this context. */
 static struct parse_ctx {
@@ -65,6 +75,9 @@ static struct parse_ctx {
 	bool failed;          /* the current file has reported an error */
 	bool file_failed;     /* the current file could not be parsed */
 	bool any_file_failed; /* then its services are unknown to `requires` */
+	/* [0]: the root's; then the sections read last, in turn */
+	struct seen_options seen[1 + SEEN_SECTIONS];
+	unsigned seen_next;
 } ctx;
 
 void config_errors_clear(struct config_errors *e)
@@ -586,21 +599,71 @@ static const struct {
 	{"failure-threshold", validate_threshold},
 };
 
+/* The section that holds @opt, and @opt's index in it: @cfg, or a section of @cfg
+ * when the option was written `section|option` (libconfuse then passes the section
+ * the line is in). NULL if none. */
+static cfg_t *option_owner(cfg_t *cfg, const cfg_opt_t *opt, unsigned *index, unsigned depth)
+{
+	uintptr_t first = (uintptr_t)cfg->opts, p = (uintptr_t)opt;
+	unsigned n = cfg_num(cfg);
+
+	if (p >= first && p < first + n * sizeof(*opt)) {
+		*index = (unsigned)((p - first) / sizeof(*opt));
+		return cfg;
+	}
+	if (depth >= 2)
+		return NULL;
+	for (unsigned i = 0; i < n; i++) {
+		cfg_opt_t *o = &cfg->opts[i];
+
+		if (o->type != CFGT_SEC)
+			continue;
+		for (unsigned k = 0; k < cfg_opt_size(o); k++) {
+			cfg_t *found = option_owner(cfg_opt_getnsec(o, k), opt, index, depth + 1);
+
+			if (found)
+				return found;
+		}
+	}
+	return NULL;
+}
+
+/* The lines of what @section has set so far. */
+static unsigned *seen_lines(const cfg_t *section)
+{
+	struct seen_options *s = &ctx.seen[0];
+
+	if (!STREQ(section->name, "root")) {
+		for (size_t i = 1; i <= SEEN_SECTIONS; i++)
+			if (ctx.seen[i].section == section)
+				return ctx.seen[i].line;
+		s = &ctx.seen[1 + ctx.seen_next++ % SEEN_SECTIONS];
+		memset(s, 0, sizeof(*s));
+	}
+	s->section = section;
+	return s->line;
+}
+
 /* Runs for every option as it is read. A value given twice in one section would
- * leave the last one in silence: an error, except for a list (`+=` extends it). */
+ * leave the last one in silence: an error. A list is not checked: libconfuse calls
+ * this for each of its values, and `=` again cannot be told from `+=`. */
 static int validate_option(cfg_t *cfg, cfg_opt_t *opt)
 {
-	if (!(opt->flags & CFGF_LIST)) {
-		unsigned first = recalled_line(cfg, opt->name);
+	unsigned index;
+	cfg_t *owner;
 
-		if (first) {
+	if (!(opt->flags & CFGF_LIST) && (owner = option_owner(cfg, opt, &index, 0)) &&
+	    index < SEEN_OPTIONS) {
+		unsigned *line = seen_lines(owner);
+
+		if (line[index]) {
 			cfg_error(cfg,
 				  "option '%s' is given twice (first at line %u)",
 				  opt->name,
-				  first);
+				  line[index]);
 			return -1;
 		}
-		remember_line(cfg, opt->name, (unsigned)cfg->line);
+		line[index] = (unsigned)cfg->line;
 	}
 	for (size_t i = 0; i < ELEMENTSOF(validators); i++)
 		if (STREQ(validators[i].option, opt->name))
@@ -905,6 +968,8 @@ static int parse_file(const char *path, cfg_t **ret)
 	ctx.sections = NULL;
 	ctx.n_sections = ctx.cap_sections = 0;
 	ctx.n_lines = 0; /* the previous file's sections are converted by now */
+	memset(ctx.seen, 0, sizeof(ctx.seen));
+	ctx.seen_next = 0;
 	ctx.any_file_failed |= ctx.file_failed;
 	ctx.file_failed = true; /* until this parse succeeds */
 	r = fileio_read(path, CONFIG_FILE_MAX, &buf, &len);

@@ -598,6 +598,7 @@ static void call_off_lost(struct manager *m, const struct service *s, unsigned d
 		    requirement_stopping(m, d))
 			continue;
 		service_set_pending_stop(d, LC_EV_COUNT);
+		service_take_held_definition(d);
 		call_off_lost(m, d, depth + 1);
 	}
 }
@@ -607,7 +608,7 @@ static void call_off_lost(struct manager *m, const struct service *s, unsigned d
 static bool start_at(struct manager *m, struct service *s, const char *reason, bool named,
 		     bool boot, unsigned depth)
 {
-	bool changed = service_get_pending_stop(s) != LC_EV_COUNT;
+	bool called_off = service_get_pending_stop(s) != LC_EV_COUNT, changed = called_off;
 
 	service_set_pending_stop(s, LC_EV_COUNT);
 	changed |= start_requirements(m, s, boot, depth);
@@ -617,6 +618,8 @@ static bool start_at(struct manager *m, struct service *s, const char *reason, b
 		service_feed(s, LC_EV_START, reason);
 		changed = true;
 	}
+	if (called_off)
+		service_take_held_definition(s);
 	return changed;
 }
 

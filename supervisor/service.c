@@ -913,6 +913,13 @@ enum lc_event service_get_pending_stop(const struct service *s)
 	return s->pending_stop;
 }
 
+void service_take_held_definition(struct service *s)
+{
+	if (s->next_cfg && s->pending_stop == LC_EV_COUNT && s->lc.want_up &&
+	    service_has_processes(s))
+		service_feed(s, LC_EV_RESTART, "definition changed");
+}
+
 void service_set_stop_signal(struct service *s, int sig)
 {
 	s->stop_signal = sig;

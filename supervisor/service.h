@@ -78,6 +78,10 @@ bool service_deps_ready(const struct service *s);
  * count as ready for its dependents. */
 void service_set_pending_stop(struct service *s, enum lc_event ev);
 enum lc_event service_get_pending_stop(const struct service *s);
+/* A definition that changed while a stop was pending waits for the end of the run
+ * (service_reconfigure()); once the stop is called off and the service is wanted,
+ * the run restarts with it. */
+void service_take_held_definition(struct service *s);
 /* Overrides the stop signal of the next stops (0: the configured one again). */
 void service_set_stop_signal(struct service *s, int sig);
 

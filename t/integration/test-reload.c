@@ -242,6 +242,59 @@ Test(reload, a_changed_service_that_was_stopped_on_request_stays_stopped)
 	cr_assert_eq(vh_read_long(vh_path(&v, "db")), db, "db ran again");
 }
 
+/* z requires y requires x. x's stop waits for z (which ignores SIGTERM); the
+ * definitions of x and y change meanwhile, which waits for the end of their runs. A
+ * start of x calls the stops of x and y off: their runs go on, so they restart with
+ * their new definitions rather than keep the old ones for good. */
+Test(reload, a_definition_changed_during_a_stop_called_off_is_applied)
+{
+	static const char conf[] = "service x {\n  command = \"%s pidfile %s pause\"\n}\n"
+				   "service y {\n  command = \"%s pidfile %s pause\"\n"
+				   "  requires = x\n}\n"
+				   "service z {\n  command = \"%s ignore TERM pidfile %s pause\"\n"
+				   "  requires = y\n  stop-timeout = 1s\n}\n";
+	long x, y;
+
+	vh_write(&v,
+		 "vigil.conf",
+		 conf,
+		 vh_helper(),
+		 vh_path(&v, "x1"),
+		 vh_helper(),
+		 vh_path(&v, "y1"),
+		 vh_helper(),
+		 vh_path(&v, "z"));
+	vh_start(&v);
+	x = vh_wait_long(&v, "x1", 5000);
+	y = vh_wait_long(&v, "y1", 5000);
+	(void)vh_wait_long(&v, "z", 5000);
+	{
+		const char *argv[] = {vh_vigilctl(), "-s", v.sock, "stop", "x", NULL};
+		cr_assert_eq(vh_run(argv, NULL, 5000), 0);
+	}
+	cr_assert(vh_wait_log(&v, "z: running -> stopping", 1, 5000));
+	vh_write(&v,
+		 "vigil.conf",
+		 conf,
+		 vh_helper(),
+		 vh_path(&v, "x2"),
+		 vh_helper(),
+		 vh_path(&v, "y2"),
+		 vh_helper(),
+		 vh_path(&v, "z"));
+	kill(v.pid, SIGHUP);
+	cr_assert(vh_wait_log(&v, "Reloaded: 0 added, 0 removed, 2 changed", 1, 5000));
+	{
+		const char *argv[] = {vh_vigilctl(), "-s", v.sock, "start", "x", NULL};
+		cr_assert_eq(vh_run(argv, NULL, 5000), 0);
+	}
+	/* The new x writes x2, the new y y2. */
+	cr_assert_gt(vh_wait_long(&v, "x2", 10000), 0);
+	cr_assert_gt(vh_wait_long(&v, "y2", 10000), 0);
+	cr_assert(vh_wait_dead((pid_t)x, 5000));
+	cr_assert(vh_wait_dead((pid_t)y, 5000));
+}
+
 /* keep (autostart) and db (not), then what @extra adds. */
 static void write_keep_and_db(const char *extra)
 {

@@ -648,6 +648,21 @@ Test(config, an_option_given_twice_in_one_section_is_an_error_at_its_second_line
 		     "%s",
 		     errors.n ? errors.lines[0] : "");
 	cr_assert_eq(strv_length(service("a")->environment), 2);
+	/* libconfuse's `block|option` names the block's option, not the service's. */
+	config_free(cfg);
+	cfg = NULL;
+	cr_assert_eq(load("service a {\n  command = \"a\"\n  liveness { tcp = \"h:1\" }\n"
+			  "  readiness { tcp = \"h:2\" }\n  liveness|period = 1s\n"
+			  "  readiness|period = 2s\n}\n"),
+		     0,
+		     "%s",
+		     errors.n ? errors.lines[0] : "");
+	config_free(cfg);
+	cfg = NULL;
+	cr_assert_eq(load("service a {\n  command = \"a\"\n  liveness { tcp = \"h:1\" }\n"
+			  "  liveness|tcp = \"h:3\"\n}\n"),
+		     -EINVAL);
+	expect_only_error("vigil.conf", 4, "option 'tcp' is given twice (first at line 3)");
 }
 
 Test(config, probe_targets_are_checked)
