@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "http.h"
+#include "socket-path.h"
 
 enum {
 	EXIT_OK = 0,
@@ -60,18 +61,12 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Must match listen_socket_path() in supervisor/listen.c. */
+/* The socket vigild listens on by default (the same code). */
 static const char *default_socket(void)
 {
 	static char buf[4096];
-	const char *xdg = getenv("XDG_RUNTIME_DIR");
 
-	if (geteuid() == 0)
-		return "/run/vigil/control.sock";
-	if (xdg && xdg[0] == '/')
-		snprintf(buf, sizeof(buf), "%s/vigil/control.sock", xdg);
-	else
-		snprintf(buf, sizeof(buf), "/tmp/vigil-%u/control.sock", (unsigned)geteuid());
+	socket_default_path(buf, sizeof(buf));
 	return buf;
 }
 
@@ -82,14 +77,13 @@ static bool socket_dir_trusted(const char *socket)
 {
 	char own[32];
 	struct stat st;
-	int n = snprintf(own, sizeof(own), "/tmp/vigil-%u/", (unsigned)geteuid());
 
-	if (strncmp(socket, own, (size_t)n) != 0)
+	if (!socket_in_own_tmp_dir(socket))
 		return true;
-	own[n - 1] = '\0';
+	socket_own_tmp_dir(own);
 	if (lstat(own, &st) < 0)
 		return true; /* nothing there: connecting says so */
-	if (S_ISDIR(st.st_mode) && st.st_uid == geteuid() && !(st.st_mode & 077))
+	if (socket_dir_private(&st))
 		return true;
 	fprintf(stderr,
 		"vigilctl: not trusting %s: %s is not a directory of this user's with mode "

@@ -469,7 +469,6 @@ static int validate_include_dir(cfg_t *cfg, cfg_opt_t *opt)
 {
 	const char *v = cfg_opt_getnstr(opt, 0);
 
-	remember_line(NULL, "include-dir", (unsigned)cfg->line);
 	/* "" would name the main file's own directory: "." says so when meant. */
 	if (!v || v[0] == '\0') {
 		cfg_error(cfg,
@@ -642,6 +641,15 @@ static unsigned *seen_lines(const cfg_t *section)
 	}
 	s->section = section;
 	return s->line;
+}
+
+/* The line where the top of the file being read set @option (one of top_opts), or 0. */
+static unsigned root_line(const char *option)
+{
+	for (size_t i = 0; top_opts[i].name && i < SEEN_OPTIONS; i++)
+		if (STREQ(top_opts[i].name, option))
+			return ctx.seen[0].line[i];
+	return 0;
 }
 
 /* Runs for every option as it is read. A value given twice in one section would
@@ -1332,7 +1340,7 @@ static int take_globals(struct vigil_config *c, cfg_t *cfg, bool dropin)
 		config_errors_add(ctx.errors,
 				  "%s:%u: include-dir may only be set in the main file",
 				  ctx.file,
-				  recalled_line(NULL, "include-dir"));
+				  root_line("include-dir"));
 	return 0;
 }
 
@@ -1575,7 +1583,7 @@ int config_load(const char *path, char *const *main_argv, struct config_errors *
 			goto out;
 		if (r == 0) {
 			const char *dir = cfg_getstr(cfg, "include-dir");
-			unsigned dir_line = recalled_line(NULL, "include-dir");
+			unsigned dir_line = root_line("include-dir");
 
 			r = take_globals(c, cfg, false);
 			if (r >= 0)

@@ -37,6 +37,7 @@
 #include "mhd.h"
 #include "service.h"
 #include "signame.h"
+#include "socket-path.h"
 
 /* Bytes of events kept for streams that read slower than events come; a stream
  * that falls further behind is closed rather than buffered without bound. */
@@ -1490,7 +1491,7 @@ int control_new(struct manager *m, const struct control_options *o, struct contr
 	else if (r == -EEXIST)
 		log_error("Failed to listen on '%s': the file exists and is not a socket",
 			  o->socket_path);
-	else if (r == -EPERM && listen_in_own_tmp_dir(o->socket_path))
+	else if (r == -EPERM && socket_in_own_tmp_dir(o->socket_path))
 		log_error("Failed to listen on '%s': its directory /tmp/vigil-%u is not a "
 			  "directory of this user's with mode 0700",
 			  o->socket_path,

@@ -20,15 +20,9 @@
 #include "fileio.h"
 #include "log.h"
 #include "macro.h"
+#include "socket-path.h"
 
 #define LISTEN_BACKLOG 128
-
-/* The default directory without XDG_RUNTIME_DIR, /tmp/vigil-UID (effective uid), into
- * @buf; returns its length. */
-static size_t own_tmp_dir(char buf[static 32])
-{
-	return (size_t)snprintf(buf, 32, "/tmp/vigil-%u", (unsigned)geteuid());
-}
 
 int listen_socket_path(const char *option, const char *configured, char **ret)
 {
@@ -36,17 +30,8 @@ int listen_socket_path(const char *option, const char *configured, char **ret)
 	char buf[4096];
 
 	if (!p) {
-		const char *xdg = getenv("XDG_RUNTIME_DIR");
-
-		if (geteuid() == 0)
-			p = "/run/vigil/control.sock";
-		else if (xdg && xdg[0] == '/')
-			p = buf, snprintf(buf, sizeof(buf), "%s/vigil/control.sock", xdg);
-		else {
-			own_tmp_dir(buf);
-			strcat(buf, "/control.sock");
-			p = buf;
-		}
+		socket_default_path(buf, sizeof(buf));
+		p = buf;
 	}
 	if (p[0] != '/') {
 		char cwd[4096];
@@ -61,14 +46,6 @@ int listen_socket_path(const char *option, const char *configured, char **ret)
 	return *ret ? 0 : -ENOMEM;
 }
 
-bool listen_in_own_tmp_dir(const char *path)
-{
-	char own[32];
-	size_t n = own_tmp_dir(own);
-
-	return strncmp(path, own, n) == 0 && path[n] == '/';
-}
-
 /* Creates every missing directory above @path's last component, 0755 whatever the
  * umask: a control-group member must get through them to the 0660 socket, whose own
  * mode keeps everyone else out. The exception is /tmp/vigil-UID, the default without
@@ -81,7 +58,7 @@ static int mkdir_parents(const char *path)
 	if (len > LISTEN_PATH_MAX)
 		return -ENAMETOOLONG;
 	memcpy(dir, path, len + 1);
-	own_tmp_dir(own);
+	socket_own_tmp_dir(own);
 	for (char *s = strchr(dir + 1, '/'); s; s = strchr(s + 1, '/')) {
 		mode_t mode;
 
@@ -99,7 +76,7 @@ static int mkdir_parents(const char *path)
 
 			if (lstat(dir, &st) < 0)
 				return -errno;
-			if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077))
+			if (!socket_dir_private(&st))
 				return -EPERM;
 		}
 		*s = '/';

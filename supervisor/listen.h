@@ -37,9 +37,6 @@ struct listen_unix {
  * -EPERM when /tmp/vigil-UID exists and is not this user's own 0700 directory,
  * -ENAMETOOLONG, or -errno of the failing call. */
 int listen_unix(const char *path, const char *group, bool nss, struct listen_unix *ret);
-/* True when @path lies in /tmp/vigil-UID (UID: the effective one), the default
- * directory without XDG_RUNTIME_DIR, which must be this user's own, mode 0700. */
-bool listen_in_own_tmp_dir(const char *path);
 
 /* Removes the socket file at @path if it is still the one listen_unix() created
  * (a later vigild may have replaced it since). Does not close the socket. */

@@ -237,23 +237,27 @@ static bool requires_main(struct manager *m, const struct service *s)
 	return false;
 }
 
+/* The services that run now, then the removed ones still on their way down: @i
+ * below n_services + n_removed. */
+static struct service *any_service(const struct manager *m, size_t i)
+{
+	return i < m->n_services ? m->services[i] : m->removed[i - m->n_services];
+}
+
 /* True while a service that must go down before @s still has a process: its
  * dependents, and in `--` mode main, which goes first but for the services that
  * need it (a sidecar that requires main goes before it). */
 static bool dependents_up(struct manager *m, const struct service *s)
 {
-	struct service *const *lists[] = {m->services, m->removed};
-	size_t sizes[] = {m->n_services, m->n_removed};
-
 	if (m->main && s != m->main && m->shutting_down && service_has_processes(m->main) &&
 	    !(m->needs_main && requires_main(m, s)))
 		return true;
-	for (size_t l = 0; l < ELEMENTSOF(lists); l++)
-		for (size_t i = 0; i < sizes[l]; i++) {
-			struct service *d = lists[l][i];
-			if (d != s && service_has_processes(d) && requires(d, s))
-				return true;
-		}
+	for (size_t i = 0; i < m->n_services + m->n_removed; i++) {
+		struct service *d = any_service(m, i);
+
+		if (d != s && service_has_processes(d) && requires(d, s))
+			return true;
+	}
 	return false;
 }
 
@@ -264,20 +268,17 @@ static bool dependents_up(struct manager *m, const struct service *s)
 static void mark_pending_stop(struct manager *m, struct service *s, enum lc_event ev,
 			      enum lc_event dependents_ev, const char *reason)
 {
-	struct service *const *lists[] = {m->services, m->removed};
-	size_t sizes[] = {m->n_services, m->n_removed};
-
 	if (service_get_pending_stop(s) == LC_EV_STOP)
 		return;
 	service_set_pending_stop(s, ev);
 	if (ev == LC_EV_STOP)
 		service_feed(s, LC_EV_UNWANTED, reason);
-	for (size_t l = 0; l < ELEMENTSOF(lists); l++)
-		for (size_t i = 0; i < sizes[l]; i++) {
-			struct service *d = lists[l][i];
-			if (d != s && requires(d, s) && service_get_pending_stop(d) == LC_EV_COUNT)
-				mark_pending_stop(m, d, dependents_ev, dependents_ev, reason);
-		}
+	for (size_t i = 0; i < m->n_services + m->n_removed; i++) {
+		struct service *d = any_service(m, i);
+
+		if (d != s && requires(d, s) && service_get_pending_stop(d) == LC_EV_COUNT)
+			mark_pending_stop(m, d, dependents_ev, dependents_ev, reason);
+	}
 }
 
 static int link_requires(struct manager *m)
@@ -572,14 +573,12 @@ static bool start_requirements(struct manager *m, const struct service *s, bool 
 /* Whether a service @s requires is marked to stop, a removed one included. */
 static bool requirement_stopping(struct manager *m, const struct service *s)
 {
-	struct service *const *lists[] = {m->services, m->removed};
-	size_t sizes[] = {m->n_services, m->n_removed};
+	for (size_t i = 0; i < m->n_services + m->n_removed; i++) {
+		struct service *r = any_service(m, i);
 
-	for (size_t l = 0; l < ELEMENTSOF(lists); l++)
-		for (size_t i = 0; i < sizes[l]; i++)
-			if (requires(s, lists[l][i]) &&
-			    service_get_pending_stop(lists[l][i]) != LC_EV_COUNT)
-				return true;
+		if (requires(s, r) && service_get_pending_stop(r) != LC_EV_COUNT)
+			return true;
+	}
 	return false;
 }
 

@@ -76,6 +76,15 @@ json_t *api_field(struct vh *v, const char *name, const char *key)
 	return f;
 }
 
+pid_t api_pid(struct vh *v, const char *name)
+{
+	json_t *pid = api_field(v, name, "pid");
+	pid_t p = json_is_integer(pid) ? (pid_t)json_integer_value(pid) : 0;
+
+	json_decref(pid);
+	return p;
+}
+
 bool api_wait_state(struct vh *v, const char *name, const char *state, int timeout_ms)
 {
 	long long end = vh_now_ms() + vh_ms(timeout_ms);

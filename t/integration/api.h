@@ -22,6 +22,9 @@ json_t *api_json(struct vh *v, const char *method, const char *target, int want)
 /* The field @key of service @name in GET /v1/services/NAME (a new reference). */
 json_t *api_field(struct vh *v, const char *name, const char *key);
 
+/* The pid of service @name's main process in GET /v1/services/NAME, or 0. */
+pid_t api_pid(struct vh *v, const char *name);
+
 /* Polls until service @name is in @state. */
 bool api_wait_state(struct vh *v, const char *name, const char *state, int timeout_ms);
 
