@@ -1251,6 +1251,8 @@ Test(control, a_service_whose_process_dies_while_its_stop_waits_is_not_restarted
 	api_wait_up(&v);
 	/* y ignores SIGTERM once its pidfile is there (running comes at its exec). */
 	(void)vh_wait_long(&v, "y.pid", 5000);
+	/* x is running from its exec; its record comes a moment later. */
+	(void)vh_wait_long(&v, "x.rec", 5000);
 	x = api_pid(&v, "x");
 	y = api_pid(&v, "y");
 	cr_assert(x > 0 && y > 0);
