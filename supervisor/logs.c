@@ -159,8 +159,12 @@ static struct log_out *forward_sink(struct service_logs *l, enum log_stream s)
 
 	if (!h->forward)
 		return NULL;
-	if (!h->journal)
+	if (!h->journal) {
+		/* Opened at the first line: a run that prints nothing never opens it. */
+		if (!h->out)
+			open_stdout(h);
 		return h->out;
+	}
 	if (l->journal[s])
 		return l->journal[s];
 	r = log_forward_open_journal(
@@ -599,10 +603,6 @@ int logs_configure(struct logs *h, const char *dir, bool forward)
 	if (forward && !h->forward) {
 		h->forward = true;
 		h->journal = log_forward_stdout_is_journal();
-		if (!h->journal)
-			open_stdout(h);
-		if (!h->forward)
-			r = -EIO;
 	} else if (!forward && h->forward)
 		stop_forwarding(h);
 	return r;

@@ -40,7 +40,8 @@ struct logs *logs_free(struct logs *h);
  * already resolved by the caller). Under systemd (JOURNAL_STREAM names stdout)
  * forwarded lines go to journald, one stream per service and output with the
  * service's name as identifier, falling back to stdout when journald is absent.
- * Returns 0 or a negative errno (forwarding could not be set up; files still work). */
+ * stdout is opened at the first forwarded line, so that a run that prints nothing
+ * never opens it. Returns 0 or -ENOMEM. */
 int logs_configure(struct logs *h, const char *dir, bool forward);
 /* SIGUSR1: every log file is closed and opened again by its next line. */
 void logs_reopen(struct logs *h);
