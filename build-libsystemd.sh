@@ -60,8 +60,16 @@ echo "build-libsystemd.sh: fetching the source of systemd $ver" >&2
 # A third-party list without sources fails the update; the source step says whether
 # systemd's was found.
 apt-get "$@" update >>"$dir/log" 2>&1 || true
-(cd "$dir/src" && apt-get "$@" source --download-only "systemd=$ver") >>"$dir/log" 2>&1
-dpkg-source -x "$dir/src/systemd_${ver#*:}.dsc" "$dir/src/systemd" >>"$dir/log" 2>&1
+if ! (cd "$dir/src" && apt-get "$@" source --download-only "systemd=$ver") >>"$dir/log" 2>&1; then
+	# The mirror has moved on to a newer point release (an image older than its
+	# mirror): sd-event's interface is the same in it, and the archive carries its
+	# own code, so the newest source the lists have serves as well.
+	echo "build-libsystemd.sh: no source of $ver in the lists; taking the newest" >&2
+	(cd "$dir/src" && apt-get "$@" source --download-only systemd) >>"$dir/log" 2>&1
+fi
+set -- "$dir/src"/systemd_*.dsc
+echo "build-libsystemd.sh: unpacking $(basename "$1")" >&2
+dpkg-source -x "$1" "$dir/src/systemd" >>"$dir/log" 2>&1
 
 # Only what libsystemd.a needs is built; the features are off but those the
 # configuration step cannot turn off.

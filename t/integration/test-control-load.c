@@ -178,13 +178,14 @@ Test(control_load, fifty_clients_are_answered_while_restarts_stay_on_time)
 		    restarts,
 		    worst_delay,
 		    DELAY_MS);
-	/* The machine has two shared cores and, under check-sanitize, ASan: be generous;
-	 * a loop held up by its clients would be late by whole seconds. */
+	/* The machine has two shared cores, other tests beside this one (make -j) and,
+	 * under check-sanitize, ASan: be generous (four suites at once and a busy loop
+	 * made 383 ms here); a loop held up by its clients would be late by seconds. */
 	cr_assert_geq(
 		restarts, RUN_MS / (DELAY_MS * 4), "only %d restarts in %d ms", restarts, RUN_MS);
 	cr_assert_geq(worst_delay, DELAY_MS - 1);
 	cr_assert_lt(
-		worst_delay, DELAY_MS + 250, "a restart came %lld ms after the exit", worst_delay);
+		worst_delay, DELAY_MS + 750, "a restart came %lld ms after the exit", worst_delay);
 }
 
 Test(control_load, a_flood_of_idle_connections_does_not_stop_supervision)
