@@ -990,8 +990,10 @@ int manager_run(struct manager *m)
 	/* A child that exited before SIGCHLD was blocked raised nothing to see. */
 	(void)reaper_reap(m->reaper);
 	/* Parsing left freed memory in the heap (libconfuse allocates a copy of the
-	 * option table per section): give it back before settling in for the long run. */
-	malloc_trim(0);
+	 * option table per section): give it back before settling in for the long run.
+	 * Without a file (`--` mode) there is nothing to give back. */
+	if (m->config_path)
+		malloc_trim(0);
 	r = sd_event_loop(m->event);
 	/* What services wrote just before the end may still be in their pipes. */
 	logs_drain(m->logs);
