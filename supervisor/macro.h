@@ -31,6 +31,18 @@
 #define NSEC_PER_USEC 1000ULL
 // clang-format on
 
+/* 1 when built with AddressSanitizer (gcc says so one way, clang another). */
+#if defined(__SANITIZE_ADDRESS__)
+#define VIGIL_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define VIGIL_ASAN 1
+#endif
+#endif
+#ifndef VIGIL_ASAN
+#define VIGIL_ASAN 0
+#endif
+
 /* Clock @id now, in µs. In the loop's callbacks sd_event_now() is cheaper. */
 static inline uint64_t clock_now(clockid_t id)
 {

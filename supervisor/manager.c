@@ -785,16 +785,20 @@ static int add_signal_sources(struct manager *m)
 
 		/* Every catchable signal but SIGCHLD (the reaper's), through one signalfd:
 		 * sixty sd-event signal sources would cost some 150 system calls at every
-		 * start and stop. ABRT, TRAP and SYS are blocked only here (vigild.c leaves
-		 * them to abort() and a watchdog's core dump otherwise; a blocked one raised
-		 * by a fault still ends vigild). SEGV, BUS, ILL and FPE stay vigild's own:
-		 * they report its faults, to the sanitizers too. */
+		 * start and stop. The fault signals (SEGV, BUS, ILL, FPE, ABRT, TRAP, SYS)
+		 * are blocked only here, where `kill -BUS` must reach main as tini's users
+		 * expect of any signal: a fault of vigild's own still ends it with a core
+		 * dump, as the kernel delivers a fault's signal through a block, with its
+		 * default action. Under AddressSanitizer SEGV, BUS, ILL and FPE stay
+		 * unblocked: its handler must see vigild's faults to report them. */
 		sigemptyset(&ss);
 		for (int sig = 1; sig <= SIGRTMAX; sig++) {
 			/* 32 and 33 are the C library's own, below SIGRTMIN. */
 			if ((sig >= 32 && sig < SIGRTMIN) || sig == SIGCHLD || sig == SIGKILL ||
-			    sig == SIGSTOP || sig == SIGSEGV || sig == SIGBUS || sig == SIGILL ||
-			    sig == SIGFPE)
+			    sig == SIGSTOP)
+				continue;
+			if (VIGIL_ASAN &&
+			    (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE))
 				continue;
 			sigaddset(&ss, sig);
 		}

@@ -46,7 +46,8 @@ static void block_signals(void)
 	sigset_t ss;
 
 	sigfillset(&ss);
-	/* Synchronous signals report our own faults: never block them. */
+	/* Synchronous signals report our own faults: not blocked here (`--` mode
+	 * blocks them to forward them, manager.c). */
 	sigdelset(&ss, SIGSEGV);
 	sigdelset(&ss, SIGBUS);
 	sigdelset(&ss, SIGILL);

@@ -76,7 +76,10 @@ static int signal_from_name(const char *s)
 		 {"ALRM", SIGALRM},
 		 {"CONT", SIGCONT},
 		 {"SYS", SIGSYS},
-		 {"TTIN", SIGTTIN}};
+		 {"TTIN", SIGTTIN},
+		 {"BUS", SIGBUS},
+		 {"ILL", SIGILL},
+		 {"FPE", SIGFPE}};
 
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++)
 		if (strcmp(t[i].name, s) == 0)

@@ -7,6 +7,7 @@
 #include <criterion/criterion.h>
 
 #include "harness.h"
+#include "macro.h"
 
 static struct vh v;
 
@@ -145,6 +146,53 @@ Test(main_mode, abrt_sys_and_ttin_are_forwarded_too)
 		snprintf(want, sizeof(want), "%d\n%d\n", SIGABRT, SIGTTIN);
 	else
 		snprintf(want, sizeof(want), "%d\n%d\n%d\n", SIGABRT, SIGSYS, SIGTTIN);
+	cr_assert_str_eq(s, want);
+	free(s);
+	cr_assert(vh_alive(v.pid));
+	kill(v.pid, SIGTERM);
+	cr_assert_eq(vh_wait_exit(&v, 10000), 128 + SIGTERM);
+}
+
+/* SPEC §2 again: a fault signal someone sent (`kill -BUS`) is forwarded like any
+ * other; vigild's own faults still end it (the kernel goes through the block). */
+Test(main_mode, fault_signals_sent_with_kill_are_forwarded_too)
+{
+	static const int sigs[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE};
+	const char *args[] = {"--",
+			      vh_helper(),
+			      "trap",
+			      "SEGV",
+			      vh_path(&v, "sigs"),
+			      "trap",
+			      "BUS",
+			      vh_path(&v, "sigs"),
+			      "trap",
+			      "ILL",
+			      vh_path(&v, "sigs"),
+			      "trap",
+			      "FPE",
+			      vh_path(&v, "sigs"),
+			      "pidfile",
+			      vh_path(&v, "pid"),
+			      "pause",
+			      NULL};
+	char want[64] = "", *s;
+
+	if (VIGIL_ASAN)
+		VH_SKIP(&v, "built with AddressSanitizer, whose handler keeps these signals");
+	/* valgrind takes a fault signal as the program's fault, even when sent. */
+	if (vh_valgrind())
+		VH_SKIP(&v, "valgrind keeps the fault signals to itself");
+	vh_start_args(&v, args);
+	cr_assert(vh_wait_lines(vh_path(&v, "pid"), 1, 5000));
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		kill(v.pid, sigs[i]);
+		cr_assert(vh_wait_lines(vh_path(&v, "sigs"), (int)i + 1, 5000),
+			  "%s was not forwarded",
+			  strsignal(sigs[i]));
+		snprintf(want + strlen(want), sizeof(want) - strlen(want), "%d\n", sigs[i]);
+	}
+	s = vh_read(vh_path(&v, "sigs"));
 	cr_assert_str_eq(s, want);
 	free(s);
 	cr_assert(vh_alive(v.pid));
