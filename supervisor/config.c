@@ -1228,7 +1228,6 @@ static int convert_service(cfg_t *svc, const struct section_mark *m, struct serv
 		sc->policy.restart = RESTART_NEVER;
 	sc->on_failed = (enum on_failed)cfg_getint(svc, "on-failed");
 	sc->ready = (enum ready_mode)cfg_getint(svc, "ready");
-	sc->policy.ready_on_spawn = sc->ready == READY_STARTED;
 	sc->watchdog = (uint64_t)cfg_getint(svc, "watchdog");
 	sc->stop_signal = (int)cfg_getint(svc, "stop-signal");
 	sc->kill_mode = (enum kill_mode)cfg_getint(svc, "kill-mode");
@@ -1245,6 +1244,9 @@ static int convert_service(cfg_t *svc, const struct section_mark *m, struct serv
 	}
 	if (bad < 0)
 		return bad;
+	/* With a startup probe, `ready = started` waits for it to pass (service.c). */
+	sc->policy.ready_on_spawn =
+		sc->ready == READY_STARTED && sc->probes[PROBE_STARTUP].type == PROBE_NONE;
 	/* An http probe needs libcurl, loaded on first use, and a URL it can use: say so
 	 * now, not at run time. */
 	for (enum probe_role role = 0; role < PROBE_ROLE_COUNT; role++) {
@@ -1271,6 +1273,12 @@ static int convert_service(cfg_t *svc, const struct section_mark *m, struct serv
 		return service_error(sc, "ready = probe needs a readiness block");
 	if (sc->type == SERVICE_TYPE_ONESHOT && sc->ready != READY_STARTED)
 		return service_error(sc, "a oneshot is ready when it exits; drop 'ready'");
+	/* As systemd refuses Restart=always for Type=oneshot: it would run again and
+	 * again, and what requires it would lose it at each run. */
+	if (sc->type == SERVICE_TYPE_ONESHOT && sc->policy.restart == RESTART_ALWAYS)
+		return service_error(sc,
+				     "a oneshot is done once it succeeds: restart = always "
+				     "would run it forever (write on-failure or never)");
 
 	*ret = TAKE_PTR(sc);
 	return 0;
