@@ -120,7 +120,7 @@ static void on_cfg_error(cfg_t *cfg, const char *fmt, va_list ap)
 	__attribute__((format(printf, 2, 0)));
 static void on_cfg_error(cfg_t *cfg, const char *fmt, va_list ap)
 {
-	char msg[1024];
+	char msg[1024], word[32];
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	ctx.failed = true;
@@ -131,6 +131,16 @@ static void on_cfg_error(cfg_t *cfg, const char *fmt, va_list ap)
 				  ctx.file,
 				  cfg ? cfg->line : 0,
 				  msg + 22);
+	else if (sscanf(msg, "no such option '%31[^']'", word) == 1 && units_is_suffix(word))
+		/* `restart-delay = 100 ms`: libconfuse took the unit for the next option. */
+		config_errors_add(
+			ctx.errors,
+			"%s:%d: %s (a unit goes right after its number: 100%s, not 100 %s)",
+			ctx.file,
+			cfg ? cfg->line : 0,
+			msg,
+			word,
+			word);
 	else
 		config_errors_add(ctx.errors, "%s:%d: %s", ctx.file, cfg ? cfg->line : 0, msg);
 }
@@ -787,14 +797,15 @@ static size_t env_token_length(const char *buf, size_t len, size_t i, bool in_qu
 	return *next_close < len ? *next_close - i + 1 : 0;
 }
 
-/* Whether this file defined service @title already (blank_and_scan()'s marks). */
-static bool defined_before(const char *title)
+/* The line where this file defined service @title already, or 0 (blank_and_scan()'s
+ * marks). */
+static unsigned defined_at(const char *title)
 {
 	for (size_t i = 0; i < ctx.n_sections; i++)
 		if (ctx.sections[i].depth == 0 && STREQ(ctx.sections[i].keyword, "service") &&
 		    STREQ(ctx.sections[i].title, title))
-			return true;
-	return false;
+			return ctx.sections[i].line;
+	return 0;
 }
 
 /* Blanks comments outside quotes (keeping newlines, so libconfuse counts lines
@@ -802,7 +813,7 @@ static bool defined_before(const char *title)
  * balance (trap 5). Returns 0 or -EINVAL after reporting. */
 static int blank_and_scan(const char *file, char *buf, size_t len)
 {
-	unsigned line = 1, depth = 0, open_lines[64], quote_line = 0, services = 0;
+	unsigned line = 1, depth = 0, open_lines[64], quote_line = 0, services = 0, first;
 	size_t next_close = 0, dup_from = SIZE_MAX;
 	struct string_span str = {SIZE_MAX, SIZE_MAX};
 	char quote = 0;
@@ -876,7 +887,7 @@ static int blank_and_scan(const char *file, char *buf, size_t len)
 
 				/* libconfuse compares each service's title with every
 				 * earlier one (10000 took it 3 s here), and so does
-				 * defined_before(): stop a file with more than a
+				 * defined_at(): stop a file with more than a
 				 * configuration may hold before it gets them (a 4 MiB file
 				 * holds 170000), duplicates counted. */
 				if (STREQ(kw, "service") && ++services > CONFIG_SERVICES_MAX) {
@@ -891,13 +902,14 @@ static int blank_and_scan(const char *file, char *buf, size_t len)
 				 * (at its '}') so that libconfuse, which would stop at it,
 				 * reads on and the other errors come out in the same run. */
 				if (STREQ(kw, "service") && dup_from == SIZE_MAX &&
-				    defined_before(title)) {
+				    (first = defined_at(title)) > 0) {
 					config_errors_add(ctx.errors,
 							  "%s:%u: service '%s' is defined twice in "
-							  "this file",
+							  "this file (first at line %u)",
 							  file,
 							  line,
-							  title);
+							  title,
+							  first);
 					dup_from = (size_t)(k - buf);
 					continue;
 				}

@@ -43,6 +43,17 @@ static const struct unit size_units[] = {
 	{"B", 1},
 };
 
+bool units_is_suffix(const char *word)
+{
+	for (size_t i = 0; i < ELEMENTSOF(duration_units); i++)
+		if (STREQ(word, duration_units[i].suffix))
+			return true;
+	for (size_t i = 0; i < ELEMENTSOF(size_units); i++)
+		if (STREQ(word, size_units[i].suffix))
+			return true;
+	return false;
+}
+
 /* Reads one unsigned decimal number (with an optional fraction) at *p. */
 static int read_number(const char **p, double *ret)
 {

@@ -462,7 +462,8 @@ Test(config, a_service_defined_twice_in_one_file_is_an_error)
 {
 	cr_assert_eq(load("service a { command = \"a\" }\n\nservice a { command = \"b\" }\n"),
 		     -EINVAL);
-	expect_only_error("vigil.conf", 3, "service 'a' is defined twice in this file");
+	expect_only_error(
+		"vigil.conf", 3, "service 'a' is defined twice in this file (first at line 1)");
 }
 
 Test(config, a_duplicate_in_one_file_does_not_hide_the_other_semantic_errors)
@@ -612,6 +613,15 @@ Test(config, a_oneshot_that_would_restart_always_is_an_error)
 			  1,
 			  "service 'job': a oneshot is done once it succeeds: restart = always "
 			  "would run it forever (write on-failure or never)");
+}
+
+Test(config, a_unit_written_apart_from_its_number_is_explained)
+{
+	cr_assert_lt(load("service a {\n  command = \"/bin/a\"\n  restart-delay = 100 ms\n}\n"), 0);
+	expect_only_error("vigil.conf",
+			  3,
+			  "no such option 'ms' (a unit goes right after its number: 100ms, not "
+			  "100 ms)");
 }
 
 Test(config, a_probe_needs_exactly_one_kind)

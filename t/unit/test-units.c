@@ -54,6 +54,17 @@ static int percent_error(const char *s)
 	return r;
 }
 
+Test(units, the_units_are_told_from_other_words)
+{
+	cr_assert(units_is_suffix("ms"));
+	cr_assert(units_is_suffix("min"));
+	cr_assert(units_is_suffix("K"));
+	cr_assert(units_is_suffix("MiB"));
+	cr_assert_not(units_is_suffix("command"));
+	cr_assert_not(units_is_suffix(""));
+	cr_assert_not(units_is_suffix("msx"));
+}
+
 Test(units, milliseconds_are_a_thousand_microseconds)
 {
 	cr_assert_eq(duration("500ms"), 500 * MSEC);
