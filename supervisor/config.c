@@ -662,6 +662,18 @@ static unsigned root_line(const char *option)
 	return 0;
 }
 
+/* The line of the last @keyword block (a probe block) that opens at or before @line,
+ * or 0. */
+static unsigned block_at(const char *keyword, unsigned line)
+{
+	unsigned found = 0;
+
+	for (size_t i = 0; i < ctx.n_sections && ctx.sections[i].line <= line; i++)
+		if (ctx.sections[i].depth == 1 && STREQ(ctx.sections[i].keyword, keyword))
+			found = ctx.sections[i].line;
+	return found;
+}
+
 /* Runs for every option as it is read. A value given twice in one section would
  * leave the last one in silence: an error. A list is not checked: libconfuse calls
  * this for each of its values, and `=` again cannot be told from `+=`. */
@@ -675,10 +687,21 @@ static int validate_option(cfg_t *cfg, cfg_opt_t *opt)
 		unsigned *line = seen_lines(owner);
 
 		if (line[index]) {
-			cfg_error(cfg,
-				  "option '%s' is given twice (first at line %u)",
-				  opt->name,
-				  line[index]);
+			unsigned first = block_at(owner->name, line[index]);
+
+			/* Two blocks of one role: libconfuse makes them one section. */
+			if (!STREQ(owner->name, "root") &&
+			    block_at(owner->name, (unsigned)cfg->line) > first)
+				cfg_error(cfg,
+					  "more than one %s block in this service (the first at "
+					  "line %u)",
+					  owner->name,
+					  first);
+			else
+				cfg_error(cfg,
+					  "option '%s' is given twice (first at line %u)",
+					  opt->name,
+					  line[index]);
 			return -1;
 		}
 		line[index] = (unsigned)cfg->line;

@@ -651,7 +651,9 @@ Test(config, a_probe_block_given_twice_is_an_error)
 	cr_assert_eq(load("service a {\n  command = \"a\"\n  liveness { tcp = \"h:1\" }\n"
 			  "  liveness { tcp = \"h:2\" }\n}\n"),
 		     -EINVAL);
-	expect_only_error("vigil.conf", 4, "option 'tcp' is given twice (first at line 3)");
+	expect_only_error("vigil.conf",
+			  4,
+			  "more than one liveness block in this service (the first at line 3)");
 }
 
 /* libconfuse keeps the last of two values without a word; a list may grow by +=. */
