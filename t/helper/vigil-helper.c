@@ -13,7 +13,7 @@
  *   orphans N FILE     leave N orphans (double fork) that append their pids to FILE and
  *                      pause
  *   describe FILE      write open fds, cwd, umask, uid, gid, groups, pgid, sid and the
- *                      environment to FILE
+ *                      environment to FILE (whole: written aside, then renamed)
  *   out TEXT, err TEXT write a line to stdout or stderr
  *   flood N            write N numbered lines, alternating stdout and stderr
  *   notify TEXT        sd_notify(0, TEXT); "\n" in TEXT stands for a newline
@@ -148,13 +148,16 @@ static void describe(const char *file)
 	FILE *f;
 	DIR *d;
 	struct dirent *de;
-	char cwd[4096];
+	char cwd[4096], part[4096];
 	gid_t groups[256];
 	int ngroups;
 	mode_t um = umask(0);
 
 	umask(um);
-	f = fopen(file, "w");
+	/* Written aside and renamed: a reader never sees half of it (the environment of
+	 * `make check` alone is several KiB). */
+	snprintf(part, sizeof(part), "%s.part", file);
+	f = fopen(part, "w");
 	if (!f)
 		exit(98);
 	fprintf(f, "fds:");
@@ -188,7 +191,8 @@ static void describe(const char *file)
 	}
 	for (char **e = environ; *e; e++)
 		fprintf(f, "env: %s\n", *e);
-	fclose(f);
+	if (fclose(f) != 0 || rename(part, file) < 0)
+		exit(98);
 }
 
 static void leave_orphans(int n, const char *file)
