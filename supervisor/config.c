@@ -1263,6 +1263,7 @@ static int convert_service(cfg_t *svc, const struct section_mark *m, struct serv
 		sc->policy.restart = RESTART_NEVER;
 	sc->on_failed = (enum on_failed)cfg_getint(svc, "on-failed");
 	sc->ready = (enum ready_mode)cfg_getint(svc, "ready");
+	sc->policy.ready_on_spawn = sc->ready == READY_STARTED;
 	sc->watchdog = (uint64_t)cfg_getint(svc, "watchdog");
 	sc->stop_signal = (int)cfg_getint(svc, "stop-signal");
 	sc->kill_mode = (enum kill_mode)cfg_getint(svc, "kill-mode");
@@ -1279,9 +1280,6 @@ static int convert_service(cfg_t *svc, const struct section_mark *m, struct serv
 	}
 	if (bad < 0)
 		return bad;
-	/* With a startup probe, `ready = started` waits for it to pass (service.c). */
-	sc->policy.ready_on_spawn =
-		sc->ready == READY_STARTED && sc->probes[PROBE_STARTUP].type == PROBE_NONE;
 	/* An http probe needs libcurl, loaded on first use, and a URL it can use: say so
 	 * now, not at run time. */
 	for (enum probe_role role = 0; role < PROBE_ROLE_COUNT; role++) {

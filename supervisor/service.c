@@ -55,7 +55,6 @@ struct service {
 	sd_event_source *drain_timer; /* allocated by the first drain */
 	bool held;                    /* a restart waits for a slow log sink */
 	bool start_failed;            /* the last spawn failed (service_start_failed()) */
-	bool ready_held;              /* READY=1 came before the startup probe passed */
 	char **envp;                  /* pointers into the base environment and `environment` */
 	struct service **requires;
 	size_t n_requires;
@@ -297,7 +296,6 @@ static int spawn(struct service *s, char *why, size_t why_size)
 		return r;
 	}
 	s->pid = pid;
-	s->ready_held = false;
 	s->started_at = clock_now(CLOCK_REALTIME);
 	s->watch.on_exit = on_main_exit;
 	reaper_add(s->host->reaper, &s->watch, pid);
@@ -665,13 +663,6 @@ static bool is_up(const struct service *s)
 	return s->pid > 0 && (s->lc.state == SERVICE_STARTING || s->lc.state == SERVICE_RUNNING);
 }
 
-/* A startup probe that has not passed yet in this run: readiness waits for it. */
-static bool startup_pending(const struct service *s)
-{
-	return s->cfg->probes[PROBE_STARTUP].type != PROBE_NONE &&
-	       probe_set_get_health(s->probes, PROBE_STARTUP) != PROBE_HEALTH_PASSING;
-}
-
 static void on_probe_verdict(struct probe_set *set, enum probe_role role,
 			     enum probe_verdict verdict, const char *message, void *userdata)
 {
@@ -701,12 +692,6 @@ static void on_probe_verdict(struct probe_set *set, enum probe_role role,
 	switch (verdict) {
 	case PROBE_VERDICT_STARTED:
 		log_info("%s: startup passed (%s)", name, message);
-		/* Kubernetes' rule: not ready before startup has passed. `ready = started`
-		 * is ready now; `ready = notify` if READY=1 came meanwhile. */
-		if (s->lc.state == SERVICE_STARTING &&
-		    (s->cfg->ready == READY_STARTED ||
-		     (s->cfg->ready == READY_NOTIFY && s->ready_held)))
-			service_feed(s, LC_EV_READY, "startup passed");
 		break;
 	case PROBE_VERDICT_READY:
 		/* ready = probe waits for this; otherwise it only moves the flag. */
@@ -757,10 +742,7 @@ static void on_notify(struct notify *n, const struct notify_message *m, void *us
 		bool again = s->lc.state == SERVICE_RUNNING && !s->lc.ready &&
 			     s->cfg->probes[PROBE_READINESS].type == PROBE_NONE;
 
-		if (s->cfg->ready == READY_NOTIFY && is_up(s) && starting && startup_pending(s)) {
-			s->ready_held = true;
-			log_debug("%s: READY=1 counts once startup has passed", name);
-		} else if (s->cfg->ready == READY_NOTIFY && is_up(s) && (starting || again)) {
+		if (s->cfg->ready == READY_NOTIFY && is_up(s) && (starting || again)) {
 			service_feed(s, LC_EV_READY, "READY=1");
 			if (again)
 				log_info("%s: ready (READY=1)", name);

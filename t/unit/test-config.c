@@ -591,19 +591,6 @@ Test(config, a_requirement_on_a_rejected_service_is_not_also_unknown)
 	expect_only_error("vigil.conf", 5, "service 'b': ready = probe needs a readiness block");
 }
 
-Test(config, a_startup_probe_holds_ready_started_until_it_passes)
-{
-	cr_assert_eq(load("service a {\n  command = \"/bin/a\"\n"
-			  "  startup { tcp = \"127.0.0.1:1\" }\n}\n"
-			  "service b {\n  command = \"/bin/b\"\n"
-			  "  liveness { tcp = \"127.0.0.1:1\" }\n}\n"),
-		     0);
-	cr_assert_eq(service("a")->ready, READY_STARTED);
-	cr_assert_not(service("a")->policy.ready_on_spawn);
-	/* Only startup holds it: liveness and readiness begin after it. */
-	cr_assert(service("b")->policy.ready_on_spawn);
-}
-
 Test(config, a_oneshot_that_would_restart_always_is_an_error)
 {
 	cr_assert_lt(load("service job {\n  command = \"/bin/job\"\n  type = oneshot\n"
