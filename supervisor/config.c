@@ -675,8 +675,9 @@ static unsigned block_at(const char *keyword, unsigned line)
 }
 
 /* Runs for every option as it is read. A value given twice in one section would
- * leave the last one in silence: an error. A list is not checked: libconfuse calls
- * this for each of its values, and `=` again cannot be told from `+=`. */
+ * leave the last one in silence: an error. A list is not checked here: libconfuse
+ * calls this for each of its values, and `=` again cannot be told from `+=`
+ * (list_assigned() looks at the text). */
 static int validate_option(cfg_t *cfg, cfg_opt_t *opt)
 {
 	unsigned index;
@@ -831,12 +832,41 @@ static unsigned defined_at(const char *title)
 	return 0;
 }
 
+/* The '=' at @at in a service: a list option set with '=' a second time would keep
+ * only its last value, without a word (libconfuse checks a list value by value and
+ * cannot tell `=` from `+=`), so the text is looked at instead. @lines holds the
+ * line where the service first set each list of service_opts. */
+static void list_assigned(const char *file, const char *buf, size_t at, unsigned line,
+			  unsigned lines[SEEN_OPTIONS])
+{
+	bool append = at > 0 && buf[at - 1] == '+';
+	char name[32];
+
+	word_before(buf, buf + at - append, name, sizeof(name));
+	for (size_t k = 0; service_opts[k].name && k < SEEN_OPTIONS; k++) {
+		if (!(service_opts[k].flags & CFGF_LIST) || !STREQ(service_opts[k].name, name))
+			continue;
+		if (lines[k] && !append)
+			config_errors_add(ctx.errors,
+					  "%s:%u: option '%s' is given twice (first at line %u; to "
+					  "add to a list, write +=)",
+					  file,
+					  line,
+					  name,
+					  lines[k]);
+		else if (!lines[k])
+			lines[k] = line;
+		return;
+	}
+}
+
 /* Blanks comments outside quotes (keeping newlines, so libconfuse counts lines
  * right: notes §6, trap 1), notes where each section opens and checks that braces
  * balance (trap 5). Returns 0 or -EINVAL after reporting. */
 static int blank_and_scan(const char *file, char *buf, size_t len)
 {
 	unsigned line = 1, depth = 0, open_lines[64], quote_line = 0, services = 0, first;
+	unsigned list_lines[SEEN_OPTIONS] = {0}; /* where this service set each list */
 	size_t next_close = 0, dup_from = SIZE_MAX;
 	struct string_span str = {SIZE_MAX, SIZE_MAX};
 	char quote = 0;
@@ -891,6 +921,8 @@ static int blank_and_scan(const char *file, char *buf, size_t len)
 						  comment_line);
 				return -EINVAL;
 			}
+		} else if (c == '=' && depth == 1 && dup_from == SIZE_MAX) {
+			list_assigned(file, buf, i, line, list_lines);
 		} else if (c == '{') {
 			char kw[32] = "", title[CONFIG_NAME_MAX + 1] = "";
 			bool quoted;
@@ -907,6 +939,8 @@ static int blank_and_scan(const char *file, char *buf, size_t len)
 				continue;
 			if (depth == 1) {
 				const char *k = word_before(buf, p, kw, sizeof(kw));
+
+				memset(list_lines, 0, sizeof(list_lines));
 
 				/* libconfuse compares each service's title with every
 				 * earlier one (10000 took it 3 s here), and so does

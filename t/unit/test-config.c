@@ -611,6 +611,29 @@ Test(config, a_unit_written_apart_from_its_number_is_explained)
 			  "100 ms)");
 }
 
+Test(config, a_list_set_twice_with_equals_is_an_error_and_plus_equals_adds)
+{
+	cr_assert_lt(
+		load("service a {\n  command = \"a\"\n}\n"
+		     "service b {\n  command = \"b\"\n  requires = {\"a\"}\n"
+		     "  requires += {\"c\"}\n  environment = {\"X=1\"}\n  requires = \"a\"\n}\n"
+		     "service c {\n  command = \"c\"\n  requires = {\"a\"}\n}\n"),
+		0);
+	expect_only_error("vigil.conf",
+			  9,
+			  "option 'requires' is given twice (first at line 6; to add to a list, "
+			  "write +=)");
+	config_errors_clear(&errors);
+	cr_assert_eq(load("service a {\n  command = \"a\"\n}\n"
+			  "service b {\n  command = \"b\"\n  requires={\"a\"}\n"
+			  "  environment = {\"X=1\"}\n  environment+={\"Y=2\"}\n}\n"),
+		     0,
+		     "%s",
+		     errors.n ? errors.lines[0] : "");
+	cr_assert_eq(strv_length(service("b")->environment), 2);
+	cr_assert_eq(service("b")->n_requires, 1);
+}
+
 Test(config, a_probe_needs_exactly_one_kind)
 {
 	cr_assert_eq(
