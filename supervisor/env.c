@@ -32,7 +32,7 @@ bool env_assignment_is_valid(const char *assignment)
 static ssize_t env_find(char *const *env, size_t n, const char *name, size_t name_len)
 {
 	for (size_t i = 0; i < n && env[i]; i++)
-		if (strncmp(env[i], name, name_len) == 0 && env[i][name_len] == '=')
+		if (env_has_key(env[i], name, name_len))
 			return (ssize_t)i;
 	return -1;
 }

@@ -3,9 +3,19 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 /* The most variables one environment may hold. */
 #define ENV_VARS_MAX 4096
+
+/* Whether @assignment (KEY=VALUE) is for the variable @name of @len bytes. The first
+ * byte is compared inline: most variables differ there, and a build of a service's
+ * environment makes a few hundred of these comparisons. */
+static inline bool env_has_key(const char *assignment, const char *name, size_t len)
+{
+	return assignment[0] == name[0] && strncmp(assignment, name, len) == 0 &&
+	       assignment[len] == '=';
+}
 
 /* Returns true when @assignment is KEY=VALUE with a valid KEY ([A-Za-z_][A-Za-z0-9_]*). */
 bool env_assignment_is_valid(const char *assignment);

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "env.h"
 #include "log.h"
 #include "logs.h"
 #include "macro.h"
@@ -84,37 +85,34 @@ static const char *const private_vars[] = {
 };
 
 /* vigild's environment without @private_vars, plus VIGIL_SOCKET=@socket_path so
- * that services can call vigilctl (an inherited VIGIL_SOCKET is replaced). */
+ * that services can call vigilctl (an inherited VIGIL_SOCKET is replaced). A name
+ * given twice keeps its last value, in its first place, so that the result holds
+ * each name once and a service's environment can start as a copy of it. */
 static int build_base_env(const char *socket_path, char ***ret)
 {
-	size_t n = 0, k = 0;
-	char **env;
+	CLEANUP(strv_freep) char **env = calloc(1, sizeof(*env));
+	size_t n = 0;
+	int r;
 
-	while (environ[n])
-		n++;
-	env = calloc(n + 2, sizeof(*env));
 	if (!env)
 		return -ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		bool keep = !(socket_path && strncmp(environ[i], "VIGIL_SOCKET=", 13) == 0);
+	for (char **e = environ; *e; e++) {
+		bool keep = !(socket_path && env_has_key(*e, "VIGIL_SOCKET", 12));
 
-		for (size_t j = 0; j < ELEMENTSOF(private_vars); j++) {
-			size_t len = strlen(private_vars[j]);
-			if (strncmp(environ[i], private_vars[j], len) == 0 &&
-			    environ[i][len] == '=')
-				keep = false;
-		}
-		if (keep && !(env[k++] = strdup(environ[i]))) {
-			strv_free(env);
+		for (size_t j = 0; j < ELEMENTSOF(private_vars) && keep; j++)
+			keep = !env_has_key(*e, private_vars[j], strlen(private_vars[j]));
+		if (keep && (r = env_put(&env, &n, *e)) < 0)
+			return r;
+	}
+	if (socket_path) {
+		CLEANUP_FREE char *v = NULL;
+
+		if (asprintf(&v, "VIGIL_SOCKET=%s", socket_path) < 0)
 			return -ENOMEM;
-		}
+		if ((r = env_put(&env, &n, v)) < 0)
+			return r;
 	}
-	if (socket_path && asprintf(&env[k], "VIGIL_SOCKET=%s", socket_path) < 0) {
-		env[k] = NULL;
-		strv_free(env);
-		return -ENOMEM;
-	}
-	*ret = env;
+	*ret = TAKE_PTR(env);
 	return 0;
 }
 

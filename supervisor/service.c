@@ -95,13 +95,21 @@ static int build_env(const struct service *s, const struct service_config *cfg,
 		     char *const *own_env, char *const *user_env, char *const *file_env,
 		     char ***ret)
 {
-	CLEANUP_FREE char **env = calloc(1, sizeof(char *));
-	char *const *layers[] = {s->host->base_env, own_env, user_env, file_env, cfg->environment};
+	char *const *base = s->host->base_env;
+	char *const *layers[] = {own_env, user_env, file_env, cfg->environment};
+	CLEANUP_FREE char **env = NULL;
 	size_t n = 0;
 	int r;
 
+	/* The base environment holds each name once (build_base_env()): it is copied
+	 * as it is, and only the layers above it are looked up. */
+	while (base && base[n])
+		n++;
+	env = malloc((n + 1) * sizeof(*env));
 	if (!env)
 		return -ENOMEM;
+	memcpy(env, base, n * sizeof(*env));
+	env[n] = NULL;
 	for (size_t l = 0; l < ELEMENTSOF(layers); l++)
 		for (char *const *e = layers[l]; e && *e; e++) {
 			r = env_put_ref(&env, &n, *e);

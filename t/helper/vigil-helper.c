@@ -33,6 +33,10 @@
  *   children N MS      fork N children without waiting for them: the even ones stay
  *                      in the process group, the odd ones start a session of their
  *                      own (out of reach of a group kill); each exits after MS ms
+ *   env-exec NAME=VALUE... -- PROGRAM [ARG...]
+ *                      execute PROGRAM with this environment plus each NAME=VALUE
+ *                      appended as it is (a name set already is then there twice,
+ *                      as no shell or env(1) would leave it)
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -424,6 +428,29 @@ static void write_lines(long n, long len)
 		exit(98);
 }
 
+static int env_exec(char **args)
+{
+	size_t n = 0, k = 0;
+	char **env;
+
+	while (environ[n])
+		n++;
+	while (args[k] && strcmp(args[k], "--") != 0)
+		k++;
+	if (!args[k] || !args[k + 1]) {
+		fprintf(stderr, "vigil-helper: env-exec needs -- and a program\n");
+		return 99;
+	}
+	env = calloc(n + k + 1, sizeof(*env));
+	if (!env)
+		return 98;
+	memcpy(env, environ, n * sizeof(*env));
+	memcpy(env + n, args, k * sizeof(*env));
+	execve(args[k + 1], args + k + 1, env);
+	fprintf(stderr, "vigil-helper: cannot execute %s: %s\n", args[k + 1], strerror(errno));
+	return 97;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -448,6 +475,8 @@ int main(int argc, char **argv)
 			close(fd);
 			continue;
 		}
+		if (strcmp(a, "env-exec") == 0)
+			return env_exec(argv + i + 1);
 		if (!arg) {
 			fprintf(stderr, "vigil-helper: %s needs an argument\n", a);
 			return 99;

@@ -24,9 +24,9 @@ static void teardown(void)
 
 TestSuite(spawn, .init = setup, .fini = teardown, .timeout = 30);
 
-/* Writes a service that describes itself; @parent_fd >= 0 starts vigild with that fd
- * open and not close-on-exec, as a careless parent would leave it. */
-static char *describe_service_from(const char *extra, int parent_fd)
+/* Writes a service that describes itself; starts vigild under @wrapper (NULL: none),
+ * which ends by executing the rest of its arguments, vigild's. */
+static char *describe_service_under(const char *extra, const char *const *wrapper)
 {
 	vh_write(&v,
 		 "vigil.conf",
@@ -37,16 +37,10 @@ static char *describe_service_from(const char *extra, int parent_fd)
 		 vh_helper(),
 		 vh_path(&v, "desc.tmp"),
 		 extra);
-	if (parent_fd < 0)
+	if (wrapper)
+		vh_start_under(&v, wrapper, NULL);
+	else
 		vh_start(&v);
-	else {
-		char script[64];
-		const char *bash[] = {"/bin/bash", "-c", script, NULL};
-
-		snprintf(
-			script, sizeof(script), "exec %d</dev/null; exec \"$0\" \"$@\"", parent_fd);
-		vh_start_under(&v, bash, NULL);
-	}
 	cr_assert(vh_wait_log(&v, "d: starting -> running", 1, 5000), "%s", vh_read(v.log));
 	for (int i = 0; i < 500; i++) {
 		char *s = vh_read(vh_path(&v, "desc.tmp"));
@@ -61,7 +55,7 @@ static char *describe_service_from(const char *extra, int parent_fd)
 
 static char *describe_service(const char *extra)
 {
-	return describe_service_from(extra, -1);
+	return describe_service_under(extra, NULL);
 }
 
 Test(spawn, a_child_gets_exactly_fds_0_1_2_and_stdin_from_dev_null)
@@ -77,6 +71,8 @@ Test(spawn, fds_vigild_inherited_open_do_not_reach_a_child)
 {
 	/* A low one (below vigild's own) and a high one (above them). */
 	static const int inherited[] = {7, 900};
+	char script[64];
+	const char *const bash[] = {"/bin/bash", "-c", script, NULL};
 
 	for (size_t i = 0; i < sizeof(inherited) / sizeof(inherited[0]); i++) {
 		char *d;
@@ -85,7 +81,13 @@ Test(spawn, fds_vigild_inherited_open_do_not_reach_a_child)
 			vh_cleanup(&v);
 			vh_init(&v);
 		}
-		d = describe_service_from("", inherited[i]);
+		/* vigild started with that fd open and not close-on-exec, as a careless
+		 * parent would leave it. */
+		snprintf(script,
+			 sizeof(script),
+			 "exec %d</dev/null; exec \"$0\" \"$@\"",
+			 inherited[i]);
+		d = describe_service_under("", bash);
 		cr_assert(strstr(d, "fds: 0 1 2\n"), "with fd %d inherited: %s", inherited[i], d);
 		free(d);
 	}
@@ -124,6 +126,17 @@ Test(spawn, environment_overrides_env_file_which_overrides_the_inherited)
 	cr_assert(strstr(d, "env: VIGIL_TEST_TAG="), "inherited variables are kept: %s", d);
 	cr_assert_null(strstr(d, "env: NOTIFY_SOCKET=/outer"), "%s", d);
 	cr_assert_null(strstr(d, "env: LISTEN_FDS="), "%s", d);
+	free(d);
+}
+
+Test(spawn, a_variable_set_twice_where_vigild_starts_reaches_a_child_once_with_its_last_value)
+{
+	const char *const twice[] = {
+		vh_helper(), "env-exec", "VIGIL_TWICE=first", "VIGIL_TWICE=last", "--", NULL};
+	char *d = describe_service_under("", twice);
+
+	cr_assert(strstr(d, "env: VIGIL_TWICE=last\n"), "%s", d);
+	cr_assert_null(strstr(d, "env: VIGIL_TWICE=first\n"), "%s", d);
 	free(d);
 }
 
