@@ -130,29 +130,41 @@ static int clear_stale(const char *path)
 /* An /etc/group larger than this is not read (the default group is not looked up). */
 #define LISTEN_GROUP_FILE_MAX (16 * 1024 * 1024)
 
-/* The gid of @name from /etc/group alone (no NSS), or -1. The file is read in one
- * go and fgetgrent() walks the copy: on the file itself it asks the kernel for its
- * position once per entry (an lseek per group, at every start). */
+gid_t listen_group_in_text(const char *text, size_t len, const char *name)
+{
+	const char *end = text + len;
+	size_t n = strlen(name);
+
+	for (const char *l = text, *eol; l < end; l = eol ? eol + 1 : end) {
+		const char *e, *colon, *d;
+		unsigned long long gid = 0;
+
+		eol = memchr(l, '\n', (size_t)(end - l));
+		e = eol ? eol : end;
+		while (l < e && (*l == ' ' || *l == '\t'))
+			l++;
+		if ((size_t)(e - l) <= n || memcmp(l, name, n) != 0 || l[n] != ':')
+			continue;
+		colon = memchr(l + n + 1, ':', (size_t)(e - (l + n + 1)));
+		if (!colon)
+			continue;
+		for (d = colon + 1; d < e && *d >= '0' && *d <= '9' && gid < (gid_t)-1; d++)
+			gid = gid * 10 + (unsigned)(*d - '0');
+		if (d > colon + 1 && (d == e || *d == ':') && gid < (gid_t)-1)
+			return (gid_t)gid;
+	}
+	return (gid_t)-1;
+}
+
+/* The gid of @name from /etc/group alone (no NSS), or -1. */
 static gid_t group_in_files(const char *name)
 {
 	CLEANUP_FREE char *text = NULL;
-	struct group *g;
-	gid_t gid = (gid_t)-1;
 	size_t len;
-	FILE *f;
 
-	if (fileio_read("/etc/group", LISTEN_GROUP_FILE_MAX, &text, &len) < 0 || len == 0)
-		return gid;
-	f = fmemopen(text, len, "r");
-	if (!f)
-		return gid;
-	while ((g = fgetgrent(f)))
-		if (strcmp(g->gr_name, name) == 0) {
-			gid = g->gr_gid;
-			break;
-		}
-	fclose(f);
-	return gid;
+	if (fileio_read("/etc/group", LISTEN_GROUP_FILE_MAX, &text, &len) < 0)
+		return (gid_t)-1;
+	return listen_group_in_text(text, len, name);
 }
 
 int listen_unix(const char *path, const char *group, bool nss, struct listen_unix *ret)

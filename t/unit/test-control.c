@@ -209,6 +209,49 @@ Test(listen, parses_host_and_port)
 			     bad[i]);
 }
 
+static gid_t group_of(const char *text, const char *name)
+{
+	return listen_group_in_text(text, strlen(text), name);
+}
+
+Test(listen, a_group_is_found_by_its_whole_name_in_etc_group_text)
+{
+	const char *file = "root:x:0:\n"
+			   "vigilant:x:7:vigil\n"
+			   "  vigil:x:1234:alice,bob\n"
+			   "vigil:x:99:\n"
+			   "last:*:4294967294";
+
+	cr_assert_eq(group_of(file, "vigil"), 1234, "the first line of that name counts");
+	cr_assert_eq(group_of(file, "root"), 0);
+	cr_assert_eq(group_of(file, "vigilant"), 7);
+	cr_assert_eq(group_of(file, "last"), 4294967294, "a last line without a newline");
+	cr_assert_eq(group_of(file, "vigi"), (gid_t)-1, "a name's prefix is not that name");
+	cr_assert_eq(group_of(file, "alice"), (gid_t)-1, "a member is not a group");
+	cr_assert_eq(group_of(file, "x"), (gid_t)-1);
+	cr_assert_eq(group_of("", "vigil"), (gid_t)-1);
+}
+
+Test(listen, a_malformed_group_line_is_passed_over)
+{
+	static const char *const bad[] = {"vigil\n",
+					  "vigil:x\n",
+					  "vigil:x::\n",
+					  "vigil:x:12a:\n",
+					  "vigil:x:-1:\n",
+					  "vigil:x:4294967295:\n",
+					  "vigil:x:99999999999999999999:\n",
+					  "vigil x:5:\n",
+					  "#vigil:x:5:\n"};
+	char text[128];
+
+	for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+		cr_assert_eq(group_of(bad[i], "vigil"), (gid_t)-1, "accepted '%s'", bad[i]);
+		snprintf(text, sizeof(text), "%svigil:x:42:\n", bad[i]);
+		cr_assert_eq(group_of(text, "vigil"), 42, "a later good line after '%s'", bad[i]);
+	}
+}
+
 Test(listen, the_socket_option_wins_over_the_configuration_and_the_default)
 {
 	char *p = NULL, cwd[4096], want[4200];
