@@ -41,7 +41,8 @@ struct manager {
 	char **main_argv;
 	bool forward_signals; /* `--` without -c: tini's job */
 	struct service_host host;
-	char **base_env;
+	char **base_env;  /* borrowed strings (build_base_env()) */
+	char *socket_var; /* VIGIL_SOCKET=..., in base_env */
 
 	struct service **services; /* the configuration's order */
 	size_t n_services;
@@ -84,34 +85,30 @@ static const char *const private_vars[] = {
 	"JOURNAL_STREAM",
 };
 
-/* vigild's environment without @private_vars, plus VIGIL_SOCKET=@socket_path so
- * that services can call vigilctl (an inherited VIGIL_SOCKET is replaced). A name
- * given twice keeps its last value, in its first place, so that the result holds
- * each name once and a service's environment can start as a copy of it. */
-static int build_base_env(const char *socket_path, char ***ret)
+/* vigild's environment without @private_vars, plus @socket_var (VIGIL_SOCKET=...,
+ * or NULL) so that services can call vigilctl (an inherited VIGIL_SOCKET is
+ * replaced). A name given twice keeps its last value, in its first place, so that
+ * the result holds each name once and a service's environment can start as a copy
+ * of it. The strings are not copied: they are environ's, which vigild never
+ * changes, and @socket_var; free only the array. */
+static int build_base_env(char *socket_var, char ***ret)
 {
-	CLEANUP(strv_freep) char **env = calloc(1, sizeof(*env));
+	CLEANUP_FREE char **env = calloc(1, sizeof(*env));
 	size_t n = 0;
 	int r;
 
 	if (!env)
 		return -ENOMEM;
 	for (char **e = environ; *e; e++) {
-		bool keep = !(socket_path && env_has_key(*e, "VIGIL_SOCKET", 12));
+		bool keep = !(socket_var && env_has_key(*e, "VIGIL_SOCKET", 12));
 
 		for (size_t j = 0; j < ELEMENTSOF(private_vars) && keep; j++)
 			keep = !env_has_key(*e, private_vars[j], strlen(private_vars[j]));
-		if (keep && (r = env_put(&env, &n, *e)) < 0)
+		if (keep && (r = env_put_ref(&env, &n, *e)) < 0)
 			return r;
 	}
-	if (socket_path) {
-		CLEANUP_FREE char *v = NULL;
-
-		if (asprintf(&v, "VIGIL_SOCKET=%s", socket_path) < 0)
-			return -ENOMEM;
-		if ((r = env_put(&env, &n, v)) < 0)
-			return r;
-	}
+	if (socket_var && (r = env_put_ref(&env, &n, socket_var)) < 0)
+		return r;
 	*ret = TAKE_PTR(env);
 	return 0;
 }
@@ -885,7 +882,12 @@ int manager_new(const struct manager_options *o, struct vigil_config *config, st
 	r = sd_event_new(&m->event);
 	if (r < 0)
 		goto fail;
-	r = build_base_env(o->socket_path, &m->base_env);
+	if (o->socket_path && asprintf(&m->socket_var, "VIGIL_SOCKET=%s", o->socket_path) < 0) {
+		m->socket_var = NULL;
+		r = -ENOMEM;
+		goto fail;
+	}
+	r = build_base_env(m->socket_var, &m->base_env);
 	if (r < 0)
 		goto fail;
 	/* Not PID 1: orphans of services are reparented here and reaped (SPEC §2). */
@@ -979,7 +981,8 @@ struct manager *manager_free(struct manager *m)
 	free(m->config_path);
 	free(m->needs_main);
 	strv_free(m->main_argv);
-	strv_free(m->base_env);
+	free(m->base_env);
+	free(m->socket_var);
 	free(m);
 	return NULL;
 }
