@@ -656,7 +656,7 @@ static unsigned *seen_lines(const cfg_t *section)
 /* The line where the top of the file being read set @option (one of top_opts), or 0. */
 static unsigned root_line(const char *option)
 {
-	for (size_t i = 0; top_opts[i].name && i < SEEN_OPTIONS; i++)
+	for (size_t i = 0; i < SEEN_OPTIONS && top_opts[i].name; i++)
 		if (STREQ(top_opts[i].name, option))
 			return ctx.seen[0].line[i];
 	return 0;
@@ -843,7 +843,7 @@ static void list_assigned(const char *file, const char *buf, size_t at, unsigned
 	char name[32];
 
 	word_before(buf, buf + at - append, name, sizeof(name));
-	for (size_t k = 0; service_opts[k].name && k < SEEN_OPTIONS; k++) {
+	for (size_t k = 0; k < SEEN_OPTIONS && service_opts[k].name; k++) {
 		if (!(service_opts[k].flags & CFGF_LIST) || !STREQ(service_opts[k].name, name))
 			continue;
 		if (lines[k] && !append)

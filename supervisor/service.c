@@ -108,7 +108,8 @@ static int build_env(const struct service *s, const struct service_config *cfg,
 	env = malloc((n + 1) * sizeof(*env));
 	if (!env)
 		return -ENOMEM;
-	memcpy(env, base, n * sizeof(*env));
+	if (n > 0)
+		memcpy(env, base, n * sizeof(*env));
 	env[n] = NULL;
 	for (size_t l = 0; l < ELEMENTSOF(layers); l++)
 		for (char *const *e = layers[l]; e && *e; e++) {
