@@ -579,14 +579,32 @@ static void stream_link(struct stream *st)
 		st->ctl->n_event_streams++;
 }
 
-/* HEAD of a stream: its headers and no stream (libmicrohttpd 0.9.75 would end an
- * empty chunked body, 5 bytes a HEAD answer must not have). */
+static ssize_t no_body(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	(void)cls;
+	(void)pos;
+	(void)buf;
+	(void)max;
+	return MHD_CONTENT_READER_END_OF_STREAM;
+}
+
+/* HEAD of a stream (events, logs): its headers and no body. Its length is unknown
+ * until it ends, so no Content-Length: RFC 9110 §8.6 allows none, but not one
+ * other than GET's (an empty buffer answered "Content-Length: 0"). Not chunked,
+ * and the connection closed after it: libmicrohttpd 0.9.75 would end an empty
+ * chunked body, 5 bytes a HEAD answer must not have. */
 static unsigned stream_head(struct reply *out, const char *content_type)
 {
-	out->text = strdup("");
-	if (!out->text)
+	out->response =
+		mhd->create_response_from_callback(MHD_SIZE_UNKNOWN, 64, no_body, NULL, NULL);
+	if (!out->response)
 		return out_of_memory(out);
-	out->text_len = 0;
+	if (mhd->set_response_options(
+		    out->response, MHD_RF_HTTP_1_0_COMPATIBLE_STRICT, MHD_RO_END) != MHD_YES) {
+		mhd->destroy_response(out->response);
+		out->response = NULL;
+		return out_of_memory(out);
+	}
 	out->content_type = content_type;
 	return MHD_HTTP_OK;
 }

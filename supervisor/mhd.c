@@ -28,6 +28,7 @@ const struct mhd_api *mhd_load(char *why, size_t size)
 		SYM(MHD_create_response_from_buffer, create_response_from_buffer),
 		SYM(MHD_create_response_from_callback, create_response_from_callback),
 		SYM(MHD_add_response_header, add_response_header),
+		SYM(MHD_set_response_options, set_response_options),
 		SYM(MHD_queue_response, queue_response),
 		SYM(MHD_destroy_response, destroy_response),
 #undef SYM
