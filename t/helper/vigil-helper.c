@@ -34,7 +34,8 @@
  *                      in the process group, the odd ones start a session of their
  *                      own (out of reach of a group kill); each exits after MS ms
  *   env-exec NAME=VALUE... -- PROGRAM [ARG...]
- *                      execute PROGRAM with this environment plus each NAME=VALUE
+ *                      execute PROGRAM (looked up in PATH: the harness may put
+ *                      valgrind there) with this environment plus each NAME=VALUE
  *                      appended as it is (a name set already is then there twice,
  *                      as no shell or env(1) would leave it)
  */
@@ -446,7 +447,7 @@ static int env_exec(char **args)
 		return 98;
 	memcpy(env, environ, n * sizeof(*env));
 	memcpy(env + n, args, k * sizeof(*env));
-	execve(args[k + 1], args + k + 1, env);
+	execvpe(args[k + 1], args + k + 1, env);
 	fprintf(stderr, "vigil-helper: cannot execute %s: %s\n", args[k + 1], strerror(errno));
 	return 97;
 }
