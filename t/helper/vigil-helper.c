@@ -12,7 +12,8 @@
  *   fork-pause FILE    fork a child (same group) that writes its pid to FILE and pauses
  *   orphans N FILE     leave N orphans (double fork) that append their pids to FILE and
  *                      pause
- *   describe FILE      write open fds, cwd, umask, uid, gid, groups, pgid, sid and the
+ *   describe FILE      write open fds, cwd, umask, uid, gid, groups, pgid, sid, the
+ *                      number of blocked signals, the ignored ones and the
  *                      environment to FILE (whole: written aside, then renamed)
  *   out TEXT, err TEXT write a line to stdout or stderr
  *   flood N            write N numbered lines, alternating stdout and stderr
@@ -189,6 +190,14 @@ static void describe(const char *file)
 			nblocked += sigismember(&blocked, s) == 1;
 		fprintf(f, "blocked: %d\n", nblocked);
 	}
+	fprintf(f, "ignored:");
+	for (int s = 1; s < NSIG; s++) {
+		struct sigaction sa;
+
+		if (sigaction(s, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN)
+			fprintf(f, " %d", s);
+	}
+	fprintf(f, "\n");
 	{
 		char b[16];
 		ssize_t n = read(0, b, sizeof(b));

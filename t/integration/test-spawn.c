@@ -129,6 +129,21 @@ Test(spawn, environment_overrides_env_file_which_overrides_the_inherited)
 	free(d);
 }
 
+/* SIG_IGN survives exec: what vigild's parent ignored must not reach services (a
+ * shell's background job starts with INT and QUIT ignored, nohup ignores HUP). */
+Test(spawn, signals_ignored_where_vigild_starts_are_not_ignored_in_a_child)
+{
+	const char *const bash[] = {
+		"/bin/bash",
+		"-c",
+		"trap '' HUP INT QUIT TERM USR1 USR2 PIPE RTMIN RTMIN+5 RTMAX; exec \"$0\" \"$@\"",
+		NULL};
+	char *d = describe_service_under("", bash);
+
+	cr_assert(strstr(d, "\nignored:\n"), "%s", d);
+	free(d);
+}
+
 Test(spawn, a_variable_set_twice_where_vigild_starts_reaches_a_child_once_with_its_last_value)
 {
 	const char *const twice[] = {
