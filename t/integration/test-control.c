@@ -691,6 +691,19 @@ Test(control, healthz_and_readyz_name_the_culprits)
 	free(body);
 }
 
+/* libmicrohttpd sets TCP options on every connection and, on a unix socket, logs
+ * that they failed: three debug lines per request that mean nothing there. */
+Test(control, requests_on_the_unix_socket_log_no_tcp_option_noise)
+{
+	static const char *const noise[] = {"TCP_NODELAY", "TCP_CORK", "push the data"};
+
+	start_with(NULL);
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(api_call(&v, "GET", "/healthz", NULL), 200);
+	for (size_t i = 0; i < sizeof(noise) / sizeof(noise[0]); i++)
+		cr_assert_eq(vh_count_log(&v, noise[i]), 0, "%s", vh_read(v.log));
+}
+
 Test(control, unknown_paths_are_404_and_wrong_methods_405)
 {
 	char *out = NULL;
