@@ -100,13 +100,14 @@ static int build_base_env(char *socket_var, char ***ret)
 	if (!env)
 		return -ENOMEM;
 	for (char **e = environ; *e; e++) {
-		bool keep = !(socket_var && env_has_key(*e, "VIGIL_SOCKET", 12));
+		bool keep = true;
 
 		for (size_t j = 0; j < ELEMENTSOF(private_vars) && keep; j++)
 			keep = !env_has_key(*e, private_vars[j], strlen(private_vars[j]));
 		if (keep && (r = env_put_ref(&env, &n, *e)) < 0)
 			return r;
 	}
+	/* In an inherited VIGIL_SOCKET's place, if there is one. */
 	if (socket_var && (r = env_put_ref(&env, &n, socket_var)) < 0)
 		return r;
 	*ret = TAKE_PTR(env);

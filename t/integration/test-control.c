@@ -1018,10 +1018,12 @@ Test(control, refuses_a_path_that_is_not_a_socket)
 	cr_assert_eq(vh_count_log(&v, "the file exists and is not a socket"), 1);
 }
 
+/* vigild's own socket, in place of one vigild inherited (from an outer vigild). */
 Test(control, services_get_vigil_socket)
 {
 	char *d;
 
+	setenv("VIGIL_SOCKET", "/outer/vigil.sock", 1);
 	start_with("service d {\n  command = \"%s describe %s pause\"\n}\n",
 		   vh_helper(),
 		   vh_path(&v, "d.txt"));
@@ -1031,6 +1033,7 @@ Test(control, services_get_vigil_socket)
 		char want[256];
 		snprintf(want, sizeof(want), "env: VIGIL_SOCKET=%s\n", v.sock);
 		cr_assert(strstr(d, want), "%s", d);
+		cr_assert_null(strstr(d, "/outer/vigil.sock"), "%s", d);
 	}
 	free(d);
 }

@@ -402,6 +402,18 @@ static double pipe_mean(const struct sample *s)
 	return s->fd_n ? (double)s->pipe_sum / (double)s->fd_n : 0;
 }
 
+/* vigild's pipes per fd sample over rows [@from, @to). */
+static double pipes_over(const struct sample *rows, size_t from, size_t to)
+{
+	long pipes = 0, n = 0;
+
+	for (size_t k = from; k < to; k++) {
+		pipes += rows[k].pipe_sum;
+		n += rows[k].fd_n;
+	}
+	return n ? (double)pipes / (double)n : 0;
+}
+
 static void print_row(const struct sample *s)
 {
 	if (!s->fd_n) {
@@ -644,19 +656,8 @@ int main(int argc, char **argv)
 				break;
 		}
 		/* The pipes over each half of the rows from the warm-up's last tenth on. */
-		{
-			size_t from = w - 1, mid = from + (n_rows - from) / 2;
-
-			for (int h = 0; h < 2; h++) {
-				long pipes = 0, n = 0;
-
-				for (size_t k = h ? mid : from; k < (h ? n_rows : mid); k++) {
-					pipes += rows[k].pipe_sum;
-					n += rows[k].fd_n;
-				}
-				half_pipes[h] = n ? (double)pipes / (double)n : 0;
-			}
-		}
+		half_pipes[0] = pipes_over(rows, w - 1, w - 1 + (n_rows - w + 1) / 2);
+		half_pipes[1] = pipes_over(rows, w - 1 + (n_rows - w + 1) / 2, n_rows);
 		for (size_t i = w + 1; i < n_rows; i++) {
 			anon_max = rows[i].anon > anon_max ? rows[i].anon : anon_max;
 			pss_min = rows[i].pss < pss_min ? rows[i].pss : pss_min;

@@ -84,6 +84,12 @@ static void expect_only_error(const char *file, unsigned line, const char *messa
 	cr_assert_eq(errors.n, 1, "more errors than one: %s", errors.lines[errors.n - 1]);
 }
 
+/* Asserts that @text loads without an error (the first one says why not). */
+static void expect_loads(const char *text)
+{
+	cr_assert_eq(load(text), 0, "%s", errors.n ? errors.lines[0] : "");
+}
+
 static const struct service_config *service(const char *name)
 {
 	ssize_t i = config_find_service(cfg, name);
@@ -138,8 +144,7 @@ Test(config, every_option_of_the_spec_example_is_read)
 {
 	const struct service_config *s;
 
-	cr_assert_eq(
-		load("control-socket = \"/run/x.sock\"\n"
+	expect_loads("control-socket = \"/run/x.sock\"\n"
 		     "control-group = \"ops\"\n"
 		     "log-dir = \"/var/log/v\"\n"
 		     "log-forward = no\n"
@@ -181,10 +186,7 @@ Test(config, every_option_of_the_spec_example_is_read)
 		     "  readiness { tcp = \"127.0.0.1:8080\" period = 1s }\n"
 		     "  startup   { exec = \"/usr/local/bin/warm-check --x\" period = 1s "
 		     "failure-threshold = 30 initial-delay = 2s success-threshold = 2 }\n"
-		     "}\n"),
-		0,
-		"%s",
-		errors.n ? errors.lines[0] : "");
+		     "}\n");
 	cr_assert_str_eq(cfg->control_socket, "/run/x.sock");
 	cr_assert_str_eq(cfg->control_group, "ops");
 	cr_assert_str_eq(cfg->log_dir, "/var/log/v");
@@ -282,10 +284,7 @@ Test(config, a_quote_inside_an_environment_token_opens_no_string)
 
 Test(config, a_hash_inside_an_environment_token_starts_no_comment)
 {
-	cr_assert_eq(load("service web {\n  command = \"echo ${NO#SUCH} x\"\n}\n"),
-		     0,
-		     "%s",
-		     errors.n ? errors.lines[0] : "");
+	expect_loads("service web {\n  command = \"echo ${NO#SUCH} x\"\n}\n");
 	cr_assert_str_eq(service("web")->command, "echo  x");
 }
 
@@ -507,10 +506,7 @@ Test(config, dropins_are_read_in_lexical_order_and_may_override_globals)
 	write_file("d/10-a.conf", "shutdown-timeout = 5s\nservice a { command = \"a\" }\n");
 	write_file("d/.hidden.conf", "service hidden { command = \"h\" }\n");
 	write_file("d/notes.txt", "this is not configuration\n");
-	cr_assert_eq(load("include-dir = \"d\"\nservice main-file { command = \"m\" }\n"),
-		     0,
-		     "%s",
-		     errors.n ? errors.lines[0] : "");
+	expect_loads("include-dir = \"d\"\nservice main-file { command = \"m\" }\n");
 	cr_assert_eq(cfg->n_services, 3);
 	cr_assert_str_eq(cfg->services[0]->name, "main-file");
 	cr_assert_str_eq(cfg->services[1]->name, "a");
@@ -532,10 +528,7 @@ Test(config, include_dir_in_a_dropin_is_an_error)
 Test(config, an_include_dir_holding_the_main_file_reads_it_once)
 {
 	write_file("other.conf", "service b { command = \"b\" }\n");
-	cr_assert_eq(load("include-dir = \".\"\nservice a { command = \"a\" }\n"),
-		     0,
-		     "%s",
-		     errors.n ? errors.lines[0] : "");
+	expect_loads("include-dir = \".\"\nservice a { command = \"a\" }\n");
 	cr_assert_eq(cfg->n_services, 2);
 	cr_assert_str_eq(cfg->services[1]->name, "b");
 }
@@ -624,12 +617,9 @@ Test(config, a_list_set_twice_with_equals_is_an_error_and_plus_equals_adds)
 			  "option 'requires' is given twice (first at line 6; to add to a list, "
 			  "write +=)");
 	config_errors_clear(&errors);
-	cr_assert_eq(load("service a {\n  command = \"a\"\n}\n"
-			  "service b {\n  command = \"b\"\n  requires={\"a\"}\n"
-			  "  environment = {\"X=1\"}\n  environment+={\"Y=2\"}\n}\n"),
-		     0,
-		     "%s",
-		     errors.n ? errors.lines[0] : "");
+	expect_loads("service a {\n  command = \"a\"\n}\n"
+		     "service b {\n  command = \"b\"\n  requires={\"a\"}\n"
+		     "  environment = {\"X=1\"}\n  environment+={\"Y=2\"}\n}\n");
 	cr_assert_eq(strv_length(service("b")->environment), 2);
 	cr_assert_eq(service("b")->n_requires, 1);
 }
@@ -687,22 +677,16 @@ Test(config, an_option_given_twice_in_one_section_is_an_error_at_its_second_line
 	expect_only_error("vigil.conf", 5, "option 'period' is given twice (first at line 4)");
 	config_errors_clear(&errors);
 	/* Once per section: two services, and a list given then extended. */
-	cr_assert_eq(load("service a {\n  command = \"a\"\n  restart-delay = 1s\n"
-			  "  environment = {\"A=1\"}\n  environment += {\"B=2\"}\n}\n"
-			  "service b {\n  command = \"b\"\n  restart-delay = 1s\n}\n"),
-		     0,
-		     "%s",
-		     errors.n ? errors.lines[0] : "");
+	expect_loads("service a {\n  command = \"a\"\n  restart-delay = 1s\n"
+		     "  environment = {\"A=1\"}\n  environment += {\"B=2\"}\n}\n"
+		     "service b {\n  command = \"b\"\n  restart-delay = 1s\n}\n");
 	cr_assert_eq(strv_length(service("a")->environment), 2);
 	/* libconfuse's `block|option` names the block's option, not the service's. */
 	config_free(cfg);
 	cfg = NULL;
-	cr_assert_eq(load("service a {\n  command = \"a\"\n  liveness { tcp = \"h:1\" }\n"
-			  "  readiness { tcp = \"h:2\" }\n  liveness|period = 1s\n"
-			  "  readiness|period = 2s\n}\n"),
-		     0,
-		     "%s",
-		     errors.n ? errors.lines[0] : "");
+	expect_loads("service a {\n  command = \"a\"\n  liveness { tcp = \"h:1\" }\n"
+		     "  readiness { tcp = \"h:2\" }\n  liveness|period = 1s\n"
+		     "  readiness|period = 2s\n}\n");
 	config_free(cfg);
 	cfg = NULL;
 	cr_assert_eq(load("service a {\n  command = \"a\"\n  liveness { tcp = \"h:1\" }\n"
