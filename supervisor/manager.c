@@ -277,10 +277,13 @@ static void mark_pending_stop(struct manager *m, struct service *s, enum lc_even
 	}
 }
 
+/* Links each service to what its next run requires: the definition a reload gave a
+ * running service applies when its run ends, and its new run waits for what that
+ * definition requires (service_deps_ready()). */
 static int link_requires(struct manager *m)
 {
 	for (size_t i = 0; i < m->n_services; i++) {
-		const struct service_config *c = service_get_config(m->services[i]);
+		const struct service_config *c = service_get_pending_config(m->services[i]);
 		CLEANUP_FREE struct service **req = calloc(c->n_requires + 1, sizeof(*req));
 		size_t n = 0;
 		int r;
@@ -541,15 +544,14 @@ static bool start_needed(const struct service *s, bool named)
 static bool start_at(struct manager *m, struct service *s, const char *reason, bool named,
 		     bool boot, unsigned depth);
 
-/* Starts what @s requires and needs a start; as autostart does it (@boot), only what
- * nobody started yet: an autostart requirement whose own start failed stays failed.
- * The walk follows the definitions that run now, which may form a cycle while a
- * reload's new ones wait for old runs to end: @depth bounds it. Returns whether
- * anything changed. */
+/* Starts what the next run of @s requires and needs a start; as autostart does it
+ * (@boot), only what nobody started yet: an autostart requirement whose own start
+ * failed stays failed. @depth bounds the walk, should the definitions form a cycle.
+ * Returns whether anything changed. */
 static bool start_requirements(struct manager *m, const struct service *s, bool boot,
 			       unsigned depth)
 {
-	const struct service_config *c = service_get_config(s);
+	const struct service_config *c = service_get_pending_config(s);
 	bool changed = false;
 
 	if (depth > m->n_services)
@@ -1111,7 +1113,14 @@ int manager_reload(struct manager *m, struct config_errors *errors, struct reloa
 {
 	struct vigil_config *nc = NULL;
 	struct service **list = NULL, **removed;
-	size_t n_removed = 0;
+	/* The services whose definition changed: whether each starts now, and whether
+	 * its new definition runs (a start, a restart, or a wait for requirements).
+	 * They start, and what they require starts, once the requirements are linked. */
+	struct changed {
+		struct service *s;
+		bool start, runs;
+	} *changed = NULL;
+	size_t n_removed = 0, n_changed = 0;
 	int r;
 
 	/* Shutting down, nothing may start again: every caller (SIGHUP, the API) is
@@ -1127,9 +1136,11 @@ int manager_reload(struct manager *m, struct config_errors *errors, struct reloa
 		return -EINVAL;
 	r = diff_services(m, nc, ret);
 	list = calloc(nc->n_services + 1, sizeof(*list));
+	changed = calloc(nc->n_services + 1, sizeof(*changed));
 	removed = realloc(m->removed, (m->n_removed + m->n_services + 1) * sizeof(*removed));
-	if (r < 0 || !list || !removed) {
+	if (r < 0 || !list || !changed || !removed) {
 		free(list);
+		free(changed);
 		if (removed)
 			m->removed = removed;
 		config_free(nc);
@@ -1177,15 +1188,20 @@ int manager_reload(struct manager *m, struct config_errors *errors, struct reloa
 		} else {
 			bool was_autostart = service_get_pending_config(s)->autostart;
 			enum service_state st = service_get_state(s);
+			bool runs = service_is_wanted(s) &&
+				    service_get_pending_stop(s) == LC_EV_COUNT &&
+				    (service_has_processes(s) || st == SERVICE_WAITING);
 
 			r = service_reconfigure(s, sc);
 			/* With no process: a backoff ends now, with the new definition, and
 			 * a service that became autostart starts as at start-up; one
 			 * stopped, exited or failed keeps its state until started. */
-			if (r >= 0 && !service_has_processes(s) &&
-			    (st == SERVICE_BACKOFF || (st == SERVICE_STOPPED && !was_autostart &&
-						       service_get_config(s)->autostart)))
-				service_feed(s, LC_EV_START, "definition changed");
+			changed[n_changed].s = s;
+			changed[n_changed].runs = r >= 0 && runs;
+			changed[n_changed++].start = r >= 0 && !service_has_processes(s) &&
+						     (st == SERVICE_BACKOFF ||
+						      (st == SERVICE_STOPPED && !was_autostart &&
+						       service_get_config(s)->autostart));
 		}
 		list[i] = s;
 	}
@@ -1207,6 +1223,18 @@ int manager_reload(struct manager *m, struct config_errors *errors, struct reloa
 	m->config = nc;
 	(void)link_requires(m);
 	(void)logs_configure(m->logs, nc->log_dir, forward_wanted(m, nc));
+	/* A changed service whose new definition runs first starts what that
+	 * definition requires, as any start does; one that stays down (stopped,
+	 * exited, failed) leaves them to its next start. */
+	for (size_t i = 0; i < n_changed; i++) {
+		struct service *s = changed[i].s;
+
+		if (changed[i].start || changed[i].runs)
+			(void)start_requirements(m, s, false, 0);
+		if (changed[i].start)
+			service_feed(s, LC_EV_START, "definition changed");
+	}
+	free(changed);
 
 	for (size_t i = m->n_removed - n_removed; i < m->n_removed; i++)
 		/* Dependents removed too get their own STOP here; one that stays (its new

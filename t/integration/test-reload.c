@@ -559,3 +559,138 @@ Test(reload, a_dependent_that_stays_while_its_requirement_goes_runs_its_new_defi
 	cr_assert(vh_alive((pid_t)second), "y's new run is not alive");
 	cr_assert_eq(vh_count_log(&v, "y: stopping -> stopped"), 0, "%s", vh_read(v.log));
 }
+
+/* db and app, app's definition as @app_extra; db as @db_extra. */
+static void write_db_and_app(const char *db_extra, const char *app_extra)
+{
+	vh_write(&v,
+		 "vigil.conf",
+		 "service db {\n  command = \"%s pidfile %s pause\"\n%s}\n"
+		 "service app {\n  command = \"%s pidfile %s pause\"\n%s}\n",
+		 vh_helper(),
+		 vh_path(&v, "db"),
+		 db_extra,
+		 vh_helper(),
+		 vh_path(&v, "app"),
+		 app_extra);
+}
+
+/* Starts db (@db_extra) and app, app running, then reloads with app requiring db.
+ * Returns app's first pid. */
+static long reload_app_requiring_db(const char *db_extra)
+{
+	long app;
+
+	write_db_and_app(db_extra, "");
+	vh_start(&v);
+	app = vh_wait_long(&v, "app", 5000);
+	cr_assert_gt(app, 0);
+	remove(vh_path(&v, "app"));
+	write_db_and_app(db_extra, "  requires = db\n");
+	kill(v.pid, SIGHUP);
+	cr_assert(vh_wait_log(&v, "Reloaded: 0 added, 0 removed, 1 changed", 1, 5000));
+	return app;
+}
+
+/* A reload gives a running service a requirement: its new run is ordered by it, so
+ * a stop of the requirement stops it first, and that stop is not lost. */
+Test(reload, a_requirement_a_reload_adds_to_a_running_service_orders_its_stop)
+{
+	const char *stop[] = {vh_vigilctl(), "-s", v.sock, "stop", "db", NULL};
+	long app = reload_app_requiring_db(""), db = vh_wait_long(&v, "db", 5000);
+
+	cr_assert_gt(db, 0);
+	cr_assert(vh_wait_dead((pid_t)app, 5000));
+	app = vh_wait_long(&v, "app", 5000);
+	cr_assert(vh_wait_log(&v, "app: starting -> running", 2, 5000));
+	cr_assert_eq(vh_run(stop, NULL, 5000), 0);
+	cr_assert(vh_wait_log(&v, "db: stopping -> stopped", 1, 5000), "%s", vh_read(v.log));
+	cr_assert(!vh_alive((pid_t)db) || vh_wait_dead((pid_t)db, 5000));
+	cr_assert(!vh_alive((pid_t)app), "app outlived the stop of what it requires");
+	cr_assert_gt(vh_log_offset(&v, "app: stopping -> waiting"), 0, "%s", vh_read(v.log));
+	cr_assert_lt(vh_log_offset(&v, "app: stopping -> waiting"),
+		     vh_log_offset(&v, "db: running -> stopping"),
+		     "%s",
+		     vh_read(v.log));
+}
+
+/* A reload gives a running service a requirement nobody started (not autostart): its
+ * new run starts that requirement first and waits for it, as at start-up. */
+Test(reload, a_requirement_a_reload_adds_is_started_before_the_new_run)
+{
+	char new_run[64];
+	long app = reload_app_requiring_db("  autostart = false\n");
+
+	cr_assert(
+		vh_wait_log(&v, "db: stopped -> starting (required by a started service)", 1, 5000),
+		"%s",
+		vh_read(v.log));
+	cr_assert_gt(vh_wait_long(&v, "db", 5000), 0);
+	app = vh_wait_long(&v, "app", 5000);
+	cr_assert_gt(app, 0);
+	snprintf(new_run, sizeof(new_run), " as %ld\n", app);
+	cr_assert_gt(vh_log_offset(&v, new_run), 0);
+	cr_assert_lt(vh_log_offset(&v, "db: starting -> running"),
+		     vh_log_offset(&v, new_run),
+		     "%s",
+		     vh_read(v.log));
+}
+
+/* A service waiting out a backoff takes its new definition at once; when that adds a
+ * requirement that is not ready, the new run waits for it. */
+Test(reload, a_service_in_backoff_waits_for_a_requirement_the_reload_adds)
+{
+	const char *db = "  ready = notify\n";
+
+	vh_write(&v,
+		 "vigil.conf",
+		 "service db {\n  command = \"%s pause\"\n%s}\n"
+		 "service app {\n  command = \"%s exit 1\"\n  restart-delay = 30s\n}\n",
+		 vh_helper(),
+		 db,
+		 vh_helper());
+	vh_start(&v);
+	cr_assert(vh_wait_log(&v, "app: running -> backoff", 1, 5000), "%s", vh_read(v.log));
+	vh_write(&v,
+		 "vigil.conf",
+		 "service db {\n  command = \"%s pause\"\n%s}\n"
+		 "service app {\n  command = \"%s pidfile %s pause\"\n  restart-delay = 30s\n"
+		 "  requires = db\n}\n",
+		 vh_helper(),
+		 db,
+		 vh_helper(),
+		 vh_path(&v, "app"));
+	kill(v.pid, SIGHUP);
+	cr_assert(vh_wait_log(&v, "Reloaded: 0 added, 0 removed, 1 changed", 1, 5000));
+	cr_assert(vh_wait_log(&v, "app: backoff -> waiting", 1, 5000), "%s", vh_read(v.log));
+	vh_msleep(300);
+	cr_assert_eq(vh_count_log(&v, "app: started"), 1, "%s", vh_read(v.log));
+}
+
+/* A changed service that stays down (a oneshot that has exited) leaves what its new
+ * definition requires to its next start. */
+Test(reload, a_changed_service_that_stays_down_starts_none_of_its_new_requirements)
+{
+	vh_write(&v,
+		 "vigil.conf",
+		 "service db {\n  command = \"%s pause\"\n  autostart = false\n}\n"
+		 "service app {\n  command = \"%s exit 0\"\n  restart = never\n}\n",
+		 vh_helper(),
+		 vh_helper());
+	vh_start(&v);
+	cr_assert(vh_wait_log(&v, "app: running -> exited", 1, 5000), "%s", vh_read(v.log));
+	vh_write(&v,
+		 "vigil.conf",
+		 "service db {\n  command = \"%s pause\"\n  autostart = false\n}\n"
+		 "service app {\n  command = \"%s exit 0\"\n  restart = never\n"
+		 "  requires = db\n}\n",
+		 vh_helper(),
+		 vh_helper());
+	kill(v.pid, SIGHUP);
+	cr_assert(vh_wait_log(&v, "Reloaded: 0 added, 0 removed, 1 changed", 1, 5000),
+		  "%s",
+		  vh_read(v.log));
+	vh_msleep(300);
+	cr_assert_eq(vh_count_log(&v, "db: stopped -> starting"), 0, "%s", vh_read(v.log));
+	cr_assert_eq(vh_count_log(&v, "app: started"), 1, "%s", vh_read(v.log));
+}
