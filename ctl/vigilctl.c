@@ -27,8 +27,6 @@ enum {
 
 /* A request that does not stream gets this long before vigild counts as unreachable. */
 #define VIGILCTL_TIMEOUT_MS 30000
-/* After `wait -t` timed out: how long the request saying what is not ready may take. */
-#define VIGILCTL_REPORT_MS 1000
 /* `wait` without -t gives up after this many seconds. */
 #define VIGILCTL_WAIT_DEFAULT 60.0
 /* While waiting, also look again this often: a ready flag may change without a
@@ -916,16 +914,20 @@ static int cmd_version(struct ctx *c, int argc, char **argv)
 
 /* ---- wait ---- */
 
-/* Looks at the named services once. Returns 0 when all are ready, -EAGAIN when
- * some are not yet, or an exit code (EXIT_NO_SERVICE, EXIT_FAILED: a service failed
- * and stays so until started again). */
-static int wait_check(const struct ctx *c, char **names, int n, bool report)
+/* Looks at the named services once, and writes what is not ready yet into @report
+ * (said if the wait times out, without asking vigild again). Returns 0 when all are
+ * ready, -EAGAIN when some are not yet, or an exit code (EXIT_NO_SERVICE,
+ * EXIT_FAILED: a service failed and stays so until started again). */
+static int wait_check(const struct ctx *c, char **names, int n, char *report, size_t size)
 {
+	size_t used = 0;
+
 	json_t *list;
 	int rc = get_services(c, &list), result = 0;
 
 	if (rc)
 		return rc;
+	report[0] = '\0';
 	for (int i = 0; i < n; i++) {
 		json_t *v = find_by_name(list, names[i]);
 		const char *state = json_string_value(json_object_get(v, "state"));
@@ -946,11 +948,14 @@ static int wait_check(const struct ctx *c, char **names, int n, bool report)
 			result = EXIT_FAILED;
 			break;
 		}
-		if (report)
-			fprintf(stderr,
-				"vigilctl: %s is not ready (%s)\n",
-				names[i],
-				state ? state : "?");
+		if (used < size) {
+			int k = snprintf(report + used,
+					 size - used,
+					 "vigilctl: %s is not ready (%s)\n",
+					 names[i],
+					 state ? state : "?");
+			used += k > 0 ? (size_t)k : 0;
+		}
 		if (!result)
 			result = -EAGAIN;
 	}
@@ -962,6 +967,7 @@ static int cmd_wait(struct ctx *c, int argc, char **argv)
 {
 	struct lines l = {.c = c};
 	struct http_parser p;
+	char report[2048] = "";
 	double timeout = VIGILCTL_WAIT_DEFAULT;
 	long long deadline;
 	int opt, fd = -1, r, rc;
@@ -1022,14 +1028,24 @@ static int cmd_wait(struct ctx *c, int argc, char **argv)
 	for (;;) {
 		long long left;
 
-		rc = wait_check(c, argv + optind, argc - optind, false);
+		rc = wait_check(c, argv + optind, argc - optind, report, sizeof(report));
 		if (rc != -EAGAIN && rc != -ETIMEDOUT)
 			break;
 		left = deadline - now_ms();
 		if (left <= 0 || rc == -ETIMEDOUT) {
-			fprintf(stderr, "vigilctl: timed out after %gs\n", timeout);
-			c->deadline = now_ms() + VIGILCTL_REPORT_MS;
-			(void)wait_check(c, argv + optind, argc - optind, true);
+			/* What the last answer said, or that none came in time: a vigild
+			 * that does not answer is not asked again past the deadline. */
+			if (rc == -ETIMEDOUT)
+				fprintf(stderr,
+					"vigilctl: timed out after %gs: vigild at %s did not "
+					"answer in time\n",
+					timeout,
+					c->socket);
+			else
+				fprintf(stderr,
+					"vigilctl: timed out after %gs\n%s",
+					timeout,
+					report);
 			rc = EXIT_FAILED;
 			break;
 		}
