@@ -173,6 +173,34 @@ static int ensure_notify(struct service *s)
 	return notify_new(s->host->event, s->notify_path, on_notify, on_watchdog, s, &s->notify);
 }
 
+/* Why execve of @path failed with @r. ENOENT for a file that exists is about the
+ * program it names to run it: a script's interpreter, or an ELF's dynamic loader. */
+static void describe_exec_failure(const char *path, int r, char *why, size_t why_size)
+{
+	char head[256], interp[128];
+	ssize_t n = -1;
+	int fd = r == -ENOENT ? open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK) : -1;
+
+	if (fd >= 0) {
+		n = read(fd, head, sizeof(head));
+		close(fd);
+	}
+	if (n >= 0 && spawn_script_interpreter(head, (size_t)n, interp, sizeof(interp)))
+		snprintf(why,
+			 why_size,
+			 "cannot execute '%s': its interpreter '%s' was not found",
+			 path,
+			 interp);
+	else if (n >= 0)
+		snprintf(why,
+			 why_size,
+			 "cannot execute '%s': the program it needs to run it (its dynamic "
+			 "loader) was not found",
+			 path);
+	else
+		snprintf(why, why_size, "cannot execute '%s': %s", path, strerror(-r));
+}
+
 /* Forks and executes the program. On failure writes the reason to @why. */
 static int spawn(struct service *s, char *why, size_t why_size)
 {
@@ -291,7 +319,7 @@ static int spawn(struct service *s, char *why, size_t why_size)
 		close(err_w);
 	if (r < 0) {
 		if (STREQ(step, "execve"))
-			snprintf(why, why_size, "cannot execute '%s': %s", path, strerror(-r));
+			describe_exec_failure(path, r, why, why_size);
 		else if (STREQ(step, "chdir"))
 			snprintf(why,
 				 why_size,

@@ -21,6 +21,25 @@
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
+bool spawn_script_interpreter(const char *text, size_t n, char *buf, size_t size)
+{
+	size_t i = 2, start, len;
+
+	if (n < 2 || text[0] != '#' || text[1] != '!' || size == 0)
+		return false;
+	while (i < n && (text[i] == ' ' || text[i] == '\t'))
+		i++;
+	start = i;
+	while (i < n && text[i] != ' ' && text[i] != '\t' && text[i] != '\n' && text[i] != '\0')
+		i++;
+	if (i == start)
+		return false;
+	len = MIN(i - start, size - 1);
+	memcpy(buf, text + start, len);
+	buf[len] = '\0';
+	return true;
+}
+
 int spawn_find_program(const char *name, const char *path_env, char **ret)
 {
 	const char *p = path_env ? path_env : DEFAULT_PATH;

@@ -41,6 +41,11 @@ void spawn_mark_fds_cloexec(void);
  * a slash. Writes a new string to *ret. Returns 0, -ENOENT or -EACCES. */
 int spawn_find_program(const char *name, const char *path_env, char **ret);
 
+/* The interpreter a script's first line names ("#!PATH [ARG]"), as the kernel reads
+ * it, from the first @n bytes of the file at @text: copied into @buf (@size bytes,
+ * cut to fit). Returns false when @text holds no "#!" line with a path. */
+bool spawn_script_interpreter(const char *text, size_t n, char *buf, size_t size);
+
 /* Resolves @user and @group (names or numbers; either may be NULL) into @ret, with
  * the user's variables; the group defaults to the user's primary group. Returns 0, -ESRCH with
  * *ret_unknown set to the name that does not exist, or another negative errno. Free with

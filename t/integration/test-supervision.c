@@ -460,4 +460,49 @@ Test(supervision, an_exec_that_fails_in_the_child_is_reported_every_time)
 	vh_start(&v);
 	cr_assert(vh_wait_log(&v, "b: starting -> backoff (cannot execute", 3, 5000));
 	cr_assert_eq(vh_count_log(&v, "b: starting -> running"), 0);
+	/* The file is there: the message names what is not. */
+	cr_assert_geq(vh_count_log(&v, "its interpreter '/nonexistent/interpreter' was not found)"),
+		      3,
+		      "%s",
+		      vh_read(v.log));
+	cr_assert_eq(vh_count_log(&v, "No such file or directory"), 0, "%s", vh_read(v.log));
+}
+
+/* A program whose dynamic loader is missing (a copy of true naming another one):
+ * execve says ENOENT of a file that is there, and the message says what is gone. */
+Test(supervision, a_program_whose_loader_is_missing_is_reported_as_such)
+{
+	static const char loader[] = "/lib64/ld-linux-x86-64.so.2";
+	FILE *in = fopen("/bin/true", "rb"), *out;
+	char *image, *at;
+	long size;
+
+	if (vh_valgrind())
+		VH_SKIP(&v, "under valgrind a child whose execve fails dies in valgrind");
+	cr_assert(in);
+	fseek(in, 0, SEEK_END);
+	size = ftell(in);
+	rewind(in);
+	image = malloc((size_t)size);
+	cr_assert(image && fread(image, 1, (size_t)size, in) == (size_t)size);
+	fclose(in);
+	at = memmem(image, (size_t)size, loader, sizeof(loader) - 1);
+	if (!at) {
+		free(image);
+		VH_SKIP(&v, "/bin/true names no %s", loader);
+	}
+	at[sizeof(loader) - 2] = 'X'; /* ...so.X: no such loader */
+	out = fopen(vh_path(&v, "noloader"), "wb");
+	cr_assert(out && fwrite(image, 1, (size_t)size, out) == (size_t)size);
+	fclose(out);
+	free(image);
+	chmod(vh_path(&v, "noloader"), 0755);
+	vh_write(&v,
+		 "vigil.conf",
+		 "service b {\n  command = \"%s\"\n  restart = never\n}\n",
+		 vh_path(&v, "noloader"));
+	vh_start(&v);
+	cr_assert(vh_wait_log(&v, "its dynamic loader) was not found", 1, 5000),
+		  "%s",
+		  vh_read(v.log));
 }

@@ -1,6 +1,7 @@
 /* test-spawn.c: what spawn.c does in vigild itself: marking its fds close-on-exec for
  * kernels where a child cannot (the children's side is in the integration tests). */
 #include <fcntl.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -32,4 +33,26 @@ Test(spawn, marking_sets_close_on_exec_above_2_and_leaves_0_to_2)
 	cr_assert_not(cloexec(2), "fds 0-2 are the program's: never close-on-exec");
 	close(low);
 	close(high);
+}
+
+static const char *interpreter(const char *text)
+{
+	static char buf[32];
+
+	return spawn_script_interpreter(text, strlen(text), buf, sizeof(buf)) ? buf : NULL;
+}
+
+Test(spawn, a_scripts_interpreter_is_read_as_the_kernel_reads_it)
+{
+	cr_assert_str_eq(interpreter("#!/bin/sh\necho\n"), "/bin/sh");
+	cr_assert_str_eq(interpreter("#! \t/usr/bin/env python3\n"), "/usr/bin/env");
+	cr_assert_str_eq(interpreter("#!/bin/bash"), "/bin/bash");
+	cr_assert_str_eq(interpreter("#!/a/very/long/interpreter/path/cut/to/fit\n"),
+			 "/a/very/long/interpreter/path/c");
+	cr_assert_null(interpreter("\x7f"
+				   "ELF"));
+	cr_assert_null(interpreter("#!\n"));
+	cr_assert_null(interpreter("#! \n"));
+	cr_assert_null(interpreter("#"));
+	cr_assert_null(interpreter(""));
 }
