@@ -1055,6 +1055,10 @@ static int parse_file(const char *path, cfg_t **ret)
 			ctx.errors, "%s: cannot read configuration: %s", path, strerror(-r));
 		return -EINVAL;
 	}
+	/* A UTF-8 byte order mark, as some editors write, is not part of the first
+	 * word: blanked, so that columns stay where they were. */
+	if (len >= 3 && memcmp(buf, UTF8_BOM, 3) == 0)
+		memset(buf, ' ', 3);
 	r = blank_and_scan(path, buf, len);
 	if (r < 0)
 		return r;

@@ -140,6 +140,12 @@ int env_file_parse(const char *text, size_t len, char ***ret, unsigned *ret_line
 			*ret_line += *p == '\n';
 		return -EINVAL;
 	}
+	/* A UTF-8 byte order mark, as some editors write, is not part of the first
+	 * name. */
+	if (len >= 3 && memcmp(text, UTF8_BOM, 3) == 0) {
+		text += 3;
+		len -= 3;
+	}
 	buf = strndup(text, len);
 	if (!buf)
 		return -ENOMEM;

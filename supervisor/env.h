@@ -21,7 +21,8 @@ static inline bool env_has_key(const char *assignment, const char *name, size_t 
 bool env_assignment_is_valid(const char *assignment);
 
 /* Parses env-file text: KEY=VALUE lines, blank lines, '#' comments, an optional
- * "export " prefix and optional single or double quotes around the value. On success
+ * "export " prefix and optional single or double quotes around the value; a UTF-8
+ * byte order mark at the start is passed over. On success
  * *ret is a new NULL-terminated array. Returns 0, or -EINVAL with *ret_line set to the
  * 1-based line that is wrong (a NUL byte makes its line wrong), or -E2BIG past
  * ENV_VARS_MAX. */

@@ -22,6 +22,8 @@
 #define MIN(a, b)     ((a) < (b) ? (a) : (b))
 #define MAX(a, b)     ((a) > (b) ? (a) : (b))
 #define STREQ(a, b)   (strcmp((a), (b)) == 0)
+/* What some editors write at the start of a UTF-8 file. */
+#define UTF8_BOM "\xEF\xBB\xBF"
 
 #define USEC_PER_MSEC 1000ULL
 #define USEC_PER_SEC  1000000ULL

@@ -993,3 +993,15 @@ Test(config, the_demo_configuration_parses)
 	cr_assert_eq(service("web")->probes[PROBE_LIVENESS].type, PROBE_HTTP);
 	cr_assert_eq(service("worker")->policy.backoff.delay, 200 * MSEC);
 }
+
+Test(config, a_utf8_byte_order_mark_at_the_start_of_a_file_is_passed_over)
+{
+	expect_loads("\xEF\xBB\xBF"
+		     "service web {\n  command = \"w\"\n}\n");
+	cr_assert_str_eq(service("web")->argv[0], "w");
+	/* Its columns stay: an error on that line still names it. */
+	cr_assert_neq(load("\xEF\xBB\xBF"
+			   "servic web {\n  command = \"w\"\n}\n"),
+		      0);
+	expect_error("vigil.conf", 1, "no such option 'servic'");
+}

@@ -384,3 +384,18 @@ Test(env, get_finds_a_whole_name_only)
 	cr_assert_null(env_get(env, "PAT"));
 	cr_assert_null(env_get(NULL, "PATH"));
 }
+
+Test(env, a_utf8_byte_order_mark_at_the_start_is_passed_over)
+{
+	CLEANUP(strv_freep) char **env = NULL;
+
+	parse_ok("\xEF\xBB\xBF"
+		 "A=1\nB=2\n",
+		 &env);
+	cr_assert_eq(count_vars(env), 2);
+	cr_assert_str_eq(env[0], "A=1");
+	/* Anywhere else it is no name. */
+	cr_assert_eq(parse_bad_line("A=1\n\xEF\xBB\xBF"
+				    "B=2\n"),
+		     2);
+}
