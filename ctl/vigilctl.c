@@ -1033,9 +1033,9 @@ static int cmd_wait(struct ctx *c, int argc, char **argv)
 			break;
 		left = deadline - now_ms();
 		if (left <= 0 || rc == -ETIMEDOUT) {
-			/* What the last answer said, or that none came in time: a vigild
-			 * that does not answer is not asked again past the deadline. */
-			if (rc == -ETIMEDOUT)
+			/* What the last answer said, or that none came in time: vigild is
+			 * not asked again past the deadline. */
+			if (!report[0])
 				fprintf(stderr,
 					"vigilctl: timed out after %gs: vigild at %s did not "
 					"answer in time\n",
