@@ -446,16 +446,18 @@ static bool feed_pending_stops(struct manager *m, struct service *const *list, s
 		enum lc_event ev = service_get_pending_stop(s);
 
 		if (ev != LC_EV_COUNT && !dependents_up(m, s)) {
-			/* A service that lost a requirement waits for it again; one stopped
-			 * for good keeps its mark, so it does not count as ready. */
-			if (ev == LC_EV_DEPS_LOST)
+			/* A service that lost a requirement waits for it again, and one
+			 * restarted comes back; one stopped for good keeps its mark, so it
+			 * does not count as ready. */
+			if (ev == LC_EV_DEPS_LOST || ev == LC_EV_RESTART)
 				service_set_pending_stop(s, LC_EV_COUNT);
 			service_feed(s,
 				     ev,
-				     m->shutting_down   ? "shutdown"
-				     : removed          ? "removed from the configuration"
-				     : ev == LC_EV_STOP ? "stop requested"
-							: "a required service is stopping");
+				     m->shutting_down      ? "shutdown"
+				     : removed             ? "removed from the configuration"
+				     : ev == LC_EV_STOP    ? "stop requested"
+				     : ev == LC_EV_RESTART ? "restart requested"
+							   : "a required service is stopping");
 			if (ev == LC_EV_STOP && !service_has_processes(s))
 				service_set_pending_stop(s, LC_EV_COUNT);
 		}
@@ -559,9 +561,12 @@ static bool start_requirements(struct manager *m, const struct service *s, bool 
 	for (size_t k = 0; k < c->n_requires; k++) {
 		struct service *r = manager_find(m, c->requires[k]);
 
-		if (r &&
-		    (boot ? !service_is_wanted(r)
-			  : start_needed(r, false) || service_get_pending_stop(r) != LC_EV_COUNT))
+		enum lc_event pending = r ? service_get_pending_stop(r) : LC_EV_COUNT;
+
+		/* A requirement on its way to a restart is coming back: left to it. */
+		if (r && (boot ? !service_is_wanted(r)
+			       : start_needed(r, false) ||
+					  (pending != LC_EV_COUNT && pending != LC_EV_RESTART)))
 			changed |= start_at(
 				m, r, "required by a started service", false, boot, depth + 1);
 	}
@@ -605,10 +610,22 @@ static void call_off_lost(struct manager *m, const struct service *s, unsigned d
 static bool start_at(struct manager *m, struct service *s, const char *reason, bool named,
 		     bool boot, unsigned depth)
 {
-	bool called_off = service_get_pending_stop(s) != LC_EV_COUNT, changed = called_off;
+	enum lc_event pending = service_get_pending_stop(s);
+	bool called_off = false, changed;
 
-	service_set_pending_stop(s, LC_EV_COUNT);
-	changed |= start_requirements(m, s, boot, depth);
+	/* A stop of its own is called off; a restart of its own goes on. */
+	if (pending == LC_EV_STOP) {
+		service_set_pending_stop(s, LC_EV_COUNT);
+		called_off = true;
+	}
+	changed = start_requirements(m, s, boot, depth);
+	/* Losing a requirement is called off once none is stopping any more; one that
+	 * restarts still takes it down, and it comes back after. */
+	if (pending == LC_EV_DEPS_LOST && !requirement_stopping(m, s)) {
+		service_set_pending_stop(s, LC_EV_COUNT);
+		called_off = true;
+	}
+	changed |= called_off;
 	if (changed && !requirement_stopping(m, s))
 		call_off_lost(m, s, 0);
 	if (start_needed(s, named)) {
@@ -689,15 +706,22 @@ int manager_stop_service(struct manager *m, struct service *s)
 
 int manager_restart_service(struct manager *m, struct service *s)
 {
+	enum lc_event pending = service_get_pending_stop(s);
 	bool up = is_up(s);
 
 	if (m->shutting_down)
 		return -ESHUTDOWN;
+	/* Already going down to come back (a requirement of it restarts, or its own
+	 * restart waits for its dependents): that is the restart. */
+	if (up && (pending == LC_EV_DEPS_LOST || pending == LC_EV_RESTART))
+		return 0;
 	/* A service that was down is started, and that is the restart: a restart
 	 * event on top would stop the run just begun. */
 	(void)start_with_requirements(m, s, "restart requested", true);
+	/* A stop, as `stop` does it: what requires the service goes down first and
+	 * comes back once it is ready again. */
 	if (up)
-		service_feed(s, LC_EV_RESTART, "restart requested");
+		mark_pending_stop(m, s, LC_EV_RESTART, LC_EV_DEPS_LOST, "restart requested");
 	mark_dirty(m);
 	return 0;
 }

@@ -293,6 +293,97 @@ Test(control, a_restart_of_a_service_that_is_down_runs_it_once)
 	cr_assert(vh_wait_log(&v, "crashy: backoff -> starting (restart requested)", 1, 5000));
 }
 
+/* a <- b <- c (each requires the one before), each recording its runs; c ignores
+ * TERM for its stop-timeout of 1 s when @slow_c. */
+static void start_chain(bool slow_c)
+{
+	start_with("service a {\n  command = \"%s record %s pause\"\n}\n"
+		   "service b {\n  command = \"%s record %s pause\"\n  requires = a\n}\n"
+		   "service c {\n  command = \"%s record %s %s pause\"\n  requires = b\n"
+		   "  stop-timeout = 1s\n}\n",
+		   vh_helper(),
+		   vh_path(&v, "a.runs"),
+		   vh_helper(),
+		   vh_path(&v, "b.runs"),
+		   vh_helper(),
+		   vh_path(&v, "c.runs"),
+		   slow_c ? "ignore TERM" : "");
+	for (const char *const *n = (const char *const[]){"a", "b", "c", NULL}; *n; n++)
+		cr_assert(api_wait_state(&v, *n, "running", 5000));
+	cr_assert(vh_wait_lines(vh_path(&v, "c.runs"), 1, 5000));
+}
+
+/* Each of a, b and c runs a second time, and no more. */
+static void expect_chain_ran_twice(void)
+{
+	for (const char *const *n = (const char *const[]){"a", "b", "c", NULL}; *n; n++) {
+		char runs[16];
+
+		snprintf(runs, sizeof(runs), "%s.runs", *n);
+		cr_assert(vh_wait_lines(vh_path(&v, runs), 2, 5000), "%s: %s", *n, vh_read(v.log));
+		cr_assert(api_wait_state(&v, *n, "running", 5000));
+	}
+	vh_msleep(vh_ms(300));
+	for (const char *const *n = (const char *const[]){"a", "b", "c", NULL}; *n; n++) {
+		char runs[16];
+
+		snprintf(runs, sizeof(runs), "%s.runs", *n);
+		cr_assert_eq(vh_count_lines(vh_path(&v, runs)), 2, "%s: %s", *n, vh_read(v.log));
+	}
+}
+
+/* A restart is a stop and a start: what requires the service stops first (SPEC §3,
+ * "stop before db") and comes back once it is ready again. */
+Test(control, a_restart_stops_the_dependents_first_and_brings_them_back)
+{
+	start_chain(false);
+	cr_assert_eq(api_call(&v, "POST", "/v1/services/a/restart", NULL), 202);
+	expect_chain_ran_twice();
+	cr_assert_gt(vh_log_offset(&v, "c: running -> stopping"), 0, "%s", vh_read(v.log));
+	cr_assert_lt(vh_log_offset(&v, "c: stopping -> waiting"),
+		     vh_log_offset(&v, "b: running -> stopping"),
+		     "%s",
+		     vh_read(v.log));
+	cr_assert_lt(vh_log_offset(&v, "b: stopping -> waiting"),
+		     vh_log_offset(&v, "a: running -> stopping (restart requested)"),
+		     "%s",
+		     vh_read(v.log));
+	cr_assert_lt(vh_log_offset(&v, "a: starting -> running"),
+		     vh_log_offset(&v, "b: waiting -> starting"),
+		     "%s",
+		     vh_read(v.log));
+}
+
+/* `restart all` asks for each in turn, while the first one's restart still waits
+ * for the others to stop: each runs again once, in order. */
+Test(control, restart_all_on_a_chain_runs_each_once_more)
+{
+	const char *argv[] = {vh_vigilctl(), "-s", v.sock, "restart", "all", NULL};
+
+	start_chain(false);
+	cr_assert_eq(ctl_runv(NULL, argv, NULL, NULL), 0);
+	expect_chain_ran_twice();
+}
+
+/* A start of the last dependent while the restart waits for it to stop (it ignores
+ * TERM) starts nothing early and calls nothing off: b still goes down before a, and
+ * all three come back. */
+Test(control, a_start_during_a_restarts_stop_leaves_the_restart_going)
+{
+	int st;
+
+	start_chain(true);
+	cr_assert_eq(api_call(&v, "POST", "/v1/services/a/restart", NULL), 202);
+	cr_assert(vh_wait_log(&v, "c: running -> stopping", 1, 5000));
+	st = api_call(&v, "POST", "/v1/services/c/start", NULL);
+	cr_assert(st == 202 || st == 409, "start: %d", st);
+	expect_chain_ran_twice();
+	cr_assert_lt(vh_log_offset(&v, "b: stopping -> waiting"),
+		     vh_log_offset(&v, "a: running -> stopping (restart requested)"),
+		     "%s",
+		     vh_read(v.log));
+}
+
 Test(control, a_start_starts_what_the_service_requires_whatever_its_state)
 {
 	start_with("service noauto {\n  command = \"%s record %s pause\"\n  autostart = false\n}\n"
