@@ -491,6 +491,14 @@ static int act(struct ctx *c, int argc, char **argv, const char *action)
 	for (size_t i = 0; i < sizeof(progress) / sizeof(progress[0]); i++)
 		if (strcmp(progress[i][0], action) == 0)
 			gerund = progress[i][1];
+	for (int i = 0; i < n && n > 1; i++)
+		if (strcmp(names[i], "all") == 0) {
+			fprintf(stderr,
+				"vigilctl: %s all takes no service names beside it\n",
+				action);
+			json_decref(answers);
+			return EXIT_USAGE;
+		}
 	if (n == 1 && strcmp(names[0], "all") == 0) {
 		rc = get_services(c, &all);
 		if (rc) {

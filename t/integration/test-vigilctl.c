@@ -643,6 +643,9 @@ Test(vigilctl, usage_errors_exit_2_without_contacting_vigild)
 	cr_assert_eq(ctl_run(NULL, NULL, NULL, "--bogus", "status", NULL), 2);
 	cr_assert_eq(ctl_run(NULL, NULL, NULL, "start", NULL), 2);
 	cr_assert_eq(ctl_run(NULL, NULL, NULL, "reload", "extra", NULL), 2);
+	cr_assert_eq(ctl_run(NULL, NULL, &err, "stop", "web", "all", NULL), 2);
+	cr_assert(strstr(err, "vigilctl: stop all takes no service names beside it"), "%s", err);
+	free(err);
 	cr_assert_eq(ctl_run(NULL, NULL, NULL, "--help", NULL), 0);
 	/* vigilctl's own options after the command: no service names. */
 	{
