@@ -491,8 +491,8 @@ static int act(struct ctx *c, int argc, char **argv, const char *action)
 	for (size_t i = 0; i < sizeof(progress) / sizeof(progress[0]); i++)
 		if (strcmp(progress[i][0], action) == 0)
 			gerund = progress[i][1];
-	for (int i = 0; i < n && n > 1; i++)
-		if (strcmp(names[i], "all") == 0) {
+	for (int i = 0; i < n; i++)
+		if (n > 1 && strcmp(names[i], "all") == 0) {
 			fprintf(stderr,
 				"vigilctl: %s all takes no service names beside it\n",
 				action);
@@ -928,10 +928,9 @@ static int cmd_version(struct ctx *c, int argc, char **argv)
  * EXIT_FAILED: a service failed and stays so until started again). */
 static int wait_check(const struct ctx *c, char **names, int n, char *report, size_t size)
 {
-	size_t used = 0;
-
 	json_t *list;
 	int rc = get_services(c, &list), result = 0;
+	size_t used = 0;
 
 	if (rc)
 		return rc;

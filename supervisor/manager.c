@@ -560,13 +560,15 @@ static bool start_requirements(struct manager *m, const struct service *s, bool 
 		return false;
 	for (size_t k = 0; k < c->n_requires; k++) {
 		struct service *r = manager_find(m, c->requires[k]);
+		enum lc_event pending;
 
-		enum lc_event pending = r ? service_get_pending_stop(r) : LC_EV_COUNT;
-
+		if (!r)
+			continue;
+		pending = service_get_pending_stop(r);
 		/* A requirement on its way to a restart is coming back: left to it. */
-		if (r && (boot ? !service_is_wanted(r)
-			       : start_needed(r, false) ||
-					  (pending != LC_EV_COUNT && pending != LC_EV_RESTART)))
+		if (boot ? !service_is_wanted(r)
+			 : start_needed(r, false) ||
+				    (pending != LC_EV_COUNT && pending != LC_EV_RESTART))
 			changed |= start_at(
 				m, r, "required by a started service", false, boot, depth + 1);
 	}

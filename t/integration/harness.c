@@ -623,3 +623,16 @@ long vh_log_offset(struct vh *v, const char *needle)
 	free(s);
 	return off;
 }
+
+void vh_expect_log_order(struct vh *v, const char *first, const char *then)
+{
+	long a = vh_log_offset(v, first), b = vh_log_offset(v, then);
+
+	cr_assert(a >= 0 && b >= 0 && a < b,
+		  "'%s' (at %ld) must come before '%s' (at %ld):\n%s",
+		  first,
+		  a,
+		  then,
+		  b,
+		  vh_read(v->log));
+}

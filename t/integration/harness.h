@@ -125,3 +125,5 @@ bool vh_wait_dead(pid_t pid, int timeout_ms);
 bool vh_wait_reaped(pid_t pid, int timeout_ms);
 /* Where @needle first occurs in v->log, or -1: to check the order of two lines. */
 long vh_log_offset(struct vh *v, const char *needle);
+/* Asserts that @first and @then are both in v->log, @first before @then. */
+void vh_expect_log_order(struct vh *v, const char *first, const char *then);

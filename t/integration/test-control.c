@@ -293,6 +293,17 @@ Test(control, a_restart_of_a_service_that_is_down_runs_it_once)
 	cr_assert(vh_wait_log(&v, "crashy: backoff -> starting (restart requested)", 1, 5000));
 }
 
+static const char *const chain[] = {"a", "b", "c", NULL};
+
+/* The file where @name records its runs. */
+static const char *chain_runs(const char *name)
+{
+	char file[16];
+
+	snprintf(file, sizeof(file), "%s.runs", name);
+	return vh_path(&v, file);
+}
+
 /* a <- b <- c (each requires the one before), each recording its runs; c ignores
  * TERM for its stop-timeout of 1 s when @slow_c. */
 static void start_chain(bool slow_c)
@@ -308,28 +319,27 @@ static void start_chain(bool slow_c)
 		   vh_helper(),
 		   vh_path(&v, "c.runs"),
 		   slow_c ? "ignore TERM" : "");
-	for (const char *const *n = (const char *const[]){"a", "b", "c", NULL}; *n; n++)
+	for (const char *const *n = chain; *n; n++)
 		cr_assert(api_wait_state(&v, *n, "running", 5000));
-	cr_assert(vh_wait_lines(vh_path(&v, "c.runs"), 1, 5000));
+	cr_assert(vh_wait_lines(chain_runs("c"), 1, 5000));
+}
+
+/* Each of a, b and c runs again (a second run at least) and ends up running. */
+static void expect_chain_ran_again(void)
+{
+	for (const char *const *n = chain; *n; n++)
+		cr_assert(vh_wait_lines(chain_runs(*n), 2, 5000), "%s: %s", *n, vh_read(v.log));
+	vh_msleep(vh_ms(300));
+	for (const char *const *n = chain; *n; n++)
+		cr_assert(api_wait_state(&v, *n, "running", 5000), "%s: %s", *n, vh_read(v.log));
 }
 
 /* Each of a, b and c runs a second time, and no more. */
 static void expect_chain_ran_twice(void)
 {
-	for (const char *const *n = (const char *const[]){"a", "b", "c", NULL}; *n; n++) {
-		char runs[16];
-
-		snprintf(runs, sizeof(runs), "%s.runs", *n);
-		cr_assert(vh_wait_lines(vh_path(&v, runs), 2, 5000), "%s: %s", *n, vh_read(v.log));
-		cr_assert(api_wait_state(&v, *n, "running", 5000));
-	}
-	vh_msleep(vh_ms(300));
-	for (const char *const *n = (const char *const[]){"a", "b", "c", NULL}; *n; n++) {
-		char runs[16];
-
-		snprintf(runs, sizeof(runs), "%s.runs", *n);
-		cr_assert_eq(vh_count_lines(vh_path(&v, runs)), 2, "%s: %s", *n, vh_read(v.log));
-	}
+	expect_chain_ran_again();
+	for (const char *const *n = chain; *n; n++)
+		cr_assert_eq(vh_count_lines(chain_runs(*n)), 2, "%s: %s", *n, vh_read(v.log));
 }
 
 /* A restart is a stop and a start: what requires the service stops first (SPEC §3,
@@ -339,19 +349,10 @@ Test(control, a_restart_stops_the_dependents_first_and_brings_them_back)
 	start_chain(false);
 	cr_assert_eq(api_call(&v, "POST", "/v1/services/a/restart", NULL), 202);
 	expect_chain_ran_twice();
-	cr_assert_gt(vh_log_offset(&v, "c: running -> stopping"), 0, "%s", vh_read(v.log));
-	cr_assert_lt(vh_log_offset(&v, "c: stopping -> waiting"),
-		     vh_log_offset(&v, "b: running -> stopping"),
-		     "%s",
-		     vh_read(v.log));
-	cr_assert_lt(vh_log_offset(&v, "b: stopping -> waiting"),
-		     vh_log_offset(&v, "a: running -> stopping (restart requested)"),
-		     "%s",
-		     vh_read(v.log));
-	cr_assert_lt(vh_log_offset(&v, "a: starting -> running"),
-		     vh_log_offset(&v, "b: waiting -> starting"),
-		     "%s",
-		     vh_read(v.log));
+	vh_expect_log_order(&v, "c: stopping -> waiting", "b: running -> stopping");
+	vh_expect_log_order(
+		&v, "b: stopping -> waiting", "a: running -> stopping (restart requested)");
+	vh_expect_log_order(&v, "a: starting -> running", "b: waiting -> starting");
 }
 
 /* `restart all` asks for each in turn, the next one perhaps while the first one's
@@ -364,15 +365,7 @@ Test(control, restart_all_on_a_chain_runs_each_again_and_ends_running)
 
 	start_chain(false);
 	cr_assert_eq(ctl_runv(NULL, argv, NULL, NULL), 0);
-	for (const char *const *n = (const char *const[]){"a", "b", "c", NULL}; *n; n++) {
-		char runs[16];
-
-		snprintf(runs, sizeof(runs), "%s.runs", *n);
-		cr_assert(vh_wait_lines(vh_path(&v, runs), 2, 5000), "%s: %s", *n, vh_read(v.log));
-	}
-	vh_msleep(vh_ms(300));
-	for (const char *const *n = (const char *const[]){"a", "b", "c", NULL}; *n; n++)
-		cr_assert(api_wait_state(&v, *n, "running", 5000), "%s: %s", *n, vh_read(v.log));
+	expect_chain_ran_again();
 }
 
 /* A start of the last dependent while the restart waits for it to stop (it ignores
@@ -388,10 +381,8 @@ Test(control, a_start_during_a_restarts_stop_leaves_the_restart_going)
 	st = api_call(&v, "POST", "/v1/services/c/start", NULL);
 	cr_assert(st == 202 || st == 409, "start: %d", st);
 	expect_chain_ran_twice();
-	cr_assert_lt(vh_log_offset(&v, "b: stopping -> waiting"),
-		     vh_log_offset(&v, "a: running -> stopping (restart requested)"),
-		     "%s",
-		     vh_read(v.log));
+	vh_expect_log_order(
+		&v, "b: stopping -> waiting", "a: running -> stopping (restart requested)");
 }
 
 Test(control, a_start_starts_what_the_service_requires_whatever_its_state)
