@@ -83,15 +83,22 @@ int env_put_ref(char ***env, size_t *n, char *assignment)
 	return put(env, n, assignment, &old);
 }
 
-void env_unset(char **env, size_t *n, const char *name)
+char *env_remove(char **env, size_t *n, const char *name)
 {
 	ssize_t i = env_find(env, *n, name, strlen(name));
+	char *assignment;
 
 	if (i < 0)
-		return;
-	free(env[i]);
+		return NULL;
+	assignment = env[i];
 	memmove(env + i, env + i + 1, (*n - (size_t)i) * sizeof(*env)); /* moves the NULL too */
 	(*n)--;
+	return assignment;
+}
+
+void env_unset(char **env, size_t *n, const char *name)
+{
+	free(env_remove(env, n, name));
 }
 
 /* Unquotes a value in place: "..." (with \" \\ \$ \` \n escapes) or '...'. Returns

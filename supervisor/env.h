@@ -37,7 +37,11 @@ int env_put(char ***env, size_t *n, const char *assignment);
  * -E2BIG. */
 int env_put_ref(char ***env, size_t *n, char *assignment);
 
-/* Removes the variable @name from *@env. */
+/* Removes the variable @name from *@env (size *@n) and frees its assignment. */
 void env_unset(char **env, size_t *n, const char *name);
+
+/* Like env_unset(), but returns the assignment removed (or NULL) rather than freeing
+ * it: for arrays that only borrow their strings (env_put_ref()). */
+char *env_remove(char **env, size_t *n, const char *name);
 /* The value of @name in the NULL-terminated @env, or NULL. */
 const char *env_get(char *const *env, const char *name);

@@ -113,6 +113,11 @@ static int build_env(const struct service *s, const struct service_config *cfg,
 	env[n] = NULL;
 	for (size_t l = 0; l < ELEMENTSOF(layers); l++)
 		for (char *const *e = layers[l]; e && *e; e++) {
+			/* A name alone removes that variable (spawn_creds.env). */
+			if (!strchr(*e, '=')) {
+				(void)env_remove(env, &n, *e);
+				continue;
+			}
 			r = env_put_ref(&env, &n, *e);
 			if (r < 0)
 				return r;

@@ -114,6 +114,19 @@ static int user_env(const struct passwd *pw, char ***env)
 	return 0;
 }
 
+/* For a uid without a passwd entry: HOME=/, as container runtimes give a bare uid,
+ * and none of vigild's USER, LOGNAME and SHELL, which name vigild's user, not this
+ * one. A name without '=' asks build_env() to remove that variable. */
+static int bare_uid_env(char ***env)
+{
+	static const char *const vars[] = {"HOME=/", "USER", "LOGNAME", "SHELL"};
+
+	for (size_t i = 0; i < ELEMENTSOF(vars); i++)
+		if (strv_push(env, vars[i]) < 0)
+			return -ENOMEM;
+	return 0;
+}
+
 int spawn_resolve_creds(const char *user, const char *group, struct spawn_creds *ret,
 			const char **ret_unknown)
 {
@@ -150,9 +163,10 @@ int spawn_resolve_creds(const char *user, const char *group, struct spawn_creds 
 			c.uid = pw->pw_uid;
 			c.gid = pw->pw_gid;
 			r = user_env(pw, &c.env);
-			if (r < 0)
-				return r;
-		}
+		} else
+			r = bare_uid_env(&c.env);
+		if (r < 0)
+			return r;
 	}
 	if (group) {
 		struct group *gr;

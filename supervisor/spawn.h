@@ -14,7 +14,9 @@ struct spawn_creds {
 	gid_t gid;
 	gid_t *groups; /* supplementary groups */
 	int n_groups;
-	char **env; /* USER=, LOGNAME=, HOME=, SHELL= of the user's entry; NULL: none */
+	char **env; /* USER=, LOGNAME=, HOME=, SHELL= of the user's entry; for a uid
+		     * without one HOME=/ and the names USER, LOGNAME, SHELL (no '=':
+		     * to be removed); NULL: none */
 };
 
 struct spawn_params {

@@ -253,6 +253,10 @@ Test(spawn, a_user_and_group_may_be_numbers_with_or_without_an_entry)
 {
 	char *d;
 
+	/* vigild's own user's variables, which a bare uid must not get. */
+	setenv("USER", "vigild-user", 1);
+	setenv("LOGNAME", "vigild-user", 1);
+	setenv("SHELL", "/bin/vigild-shell", 1);
 	mkdir(vh_path(&v, "work"), 0777);
 	chmod(v.dir, 0755);
 	chmod(vh_path(&v, "work"), 0777);
@@ -292,6 +296,11 @@ Test(spawn, a_user_and_group_may_be_numbers_with_or_without_an_entry)
 	/* One without: group 0, as container runtimes give it. */
 	d = wait_description(vh_path(&v, "work/bare"));
 	cr_assert(d && strstr(d, "uid: 54321\ngid: 0\ngroups: 0\n"), "%s", d);
+	/* ... with HOME=/ as they give it, and not vigild's user's variables. */
+	cr_assert(strstr(d, "\nenv: HOME=/\n") && !strstr(d, "env: USER=") &&
+			  !strstr(d, "env: LOGNAME=") && !strstr(d, "env: SHELL="),
+		  "%s",
+		  d);
 	free(d);
 	d = wait_description(vh_path(&v, "work/both"));
 	cr_assert(d && strstr(d, "uid: 54321\ngid: 54322\ngroups: 54322\n"), "%s", d);

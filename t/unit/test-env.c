@@ -347,6 +347,21 @@ Test(env, env_unset_of_the_last_variable_moves_the_terminator)
 	cr_assert_null(env[1]);
 }
 
+Test(env, env_remove_hands_back_a_borrowed_assignment_without_freeing_it)
+{
+	char a[] = "A=1", b[] = "B=2";
+	CLEANUP_FREE char **env = NULL;
+	size_t n = 0;
+
+	cr_assert_eq(env_put_ref(&env, &n, a), 0);
+	cr_assert_eq(env_put_ref(&env, &n, b), 0);
+	cr_assert_eq(env_remove(env, &n, "A"), a);
+	cr_assert_null(env_remove(env, &n, "A"));
+	cr_assert_eq(n, 1);
+	cr_assert_eq(env[0], b);
+	cr_assert_null(env[1]);
+}
+
 Test(env, env_unset_of_an_absent_name_changes_nothing)
 {
 	CLEANUP(strv_freep) char **env = NULL;
