@@ -221,6 +221,15 @@ static int parse_signal(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *res
 			  opt->name);
 		return -1;
 	}
+	if (sig == SIGSTOP) {
+		/* It cannot be caught and only pauses: every stop would wait out
+		 * stop-timeout and end in SIGKILL. */
+		cfg_error(cfg,
+			  "signal STOP for option '%s' pauses a process, it cannot end one "
+			  "(write e.g. TERM, INT, HUP)",
+			  opt->name);
+		return -1;
+	}
 	*(long *)result = sig;
 	return 0;
 }

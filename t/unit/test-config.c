@@ -376,6 +376,9 @@ Test(config, a_bad_signal_umask_percentage_and_exit_code_are_errors)
 	cr_assert_eq(load("service a {\n  command = \"a\"\n  stop-signal = NOPE\n}\n"), -EINVAL);
 	expect_error("vigil.conf", 3, "unknown signal 'NOPE'");
 	config_errors_clear(&errors);
+	cr_assert_eq(load("service a {\n  command = \"a\"\n  stop-signal = SIGSTOP\n}\n"), -EINVAL);
+	expect_error("vigil.conf", 3, "signal STOP for option 'stop-signal' pauses a process");
+	config_errors_clear(&errors);
 	cr_assert_eq(load("service a {\n  command = \"a\"\n  umask = \"999\"\n}\n"), -EINVAL);
 	expect_error("vigil.conf", 3, "bad umask '999'");
 	config_errors_clear(&errors);
