@@ -288,8 +288,6 @@ static CHILD_CODE int child_main(void *arg)
 	sigemptyset(&none);
 	if (sigprocmask(SIG_SETMASK, &none, NULL) < 0)
 		child_fail(a, 0);
-	if (p->directory && chdir(p->directory) < 0)
-		child_fail(a, 2);
 	if (p->creds && p->creds->set) {
 		if (setgroups((size_t)p->creds->n_groups, p->creds->groups) < 0)
 			child_fail(a, 3);
@@ -298,6 +296,10 @@ static CHILD_CODE int child_main(void *arg)
 		if (setuid(p->creds->uid) < 0)
 			child_fail(a, 5);
 	}
+	/* As the service's user, as systemd enters WorkingDirectory: a directory that
+	 * user may not enter fails the run rather than leave it in one it cannot use. */
+	if (p->directory && chdir(p->directory) < 0)
+		child_fail(a, 2);
 	if (p->umask >= 0)
 		umask((mode_t)p->umask);
 	/* vigild raised its own fd limit; programs expect the usual one (select()). */

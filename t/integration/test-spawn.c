@@ -233,6 +233,26 @@ Test(spawn, directory_umask_and_user_apply)
 	free(d);
 }
 
+Test(spawn, a_directory_the_user_may_not_enter_fails_the_run)
+{
+	mkdir(vh_path(&v, "private"), 0700);
+	chmod(v.dir, 0755);
+	vh_write(&v,
+		 "vigil.conf",
+		 "service d {\n"
+		 "  command = \"%s pause\"\n"
+		 "  directory = \"%s\"\n"
+		 "  user = \"nobody\"\n"
+		 "  restart = never\n"
+		 "}\n",
+		 vh_helper(),
+		 vh_path(&v, "private"));
+	vh_start(&v);
+	/* Entered as root, it used to run there, unable to read its own directory. */
+	cr_assert(vh_wait_log(&v, "d: starting -> failed (cannot enter directory", 1, 5000));
+	cr_assert(vh_wait_log(&v, "private': Permission denied", 1, 5000));
+}
+
 /* Waits for the description the helper writes at @path, whole. */
 static char *wait_description(const char *path)
 {
