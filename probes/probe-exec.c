@@ -1,7 +1,7 @@
 /* probe-exec.c: the exec probe: runs a command as the service's processes run (same
  * user, directory, environment and process set-up); exit code 0 passes. The child is
  * reaped by vigild's one SIGCHLD reaper; a check cancelled or out of time kills its
- * process group. */
+ * process group, and so does a check's end, for what its command left behind. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -94,6 +94,10 @@ static void on_exit_status(struct reaper_watch *w, int status)
 	bool pass;
 
 	e->pid = 0;
+	/* A check is over when its command exits: what it left running in its process
+	 * group goes with it, or each check would leave one more. The group cannot be
+	 * reused while any member lives. */
+	(void)kill(-w->pid, SIGKILL);
 	drain(e);
 	close_output(e);
 	if (!e->wanted) {

@@ -9,7 +9,7 @@
  *   pause              sleep until killed
  *   exit CODE          exit with CODE
  *   kill SIG           send SIG to itself
- *   fork-pause FILE    fork a child (same group) that writes its pid to FILE and pauses
+ *   fork-pause FILE    fork a child (same group) that pauses, and write its pid to FILE
  *   orphans N FILE     leave N orphans (double fork) that append their pids to FILE and
  *                      pause
  *   describe FILE      write open fds, cwd, umask, uid, gid, groups, pgid, sid, the
@@ -517,14 +517,15 @@ int main(int argc, char **argv)
 		} else if (strcmp(a, "kill") == 0) {
 			kill(getpid(), signal_from_name(arg));
 		} else if (strcmp(a, "fork-pause") == 0) {
+			/* The parent writes the pid: it is in FILE before the next action. */
 			pid_t p = fork();
-			if (p == 0) {
-				char buf[32];
-				snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
-				write_atomically(arg, buf);
+			char buf[32];
+
+			if (p == 0)
 				for (;;)
 					pause();
-			}
+			snprintf(buf, sizeof(buf), "%d\n", (int)p);
+			write_atomically(arg, buf);
 		} else if (strcmp(a, "children") == 0) {
 			if (i + 1 >= argc)
 				return 99;

@@ -157,6 +157,26 @@ Test(probes, an_exec_probe_that_hangs_is_killed_with_its_group_and_counts_as_a_f
 	cr_assert_eq(vh_count_log(&v, "s: running -> stopping"), 0);
 }
 
+Test(probes, what_a_passing_exec_check_leaves_in_its_group_is_killed_when_it_exits)
+{
+	long child;
+
+	vh_write(&v,
+		 "vigil.conf",
+		 "service s {\n"
+		 "  command = \"%s pause\"\n"
+		 "  liveness { exec = \"%s fork-pause %s exit 0\" period = 10s }\n"
+		 "}\n",
+		 vh_helper(),
+		 vh_helper(),
+		 vh_path(&v, "child"));
+	vh_start(&v);
+	child = vh_wait_long(&v, "child", 5000);
+	/* It used to stay, one more at every check, until vigild ended. */
+	cr_assert(vh_wait_reaped((pid_t)child, 5000));
+	cr_assert_eq(vh_count_log(&v, "liveness check failed"), 0);
+}
+
 /* period <= timeout: the next check is due when the one that timed out is killed,
  * before vigild reaped it. It waits for that and runs; it is no second failure. */
 Test(probes, an_exec_check_that_timed_out_counts_once_when_the_next_is_due_at_once)
