@@ -202,6 +202,15 @@ static void describe_exec_failure(const char *path, int r, char *why, size_t why
 			 "cannot execute '%s': the program it needs to run it (its dynamic "
 			 "loader) was not found",
 			 path);
+	else if (r == -ENOEXEC)
+		/* A shell's execvp() would run it with /bin/sh; exec does not, nor does
+		 * systemd. */
+		snprintf(why,
+			 why_size,
+			 "cannot execute '%s': %s (not a program for this machine, nor a "
+			 "script starting with '#!')",
+			 path,
+			 strerror(-r));
 	else
 		snprintf(why, why_size, "cannot execute '%s': %s", path, strerror(-r));
 }

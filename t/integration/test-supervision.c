@@ -468,6 +468,28 @@ Test(supervision, an_exec_that_fails_in_the_child_is_reported_every_time)
 	cr_assert_eq(vh_count_log(&v, "No such file or directory"), 0, "%s", vh_read(v.log));
 }
 
+Test(supervision, a_script_without_a_hash_bang_line_is_reported_as_such)
+{
+	if (vh_valgrind())
+		VH_SKIP(&v, "under valgrind a child whose execve fails dies in valgrind");
+	vh_write(&v, "script", "echo hello\n");
+	chmod(vh_path(&v, "script"), 0755);
+	vh_write(&v,
+		 "vigil.conf",
+		 "service b {\n  command = \"%s\"\n  restart = never\n}\n",
+		 vh_path(&v, "script"));
+	vh_start(&v);
+	/* ENOEXEC, which a shell would have run with /bin/sh: the message says why. */
+	cr_assert(vh_wait_log(&v, "b: starting -> failed (cannot execute", 1, 5000));
+	cr_assert(vh_wait_log(&v,
+			      "Exec format error (not a program for this machine, nor a "
+			      "script starting with '#!')",
+			      1,
+			      5000),
+		  "%s",
+		  vh_read(v.log));
+}
+
 /* A program whose dynamic loader is missing (a copy of true naming another one):
  * execve says ENOENT of a file that is there, and the message says what is gone. */
 Test(supervision, a_program_whose_loader_is_missing_is_reported_as_such)
